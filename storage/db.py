@@ -1,0 +1,97 @@
+"""Engine, sessions and the unit of work.
+
+A unit of work is one transaction; repositories never commit, the caller's
+`async with db.unit()` block does, once. SQLite transactions start with
+BEGIN IMMEDIATE so that two writers queue on the busy timeout instead of
+failing on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from storage.repos.cases import CasesRepo
+from storage.repos.conversations import ConversationsRepo
+from storage.repos.inbox import InboxRepo
+from storage.repos.outbox import OutboxRepo
+from storage.repos.people import PeopleRepo
+
+
+@dataclass(slots=True)
+class UnitOfWork:
+    session: AsyncSession
+    people: PeopleRepo
+    conversations: ConversationsRepo
+    inbox: InboxRepo
+    cases: CasesRepo
+    outbox: OutboxRepo
+
+    @classmethod
+    def over(cls, session: AsyncSession) -> UnitOfWork:
+        return cls(
+            session=session,
+            people=PeopleRepo(session),
+            conversations=ConversationsRepo(session),
+            inbox=InboxRepo(session),
+            cases=CasesRepo(session),
+            outbox=OutboxRepo(session),
+        )
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if is_sqlite(url):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        _sqlite_pragmas(engine)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (see on_begin) instead of pysqlite.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[UnitOfWork]:
+        async with self.sessions() as session, session.begin():
+            yield UnitOfWork.over(session)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

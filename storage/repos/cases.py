@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Case, CaseEvent, Counter
+
+CASE_COUNTER = "case"
+
+
+def case_ref(number: int) -> str:
+    return f"AIG-{number:04d}"
+
+
+class CasesRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def next_number(self) -> int:
+        """Atomic increment: the UPDATE locks the counter row until commit, so two
+        processes never get the same number."""
+        value = await self.session.scalar(
+            update(Counter)
+            .where(Counter.name == CASE_COUNTER)
+            .values(value=Counter.value + 1)
+            .returning(Counter.value)
+        )
+        if value is None:
+            self.session.add(Counter(name=CASE_COUNTER, value=1))
+            await self.session.flush()
+            return 1
+        return int(value)
+
+    async def create(
+        self,
+        *,
+        person_id: int | None,
+        locale: str,
+        sheet: Mapping[str, Any],
+        now: datetime,
+    ) -> Case:
+        number = await self.next_number()
+        place = sheet.get("place") or {}
+        case = Case(
+            number=number,
+            ref=case_ref(number),
+            person_id=person_id,
+            status="nouveau",
+            locale=locale,
+            lieu_name=sheet.get("lieu_name"),
+            departement=place.get("departement"),
+            commune=place.get("commune"),
+            postal_code=place.get("postal_code"),
+            region=sheet.get("region") or place.get("region"),
+            role=sheet.get("role"),
+            themes=list(sheet.get("themes") or []),
+            problem=sheet.get("problem"),
+            tried=sheet.get("tried"),
+            goal=sheet.get("goal"),
+            constraints=sheet.get("constraints"),
+            help=list(sheet.get("help") or []),
+            urgency=sheet.get("urgency"),
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(case)
+        await self.session.flush()
+        return case
+
+    async def by_ref(self, ref: str) -> Case | None:
+        return await self.session.scalar(select(Case).where(Case.ref == ref.upper()))
+
+    async def of_person(self, person_id: int, limit: int = 20) -> Sequence[Case]:
+        result = await self.session.scalars(
+            select(Case)
+            .where(Case.person_id == person_id)
+            .order_by(Case.created_at.desc(), Case.id.desc())
+            .limit(limit)
+        )
+        return result.all()
+
+    async def add_event(
+        self, case: Case, *, actor: str, kind: str, data: Mapping[str, Any], now: datetime
+    ) -> CaseEvent:
+        row = CaseEvent(case_id=case.id, at=now, actor=actor, kind=kind, data=dict(data))
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def timeline(self, case: Case) -> Sequence[CaseEvent]:
+        result = await self.session.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id)
+            .order_by(CaseEvent.at, CaseEvent.id)
+        )
+        return result.all()
+
+    async def count(self) -> int:
+        return int(await self.session.scalar(select(func.count(Case.id))) or 0)

@@ -1,0 +1,123 @@
+"""Messages waiting to be sent, per transport and address, in insertion order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+
+
+class OutboxRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(
+        self, *, transport: str, address: str, payload: dict[str, Any], now: datetime
+    ) -> OutboxMessage:
+        row = OutboxMessage(
+            transport=transport,
+            address=address,
+            payload=payload,
+            state=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def due(self, transport: str, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:
+        """Pending rows of addresses whose oldest pending row is due: a message
+        never overtakes an earlier one to the same chat."""
+        oldest = (
+            select(OutboxMessage.address, func.min(OutboxMessage.id).label("first_id"))
+            .where(OutboxMessage.transport == transport, OutboxMessage.state == PENDING)
+            .group_by(OutboxMessage.address)
+            .subquery()
+        )
+        blocked = (
+            select(oldest.c.address)
+            .join(OutboxMessage, OutboxMessage.id == oldest.c.first_id)
+            .where(OutboxMessage.next_attempt_at > now)
+        )
+        result = await self.session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.transport == transport,
+                OutboxMessage.state == PENDING,
+                OutboxMessage.address.not_in(blocked),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        return result.all()
+
+    async def get(self, row_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, row_id)
+
+    async def mark_sent(self, row_id: int, *, external_id: str | None, now: datetime) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(
+                state=SENT,
+                sent_at=now,
+                external_id=external_id,
+                attempts=OutboxMessage.attempts + 1,
+            )
+        )
+
+    async def retry_later(self, row_id: int, *, at: datetime, error: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(next_attempt_at=at, last_error=error[:500], attempts=OutboxMessage.attempts + 1)
+        )
+
+    async def mark_failed(self, row_id: int, *, error: str, now: datetime) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(
+                state=FAILED,
+                last_error=error[:500],
+                sent_at=now,
+                attempts=OutboxMessage.attempts + 1,
+            )
+        )
+
+    async def pending_count(self, transport: str | None = None) -> int:
+        query = select(func.count(OutboxMessage.id)).where(OutboxMessage.state == PENDING)
+        if transport:
+            query = query.where(OutboxMessage.transport == transport)
+        return int(await self.session.scalar(query) or 0)
+
+    async def next_due_at(self, transport: str) -> datetime | None:
+        return await self.session.scalar(
+            select(func.min(OutboxMessage.next_attempt_at)).where(
+                OutboxMessage.transport == transport, OutboxMessage.state == PENDING
+            )
+        )
+
+    async def purge_sent_before(self, moment: datetime) -> int:
+        result = await self.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.state != PENDING, OutboxMessage.sent_at < moment
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def backoff(attempts: int) -> timedelta:
+    """2 s, 4 s, 8 s … capped at 10 minutes."""
+    return timedelta(seconds=min(600, 2 ** max(1, attempts + 1)))
