@@ -1,0 +1,206 @@
+"""The runtime: one incoming event → one unit of work → messages to send.
+
+In one transaction it claims the update id (a repeat is refused by the primary
+key), loads the chat's state, runs the sans-I/O `step`, executes the effects
+(which may feed events back into `step`), saves the new state and queues the
+rendered replies in the outbox. Only after the commit does anything leave the
+process. Transports call `handle`; they never touch the state themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.payloads import to_payload
+from dialogs.context import CaseSummary, Context
+from dialogs.effects import AddCaseMessage, Effect, RecordConsent, SubmitCase
+from dialogs.engine import Outcome, step
+from dialogs.events import CaseCreated, Event
+from dialogs.i18n import supported
+from dialogs.intake import LIEU_FIELDS
+from dialogs.render import render_msg
+from dialogs.state import State
+from storage.db import Database, UnitOfWork
+from storage.models import Case, Conversation
+from storage.repos.inbox import DuplicateUpdate
+
+log = logging.getLogger(__name__)
+
+# Effects can feed events back into `step`; a bound guards against a loop.
+MAX_FEEDBACK = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incoming:
+    transport: str
+    address: str
+    update_key: str
+    event: Event
+    sender_id: str
+    sender_name: str | None = None
+    locale_hint: str | None = None
+    # The message a button press came from, for edits in place.
+    source_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Handled:
+    duplicate: bool = False
+    toast: str | None = None
+    queued: int = 0
+
+
+class Runtime:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def handle(self, incoming: Incoming) -> Handled:
+        try:
+            async with self.db.unit() as uow:
+                return await self._handle(uow, incoming)
+        except DuplicateUpdate:
+            log.info("duplicate update %s:%s ignored", incoming.transport, incoming.update_key)
+            return Handled(duplicate=True)
+
+    async def _handle(self, uow: UnitOfWork, incoming: Incoming) -> Handled:
+        now = self.clock.now()
+        await uow.inbox.claim(incoming.transport, incoming.update_key, now)
+        row = await uow.conversations.for_update(incoming.transport, incoming.address)
+        state = State.from_json(row.state) if row is not None else None
+        person_id = row.person_id if row is not None else None
+        ctx = await self.context(uow, person_id, incoming)
+
+        outcome = step(state, incoming.event, ctx)
+        replies = list(outcome.replies)
+        for _ in range(MAX_FEEDBACK):
+            if not outcome.effects:
+                break
+            person_id, fed_back = await self.execute(uow, outcome, person_id, incoming)
+            if not fed_back:
+                break
+            outcome = step(outcome.state, fed_back[0], ctx)
+            replies.extend(outcome.replies)
+
+        final = outcome.state
+        locale = (
+            final.locale if final else (state.locale if state else supported(incoming.locale_hint))
+        )
+        if final is None:
+            await uow.conversations.forget(incoming.transport, incoming.address)
+        else:
+            await self.save(uow, row, incoming, person_id, final)
+        queued = 0
+        for reply in replies:
+            payload = to_payload(reply, locale, incoming.source_message)
+            if payload is not None:
+                await uow.outbox.enqueue(
+                    transport=incoming.transport,
+                    address=incoming.address,
+                    payload=payload,
+                    now=now,
+                )
+                queued += 1
+        toast = render_msg(locale, outcome.toast) if outcome.toast else None
+        log.debug(
+            "handled %s:%s → %s",
+            incoming.transport,
+            incoming.update_key,
+            final.stage if final else "forgotten",
+        )
+        return Handled(toast=toast, queued=queued)
+
+    async def save(
+        self,
+        uow: UnitOfWork,
+        row: Conversation | None,
+        incoming: Incoming,
+        person_id: int | None,
+        state: State,
+    ) -> None:
+        await uow.conversations.save(
+            row,
+            transport=incoming.transport,
+            address=incoming.address,
+            person_id=person_id,
+            state=state.to_json(),
+            now=self.clock.now(),
+        )
+
+    async def context(self, uow: UnitOfWork, person_id: int | None, incoming: Incoming) -> Context:
+        cases: tuple[Case, ...] = ()
+        if person_id is not None:
+            cases = tuple(await uow.cases.of_person(person_id))
+        return Context(
+            now=self.clock.now(),
+            locale_hint=incoming.locale_hint,
+            cases=tuple(
+                CaseSummary(
+                    ref=c.ref, status=c.status, created_at=c.created_at, lieu_name=c.lieu_name
+                )
+                for c in cases
+            ),
+            last_lieu=lieu_of(cases[0]) if cases else None,
+        )
+
+    async def execute(
+        self, uow: UnitOfWork, outcome: Outcome, person_id: int | None, incoming: Incoming
+    ) -> tuple[int | None, list[Event]]:
+        fed_back: list[Event] = []
+        for effect in outcome.effects:
+            person_id, event = await self.execute_one(uow, effect, person_id, incoming)
+            if event is not None:
+                fed_back.append(event)
+        return person_id, fed_back
+
+    async def execute_one(
+        self, uow: UnitOfWork, effect: Effect, person_id: int | None, incoming: Incoming
+    ) -> tuple[int | None, Event | None]:
+        now = self.clock.now()
+        match effect:
+            case RecordConsent(locale=locale):
+                person = await uow.people.record_consent(
+                    transport=incoming.transport,
+                    external_id=incoming.sender_id,
+                    display_name=incoming.sender_name,
+                    locale=locale,
+                    now=now,
+                )
+                return person.id, None
+            case SubmitCase(sheet=sheet):
+                case = await uow.cases.create(
+                    person_id=person_id,
+                    locale=supported(incoming.locale_hint),
+                    sheet=sheet,
+                    now=now,
+                )
+                await uow.cases.add_event(
+                    case, actor="person", kind="submitted", data={"themes": case.themes}, now=now
+                )
+                log.info("case %s created", case.ref)
+                return person_id, CaseCreated(ref=case.ref)
+            case AddCaseMessage(ref=ref, text=text):
+                case = await uow.cases.by_ref(ref)
+                if case is not None and case.person_id == person_id:
+                    await uow.cases.add_event(
+                        case, actor="person", kind="message", data={"text": text}, now=now
+                    )
+                return person_id, None
+
+
+def lieu_of(case: Case) -> dict[str, object]:
+    place = {
+        "departement": case.departement,
+        "region": case.region,
+        "commune": case.commune,
+        "postal_code": case.postal_code,
+    }
+    values: dict[str, object] = {
+        "lieu_name": case.lieu_name,
+        "place": place,
+        "region": case.region,
+        "role": case.role,
+    }
+    return {k: v for k, v in values.items() if k in LIEU_FIELDS and v is not None}

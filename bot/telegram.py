@@ -1,0 +1,330 @@
+"""Telegram transport: native updates → `Incoming`, outbox payloads → Bot API calls.
+
+It runs python-telegram-bot's `Application` for the Bot, request layer, rate
+limiter and handler plumbing, but fetches updates with its own loop: an update
+is confirmed to Telegram (next `getUpdates` offset) only after its unit of work
+has committed. PTB's `Updater` confirms as soon as an update is queued, so a
+crash between fetch and commit would lose what the person typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, MessageEntityType, ParseMode
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+
+from bot import outbox
+from bot.config import TelegramConfig
+from bot.outbox import Dispatcher, SendResult, Sent
+from bot.runtime import Incoming, Runtime
+from dialogs.engine import MENU, MENU_EN
+from dialogs.events import Attachment, AttachmentKind, Choice, Command, Event, Location, Text
+from dialogs.i18n import supported, translate
+from storage.repos.outbox import backoff
+
+log = logging.getLogger(__name__)
+
+TRANSPORT = "telegram"
+# Telegram counts the limit after entity parsing; the HTML source is longer,
+# so splitting the source at this size is always safe.
+MAX_TEXT = 4000
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split on line boundaries; each line of our templates closes its own tags."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+def markup(buttons: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b["label"], callback_data=b["data"]) for b in row]
+            for row in buttons
+        ]
+    )
+
+
+class TelegramSender:
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.bot = application.bot
+
+    async def send(self, address: str, payload: dict[str, Any]) -> SendResult:
+        try:
+            return await self._send(int(address), payload)
+        except RetryAfter as exc:
+            return outbox.RetryAfter(seconds=seconds(exc.retry_after), reason="429 retry_after")
+        except Forbidden as exc:
+            return outbox.Failed(reason=f"forbidden: {exc.message}")
+        except BadRequest as exc:
+            if "message is not modified" in exc.message.lower():
+                return Sent()
+            return outbox.Failed(reason=f"bad request: {exc.message}")
+        except (TimedOut, NetworkError) as exc:
+            return outbox.RetryAfter(seconds=backoff(0).total_seconds(), reason=str(exc)[:200])
+
+    async def _send(self, chat_id: int, payload: dict[str, Any]) -> SendResult:
+        kind = payload.get("kind")
+        keyboard = markup(payload.get("buttons") or [])
+        if kind == "send":
+            chunks = split_text(payload["html"])
+            sent: Message | None = None
+            for index, chunk in enumerate(chunks):
+                sent = await self.bot.send_message(
+                    chat_id=chat_id,
+                    text=chunk,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard if index == len(chunks) - 1 else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            return Sent(external_id=str(sent.message_id) if sent else None)
+        if kind == "edit":
+            await self.bot.edit_message_text(
+                chat_id=chat_id,
+                message_id=int(payload["message"]),
+                text=split_text(payload["html"])[0],
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+            return Sent(external_id=str(payload["message"]))
+        if kind == "clear_buttons":
+            await self.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=int(payload["message"]), reply_markup=None
+            )
+            return Sent(external_id=str(payload["message"]))
+        return outbox.Failed(reason=f"unknown payload kind {kind!r}")
+
+
+def message_event(message: Message) -> Event:
+    if message.text is not None:
+        entity = message.entities[0] if message.entities else None
+        if (
+            entity is not None
+            and entity.type == MessageEntityType.BOT_COMMAND
+            and entity.offset == 0
+        ):
+            word = message.text[1 : entity.length]
+            name = word.split("@", 1)[0]
+            return Command(name=name.lower(), args=message.text[entity.length :].strip())
+        return Text(text=message.text)
+    if message.location is not None:
+        return Location(lat=message.location.latitude, lon=message.location.longitude)
+    kinds = (
+        (message.photo, AttachmentKind.PHOTO),
+        (message.voice, AttachmentKind.VOICE),
+        (message.audio, AttachmentKind.AUDIO),
+        (message.video or message.video_note or message.animation, AttachmentKind.VIDEO),
+        (message.sticker, AttachmentKind.STICKER),
+        (message.document, AttachmentKind.DOCUMENT),
+        (message.contact, AttachmentKind.CONTACT),
+    )
+    for present, kind in kinds:
+        if present:
+            return Attachment(kind=kind)
+    return Attachment(kind=AttachmentKind.OTHER)
+
+
+def incoming_from(update: Update) -> Incoming | None:
+    """Only private chats hold intakes; group messages are not ours to answer."""
+    key = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        return Incoming(
+            transport=TRANSPORT,
+            address=str(chat_id),
+            update_key=key,
+            event=Choice(data=query.data or ""),
+            sender_id=str(query.from_user.id),
+            sender_name=query.from_user.full_name,
+            locale_hint=query.from_user.language_code,
+            source_message=str(message.message_id) if message is not None else None,
+        )
+    message = update.message
+    if message is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
+        return None
+    return Incoming(
+        transport=TRANSPORT,
+        address=str(message.chat.id),
+        update_key=key,
+        event=message_event(message),
+        sender_id=str(message.from_user.id),
+        sender_name=message.from_user.full_name,
+        locale_hint=message.from_user.language_code,
+    )
+
+
+class TelegramTransport:
+    def __init__(
+        self,
+        config: TelegramConfig,
+        token: str,
+        runtime: Runtime,
+        dispatcher: Dispatcher,
+        rate_limit: bool = True,
+    ) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.dispatcher = dispatcher
+        builder = (
+            Application.builder()
+            .token(token)
+            .base_url(config.api_base_url)
+            .base_file_url(config.file_base_url)
+            .updater(None)
+        )
+        if rate_limit:
+            # Paces sends to Telegram's ~30/s; RetryAfter is handled by the outbox.
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self.on_update))
+        self.sender = TelegramSender(self.application)
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = incoming_from(update)
+        toast: str | None = None
+        try:
+            if incoming is not None:
+                handled = await self.handle_with_retries(incoming)
+                toast = handled.toast
+        except Exception:
+            log.exception("update %s could not be handled", update.update_id)
+            await self.apologise(update)
+        finally:
+            if update.callback_query is not None:
+                await self.answer_callback(update, toast)
+            self.dispatcher.kick()
+
+    async def handle_with_retries(self, incoming: Incoming) -> Any:
+        """A locked SQLite file or a PostgreSQL failover is usually brief."""
+        for attempt in range(3):
+            try:
+                return await self.runtime.handle(incoming)
+            except Exception:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def answer_callback(self, update: Update, toast: str | None) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        try:
+            await query.answer(text=toast)
+        except TelegramError as exc:
+            # Too old to answer (over ~15 min) or already answered: nothing to do.
+            log.info("callback answer failed: %s", exc.message)
+
+    async def apologise(self, update: Update) -> None:
+        user = update.effective_user
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        locale = supported(user.language_code if user else None)
+        try:
+            await self.application.bot.send_message(
+                chat_id=chat.id, text=translate(locale, "error.technical")
+            )
+        except TelegramError:
+            log.warning("apology could not be sent either")
+
+    async def register_commands(self) -> None:
+        bot = self.application.bot
+        french = [BotCommand(name, translate("fr", key)) for name, key in MENU]
+        english = [BotCommand(MENU_EN[name], translate("en", key)) for name, key in MENU]
+        try:
+            await bot.set_my_commands(french, scope=BotCommandScopeDefault())
+            await bot.set_my_commands(french, scope=BotCommandScopeDefault(), language_code="fr")
+            await bot.set_my_commands(english, scope=BotCommandScopeDefault(), language_code="en")
+        except TelegramError as exc:
+            log.warning("setMyCommands failed: %s", exc.message)
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self.application.start()
+        await self.register_commands()
+
+    async def stop(self) -> None:
+        await self.application.stop()
+        await self.application.shutdown()
+
+    async def poll(self) -> None:
+        """Fetch, handle, then confirm by asking for the next offset."""
+        bot = self.application.bot
+        offset: int | None = None
+        delay = 1.0
+        timeout = self.config.poll_timeout
+        while True:
+            try:
+                updates = await bot.get_updates(
+                    offset=offset,
+                    timeout=timeout,
+                    read_timeout=timeout + 10,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                delay = 1.0
+            except InvalidToken:
+                raise
+            except Conflict:
+                log.error("another process is polling this bot token; retrying in 10 s")
+                await asyncio.sleep(10)
+                continue
+            except RetryAfter as exc:
+                await asyncio.sleep(seconds(exc.retry_after))
+                continue
+            except TimedOut:
+                continue
+            except NetworkError as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", exc.message, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            for update in updates:
+                await self.application.process_update(update)
+                offset = update.update_id + 1
