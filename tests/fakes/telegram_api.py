@@ -1,0 +1,2586 @@
+"""A faithful fake of the Telegram Bot API, served over real HTTP on loopback.
+
+The real python-telegram-bot ``Application`` talks to it exactly as it would talk to
+``api.telegram.org``; tests play human users through :class:`FakeUser`::
+
+    async with FakeTelegram(token="123:ABC") as tg:
+        app = (
+            ApplicationBuilder()
+            .token(tg.token)
+            .base_url(tg.base_url)
+            .base_file_url(tg.base_file_url)
+            .build()
+        )
+        ...
+        alice = tg.user(first_name="Alice", language_code="fr")
+        await alice.say("/start")
+        [reply] = await alice.wait_replies()
+        await alice.press("J'accepte")
+
+Wire format (what PTB 22.x sends, all handled here): ``application/x-www-form-urlencoded``
+bodies for plain calls, ``multipart/form-data`` when files are uploaded; every value is a
+string, nested objects (``reply_markup``, ``commands``, ``scope``...) are JSON-encoded strings,
+numbers/bools are JSON literals (``"123"``, ``"true"``).  JSON bodies and query strings are
+accepted as well.
+
+Behaviour follows Telegram where it matters for bots: the ``{"ok": ...}`` envelope and error
+descriptions, ``getUpdates`` offset confirmation and long polling, HTML / MarkdownV2 / Markdown
+entity parsing (a port of tdlib's parsers, with the same error messages), message length
+limits, ``BUTTON_DATA_INVALID``, ``message is not modified``, keyboards dropped by
+``editMessageText`` without ``reply_markup``, callback query answers, 403 for blocked users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import mimetypes
+import re
+import socket
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Self
+
+from aiohttp import web
+
+__all__ = [
+    "ApiCall",
+    "ApiError",
+    "BotMessage",
+    "CallbackAnswer",
+    "FakeStats",
+    "FakeTelegram",
+    "FakeUser",
+    "parse_entities",
+]
+
+JSON = dict[str, Any]
+
+MAX_MESSAGE_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+
+#: Smallest valid PNG (1x1 transparent pixel), used as the default photo a user sends.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+#: A few bytes that look like an Ogg/Opus voice note.
+TINY_OGG = b"OggS\x00\x02" + bytes(20)
+
+
+class ApiError(Exception):
+    """An error answered to the bot with Telegram's error envelope."""
+
+    def __init__(self, status: int, description: str, *, retry_after: int | None = None):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after
+
+    def envelope(self) -> JSON:
+        body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
+def _bad_request(detail: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {detail}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Text helpers (UTF-16 offsets, as Telegram counts them)
+# ---------------------------------------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units (Telegram's unit for entity offsets)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _is_space(c: int) -> bool:
+    # tdlib's is_space(): the terminating NUL counts as a space.
+    return c in (0x20, 0x09, 0x0D, 0x0A, 0x00, 0x0B, 0x0C)
+
+
+def _is_first_unit(c: int) -> bool:
+    return (c & 0xC0) != 0x80
+
+
+def _utf16_units(c: int) -> int:
+    """UTF-16 units contributed by the UTF-8 byte ``c`` (counted on first bytes only)."""
+    if not _is_first_unit(c):
+        return 0
+    return 2 if c >= 0xF0 else 1
+
+
+class _Bytes:
+    """A byte string that reads as NUL past its end, like tdlib's C strings."""
+
+    __slots__ = ("data", "n")
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.n = len(data)
+
+    def __getitem__(self, i: int) -> int:
+        return self.data[i] if 0 <= i < self.n else 0
+
+
+_TDLIB_TYPES = {
+    "Bold": "bold",
+    "Italic": "italic",
+    "Underline": "underline",
+    "Strikethrough": "strikethrough",
+    "Spoiler": "spoiler",
+    "TextUrl": "text_link",
+    "Code": "code",
+    "Pre": "pre",
+    "PreCode": "pre",
+    "BlockQuote": "blockquote",
+    "ExpandableBlockQuote": "expandable_blockquote",
+    "CustomEmoji": "custom_emoji",
+}
+
+
+def _entity(kind: str, offset: int, length: int, argument: str = "") -> JSON:
+    ent: JSON = {"type": _TDLIB_TYPES[kind], "offset": offset, "length": length}
+    if kind == "TextUrl":
+        ent["url"] = argument
+    elif kind == "PreCode" and argument:
+        ent["language"] = argument
+    elif kind == "CustomEmoji":
+        ent["custom_emoji_id"] = argument
+    return ent
+
+
+def _checked_link(url: str) -> str:
+    """Rough equivalent of tdlib's LinkManager::get_checked_link ('' when invalid)."""
+    url = url.strip()
+    if not url or any(ch.isspace() for ch in url):
+        return ""
+    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", url)
+    if match:
+        scheme = match.group(1).lower()
+        if scheme in ("http", "https"):
+            rest = url[match.end() :]
+            return url if rest.startswith("//") and len(rest) > 2 else ""
+        if scheme in ("tg", "ton", "ftp", "mailto", "tel"):
+            return url
+        return ""
+    host = url.split("/", 1)[0]
+    if "." not in host:
+        return ""
+    return "http://" + url
+
+
+def _decode_html_entity(text: _Bytes, pos: int) -> tuple[int, int]:
+    """Port of tdlib decode_html_entity: returns (code point or 0, position after it)."""
+    end = pos + 1
+    res = 0
+    if text[pos + 1] == ord("#"):
+        end += 1
+        if text[pos + 2] == ord("x"):
+            end += 1
+            while chr(text[end]) in "0123456789abcdefABCDEF" and text[end]:
+                res = res * 16 + int(chr(text[end]), 16)
+                end += 1
+        else:
+            while ord("0") <= text[end] <= ord("9"):
+                res = res * 10 + text[end] - ord("0")
+                end += 1
+        if res == 0 or res >= 0x10FFFF or end - pos >= 10:
+            return 0, pos
+    else:
+        while chr(text[end]).isascii() and chr(text[end]).isalpha():
+            end += 1
+        name = text.data[pos + 1 : end]
+        named = {b"lt": "<", b"gt": ">", b"amp": "&", b"quot": '"'}
+        if name not in named:
+            return 0, pos
+        res = ord(named[name])
+    if text[end] == ord(";"):
+        end += 1
+    return res, end
+
+
+_HTML_TAGS = frozenset(
+    {
+        "a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler",
+        "tg-emoji", "span", "pre", "code", "blockquote",
+    }
+)  # fmt: skip
+
+
+def _parse_html(source: str) -> tuple[str, list[JSON]]:
+    """Port of tdlib's parse_html (Telegram's ``parse_mode=HTML``)."""
+    text = _Bytes(source.encode("utf-8", "surrogatepass"))
+    out = bytearray()
+    entities: list[JSON] = []
+    utf16 = 0
+    # (tag name, argument, utf16 offset, output byte position)
+    nested: list[tuple[str, str, int, int]] = []
+    i = -1
+    while True:
+        i += 1
+        if i >= text.n:
+            break
+        c = text[i]
+        if c == ord("&"):
+            code, end = _decode_html_entity(text, i)
+            if code:
+                utf16 += 2 if code > 0xFFFF else 1
+                out += chr(code).encode("utf-8", "surrogatepass")
+                i = end - 1
+                continue
+        if c != ord("<"):
+            utf16 += _utf16_units(c)
+            out.append(c)
+            continue
+
+        begin = i
+        i += 1
+        if text[i] != ord("/"):
+            while not _is_space(text[i]) and text[i] != ord(">"):
+                i += 1
+            if text[i] == 0:
+                raise ValueError(f"Unclosed start tag at byte offset {begin}")
+            tag = text.data[begin + 1 : i].decode("utf-8", "replace").lower()
+            if tag not in _HTML_TAGS:
+                raise ValueError(f'Unsupported start tag "{tag}" at byte offset {begin}')
+            argument = ""
+            expandable = False
+            while text[i] != ord(">"):
+                while text[i] != 0 and _is_space(text[i]):
+                    i += 1
+                if text[i] == ord(">"):
+                    break
+                attr_begin = i
+                while not _is_space(text[i]) and text[i] not in (ord("="), ord(">")):
+                    i += 1
+                attr_name = text.data[attr_begin:i].decode("utf-8", "replace")
+                if not attr_name:
+                    raise ValueError(
+                        f'Empty attribute name in the tag "{tag}" at byte offset {begin}'
+                    )
+                while text[i] != 0 and _is_space(text[i]):
+                    i += 1
+                if tag == "blockquote" and attr_name.lower() == "expandable" and text[i] != 61:
+                    expandable = True
+                    continue
+                if text[i] != ord("="):
+                    raise ValueError(
+                        "Expected equal sign in declaration of an attribute of the tag "
+                        f'"{tag}" at byte offset {begin}'
+                    )
+                i += 1
+                while text[i] != 0 and _is_space(text[i]):
+                    i += 1
+                if text[i] == 0:
+                    raise ValueError(f'Unclosed start tag "{tag}" at byte offset {begin}')
+                if text[i] not in (ord("'"), ord('"')):
+                    token_begin = i
+                    while chr(text[i]).isascii() and (
+                        chr(text[i]).isalnum() or text[i] in (ord("."), ord("-"))
+                    ):
+                        i += 1
+                    value = text.data[token_begin:i].decode().lower()
+                    if not _is_space(text[i]) and text[i] != ord(">"):
+                        raise ValueError(
+                            f"Unexpected end of name token at byte offset {token_begin}"
+                        )
+                else:
+                    quote = text[i]
+                    i += 1
+                    raw = bytearray()
+                    while text[i] != quote and text[i] != 0:
+                        if text[i] == ord("&"):
+                            code, end = _decode_html_entity(text, i)
+                            if code:
+                                raw += chr(code).encode("utf-8", "surrogatepass")
+                                i = end
+                                continue
+                        raw.append(text[i])
+                        i += 1
+                    if text[i] == quote:
+                        i += 1
+                    value = raw.decode("utf-8", "replace")
+                if text[i] == 0:
+                    raise ValueError(f"Unclosed start tag at byte offset {begin}")
+                if tag == "a" and attr_name == "href":
+                    argument = value
+                elif tag == "code" and attr_name == "class" and value.startswith("language-"):
+                    argument = value[len("language-") :]
+                elif tag == "span" and attr_name == "class" and value.startswith("tg-"):
+                    argument = value[len("tg-") :]
+                elif tag == "tg-emoji" and attr_name == "emoji-id":
+                    argument = value
+            if tag == "span" and argument != "spoiler":
+                raise ValueError(f'Tag "span" must have class "tg-spoiler" at byte offset {begin}')
+            if expandable:
+                argument = "expandable"
+            nested.append((tag, argument, utf16, len(out)))
+        else:
+            if not nested:
+                raise ValueError(f"Unexpected end tag at byte offset {begin}")
+            while not _is_space(text[i]) and text[i] != ord(">"):
+                i += 1
+            end_tag = text.data[begin + 2 : i].decode("utf-8", "replace").lower()
+            while _is_space(text[i]) and text[i] != 0:
+                i += 1
+            if text[i] != ord(">"):
+                raise ValueError(f"Unclosed end tag at byte offset {begin}")
+            tag, argument, offset, out_begin = nested[-1]
+            if end_tag and end_tag != tag:
+                raise ValueError(
+                    f'Unmatched end tag at byte offset {begin}, expected "</{tag}>", '
+                    f'found "</{end_tag}>"'
+                )
+            if utf16 > offset:
+                length = utf16 - offset
+                if tag in ("i", "em"):
+                    entities.append(_entity("Italic", offset, length))
+                elif tag in ("b", "strong"):
+                    entities.append(_entity("Bold", offset, length))
+                elif tag in ("s", "strike", "del"):
+                    entities.append(_entity("Strikethrough", offset, length))
+                elif tag in ("u", "ins"):
+                    entities.append(_entity("Underline", offset, length))
+                elif tag in ("tg-spoiler", "span"):
+                    entities.append(_entity("Spoiler", offset, length))
+                elif tag == "tg-emoji":
+                    if not argument.isdigit() or int(argument) == 0:
+                        raise ValueError("Invalid custom emoji identifier specified")
+                    entities.append(_entity("CustomEmoji", offset, length, argument))
+                elif tag == "a":
+                    url = argument or bytes(out[out_begin:]).decode("utf-8", "replace")
+                    url = _checked_link(url)
+                    if url:
+                        entities.append(_entity("TextUrl", offset, length, url))
+                elif tag == "pre":
+                    last = entities[-1] if entities else None
+                    if (
+                        last is not None
+                        and last["type"] == "code"
+                        and last["offset"] == offset
+                        and last["length"] == length
+                        and last.get("language")
+                    ):
+                        last["type"] = "pre"
+                    else:
+                        entities.append(_entity("Pre", offset, length))
+                elif tag == "code":
+                    last = entities[-1] if entities else None
+                    if (
+                        last is not None
+                        and last["type"] == "pre"
+                        and last["offset"] == offset
+                        and last["length"] == length
+                        and argument
+                    ):
+                        last["language"] = argument
+                    else:
+                        ent = _entity("Code", offset, length)
+                        if argument:
+                            ent["language"] = argument  # dropped below unless inside <pre>
+                        entities.append(ent)
+                elif tag == "blockquote":
+                    kind = "ExpandableBlockQuote" if argument == "expandable" else "BlockQuote"
+                    entities.append(_entity(kind, offset, length))
+            nested.pop()
+    if nested:
+        raise ValueError(f'Can\'t find end tag corresponding to start tag "{nested[-1][0]}"')
+    for ent in entities:
+        if ent["type"] == "code":
+            ent.pop("language", None)
+    try:
+        result = bytes(out).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(
+            "Text contains invalid Unicode characters after decoding HTML entities, check for "
+            "unmatched surrogate code units"
+        ) from None
+    return result, entities
+
+
+def _reserved(ch: int) -> ValueError:
+    return ValueError(
+        f"Character '{chr(ch)}' is reserved and must be escaped with the preceding '\\'"
+    )
+
+
+def _parse_markdown_v2(source: str) -> tuple[str, list[JSON]]:
+    """Port of tdlib's parse_markdown_v2 (Telegram's ``parse_mode=MarkdownV2``)."""
+    text = _Bytes(source.encode("utf-8", "surrogatepass"))
+    out = bytearray()
+    entities: list[JSON] = []
+    utf16 = 0
+    # [type, argument, utf16 offset, source byte offset, output position]
+    nested: list[list[Any]] = []
+    have_blockquote = False
+    i = -1
+    while True:
+        i += 1
+        if i >= text.n:
+            break
+        c = text[i]
+        if c == ord("\\") and 0 < text[i + 1] <= 126:
+            i += 1
+            utf16 += 1
+            out.append(text[i])
+            continue
+        reserved = b"_*[]()~`>#+-=|{}.!\n"
+        if nested and nested[-1][0] in ("Code", "Pre", "PreCode"):
+            reserved = b"`"
+        if c not in reserved:
+            utf16 += _utf16_units(c)
+            out.append(c)
+            continue
+
+        is_end = False
+        if nested:
+            top = nested[-1][0]
+            if have_blockquote and c == 0x0A and (i + 1 == text.n or text[i + 1] != ord(">")):
+                is_end = True
+            elif top == "Bold":
+                is_end = c == ord("*")
+            elif top == "Italic":
+                is_end = c == ord("_") and text[i + 1] != ord("_")
+            elif top == "Code":
+                is_end = c == ord("`")
+            elif top in ("Pre", "PreCode"):
+                is_end = c == ord("`") and text[i + 1] == ord("`") and text[i + 2] == ord("`")
+            elif top in ("TextUrl", "CustomEmoji"):
+                is_end = c == ord("]")
+            elif top == "Underline":
+                is_end = c == ord("_") and text[i + 1] == ord("_")
+            elif top == "Strikethrough":
+                is_end = c == ord("~")
+            elif top == "Spoiler":
+                is_end = c == ord("|") and text[i + 1] == ord("|")
+
+        if not is_end:
+            argument = ""
+            byte_offset = i
+            kind: str | None
+            if c == ord("_"):
+                if text[i + 1] == ord("_"):
+                    kind = "Underline"
+                    i += 1
+                else:
+                    kind = "Italic"
+            elif c == ord("*"):
+                kind = "Bold"
+            elif c == ord("~"):
+                kind = "Strikethrough"
+            elif c == ord("|"):
+                if text[i + 1] != ord("|"):
+                    raise _reserved(c)
+                i += 1
+                kind = "Spoiler"
+            elif c == ord("["):
+                kind = "TextUrl"
+            elif c == ord("`"):
+                if text[i + 1] == ord("`") and text[i + 2] == ord("`"):
+                    i += 3
+                    kind = "Pre"
+                    lang_end = i
+                    while not _is_space(text[lang_end]) and text[lang_end] != ord("`"):
+                        lang_end += 1
+                    if i != lang_end and lang_end < text.n and text[lang_end] != ord("`"):
+                        kind = "PreCode"
+                        argument = text.data[i:lang_end].decode("utf-8", "replace")
+                        i = lang_end
+                    if text[i] in (0x0A, 0x0D):
+                        if text[i + 1] in (0x0A, 0x0D) and text[i] != text[i + 1]:
+                            i += 2
+                        else:
+                            i += 1
+                    i -= 1
+                else:
+                    kind = "Code"
+            elif c == ord("!"):
+                if text[i + 1] != ord("["):
+                    raise _reserved(c)
+                i += 1
+                kind = "CustomEmoji"
+            elif c == 0x0A:
+                utf16 += 1
+                out.append(0x0A)
+                kind = None
+                if i + 1 < text.n and text[i + 1] == ord(">"):
+                    i += 1
+                    if not have_blockquote:
+                        kind = "BlockQuote"
+                        have_blockquote = True
+            elif c == ord(">"):
+                if i != 0:
+                    raise _reserved(c)
+                kind = "BlockQuote"
+                have_blockquote = True
+            else:
+                raise _reserved(c)
+            if kind is None:
+                continue
+            nested.append([kind, argument, utf16, byte_offset, len(out)])
+            continue
+
+        kind, argument, offset, byte_offset, out_begin = nested[-1]
+        if c == 0x0A and kind != "BlockQuote":
+            raise ValueError(f"Can't find end of {kind} entity at byte offset {byte_offset}")
+        skip = utf16 == offset
+        if kind in ("Underline", "Spoiler"):
+            i += 1
+        elif kind in ("Pre", "PreCode"):
+            i += 2
+        elif kind in ("TextUrl", "CustomEmoji"):
+            url = ""
+            if text[i + 1] != ord("("):
+                if kind == "CustomEmoji":
+                    raise ValueError("Custom emoji entity must contain a tg://emoji URL")
+                url = bytes(out[out_begin:]).decode("utf-8", "replace")
+            else:
+                i += 2
+                url_begin = i
+                raw = bytearray()
+                while i < text.n and text[i] != ord(")"):
+                    if text[i] == ord("\\") and 0 < text[i + 1] <= 126:
+                        raw.append(text[i + 1])
+                        i += 2
+                        continue
+                    raw.append(text[i])
+                    i += 1
+                if text[i] != ord(")"):
+                    what = "a custom emoji URL" if kind == "CustomEmoji" else "a URL"
+                    raise ValueError(f"Can't find end of {what} at byte offset {url_begin}")
+                url = raw.decode("utf-8", "replace")
+            if kind == "CustomEmoji":
+                match = re.fullmatch(r"tg://emoji\?id=(\d+)", url)
+                if not match:
+                    raise ValueError("Invalid custom emoji URL specified")
+                argument = match.group(1)
+            else:
+                url = _checked_link(url)
+                if url:
+                    argument = url
+                else:
+                    skip = True
+        elif kind == "BlockQuote":
+            have_blockquote = False
+            out.append(text[i])
+            utf16 += 1
+        if not skip:
+            entities.append(_entity(kind, offset, utf16 - offset, argument))
+        nested.pop()
+    if have_blockquote and nested and nested[-1][0] == "BlockQuote":
+        offset = nested[-1][2]
+        if utf16 != offset:
+            entities.append(_entity("BlockQuote", offset, utf16 - offset))
+        nested.pop()
+    if nested:
+        raise ValueError(f"Can't find end of {nested[-1][0]} entity at byte offset {nested[-1][3]}")
+    return bytes(out).decode("utf-8", "replace"), entities
+
+
+def _parse_markdown(source: str) -> tuple[str, list[JSON]]:
+    """Port of tdlib's parse_markdown (legacy ``parse_mode=Markdown``)."""
+    text = _Bytes(source.encode("utf-8", "surrogatepass"))
+    out = bytearray()
+    entities: list[JSON] = []
+    utf16 = 0
+    i = -1
+    while True:
+        i += 1
+        if i >= text.n:
+            break
+        c = text[i]
+        if c == ord("\\") and text[i + 1] in b"_*`[":
+            i += 1
+            out.append(text[i])
+            utf16 += 1
+            continue
+        if c not in b"_*`[":
+            utf16 += _utf16_units(c)
+            out.append(c)
+            continue
+        begin = i
+        end_char = ord("]") if c == ord("[") else c
+        is_pre = False
+        i += 1
+        language = ""
+        if c == ord("`") and text[i] == ord("`") and text[i + 1] == ord("`"):
+            i += 2
+            is_pre = True
+            lang_end = i
+            while not _is_space(text[lang_end]) and text[lang_end] != ord("`"):
+                lang_end += 1
+            if i != lang_end and lang_end < text.n and text[lang_end] != ord("`"):
+                language = text.data[i:lang_end].decode("utf-8", "replace")
+                i = lang_end
+            if text[i] in (0x0A, 0x0D):
+                if text[i + 1] in (0x0A, 0x0D) and text[i] != text[i + 1]:
+                    i += 2
+                else:
+                    i += 1
+        offset = utf16
+        while i < text.n and (
+            text[i] != end_char
+            or (is_pre and not (text[i + 1] == ord("`") and text[i + 2] == ord("`")))
+        ):
+            utf16 += _utf16_units(text[i])
+            out.append(text[i])
+            i += 1
+        if i == text.n:
+            raise ValueError(f"Can't find end of the entity starting at byte offset {begin}")
+        if offset != utf16:
+            length = utf16 - offset
+            if c == ord("_"):
+                entities.append(_entity("Italic", offset, length))
+            elif c == ord("*"):
+                entities.append(_entity("Bold", offset, length))
+            elif c == ord("["):
+                if text[i + 1] != ord("("):
+                    url = text.data[begin + 1 : i].decode("utf-8", "replace")
+                else:
+                    i += 2
+                    url_begin = i
+                    while i < text.n and text[i] != ord(")"):
+                        i += 1
+                    url = text.data[url_begin:i].decode("utf-8", "replace")
+                url = _checked_link(url)
+                if url:
+                    entities.append(_entity("TextUrl", offset, length, url))
+            elif is_pre:
+                entities.append(_entity("PreCode" if language else "Pre", offset, length, language))
+            else:
+                entities.append(_entity("Code", offset, length))
+        if is_pre:
+            i += 2
+    return bytes(out).decode("utf-8", "replace"), entities
+
+
+def _trim(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
+    """Strip surrounding whitespace like Telegram does, shifting/clipping entities."""
+    stripped = text.strip()
+    if stripped == text:
+        return text, entities
+    cut = utf16_len(text[: len(text) - len(text.lstrip())])
+    total = utf16_len(stripped)
+    result = []
+    for ent in entities:
+        start = max(0, ent["offset"] - cut)
+        end = min(total, ent["offset"] + ent["length"] - cut)
+        if end > start:
+            result.append({**ent, "offset": start, "length": end - start})
+    return stripped, result
+
+
+def parse_entities(text: str, parse_mode: str | None) -> tuple[str, list[JSON]]:
+    """Parse ``text`` like Telegram does for ``parse_mode``: returns (plain text, entities).
+
+    Raises :class:`ApiError` (400 ``can't parse entities: ...``) for malformed markup and
+    ``unsupported parse_mode`` for unknown modes.
+    """
+    mode = (parse_mode or "").strip()
+    parsers: dict[str, Callable[[str], tuple[str, list[JSON]]]] = {
+        "html": _parse_html,
+        "markdownv2": _parse_markdown_v2,
+        "markdown": _parse_markdown,
+    }
+    if not mode:
+        plain, entities = text, []
+    else:
+        parser = parsers.get(mode.lower())
+        if parser is None:
+            raise _bad_request("unsupported parse_mode")
+        try:
+            plain, entities = parser(text)
+        except ValueError as exc:
+            raise _bad_request(f"can't parse entities: {exc}") from None
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return _trim(plain, entities)
+
+
+def strip_markup(text: str, parse_mode: str | None) -> str:
+    """What the user reads: ``text`` rendered according to ``parse_mode``."""
+    return parse_entities(text, parse_mode)[0]
+
+
+_AUTO_ENTITIES = [
+    ("bot_command", re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?!\w)")),
+    ("url", re.compile(r"\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)\]]")),
+    ("email", re.compile(r"\b[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")),
+    ("mention", re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}\b")),
+    ("hashtag", re.compile(r"(?<![\w#])#\w+")),
+]
+
+
+def detect_entities(text: str) -> list[JSON]:
+    """Entities Telegram adds by itself to a user's text (commands, links, mentions...)."""
+    found: list[tuple[int, int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _AUTO_ENTITIES:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue
+            taken.append((start, end))
+            found.append((start, end, kind))
+    found.sort()
+    return [
+        {"type": kind, "offset": utf16_len(text[:start]), "length": utf16_len(text[start:end])}
+        for start, end, kind in found
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Public value objects
+# ---------------------------------------------------------------------------------------------
+
+Buttons = list[list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    """A snapshot of a message sent (or edited) by the bot, as the user saw it at that time.
+
+    ``text`` is the source as the bot sent it (markup included; for media it is the caption),
+    ``plain_text`` the rendered text the user reads.  ``buttons`` holds the inline keyboard as
+    rows of ``(label, callback_data)`` (``url`` for URL buttons).
+    """
+
+    message_id: int
+    chat_id: int
+    text: str | None
+    parse_mode: str | None
+    buttons: Buttons
+    edited: bool = False
+    kind: str = "text"
+    plain_text: str | None = None
+    entities: list[JSON] = field(default_factory=list)
+    filename: str | None = None
+    data: bytes | None = None
+    mime_type: str | None = None
+    reply_keyboard: list[list[str]] | None = None
+    raw: JSON = field(default_factory=dict, repr=False)
+
+    @property
+    def labels(self) -> list[str]:
+        """All inline button labels, row by row."""
+        return [label for row in self.buttons for label, _ in row]
+
+    @property
+    def callback_data(self) -> list[str]:
+        """All inline button payloads, row by row."""
+        return [data for row in self.buttons for _, data in row]
+
+    def button(self, label: str) -> tuple[str, str]:
+        """The ``(label, data)`` of the button matching ``label`` (see :meth:`FakeUser.press`)."""
+        return _find_button(self.buttons, label, where=f"message #{self.message_id}")
+
+    def __str__(self) -> str:
+        return _describe_bot_message(self)
+
+
+class CallbackAnswer(str):
+    """Text of an answered callback query (``""`` if none) plus the other answer fields."""
+
+    query_id: str
+    show_alert: bool
+    url: str | None
+    data: str | None
+
+    def __new__(
+        cls,
+        text: str | None,
+        *,
+        query_id: str,
+        show_alert: bool = False,
+        url: str | None = None,
+        data: str | None = None,
+    ) -> CallbackAnswer:
+        obj = super().__new__(cls, text or "")
+        obj.query_id = query_id
+        obj.show_alert = show_alert
+        obj.url = url
+        obj.data = data
+        return obj
+
+    @property
+    def text(self) -> str:
+        return str(self)
+
+
+@dataclass
+class FakeStats:
+    """Counters of what the fake answered."""
+
+    calls: Counter[str] = field(default_factory=Counter)  # every request, per method
+    sent: Counter[str] = field(default_factory=Counter)  # successful requests, per method
+    errors: Counter[int] = field(default_factory=Counter)  # error answers, per HTTP status
+    rate_limited: int = 0  # 429 answers (injected or from set_limits)
+    injected: int = 0  # answers produced by fail_next
+    messages: int = 0  # messages delivered to chats by the bot (send*)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.sent.clear()
+        self.errors.clear()
+        self.rate_limited = 0
+        self.injected = 0
+        self.messages = 0
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One HTTP request received by the fake (for debugging and assertions)."""
+
+    method: str
+    params: JSON
+    files: dict[str, str]  # part name -> filename
+    content_type: str
+    status: int
+    at: float
+
+
+# ---------------------------------------------------------------------------------------------
+# Internal state
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _File:
+    file_id: str
+    file_unique_id: str
+    kind: str  # document | photo | voice | sticker
+    data: bytes
+    filename: str | None
+    mime_type: str | None
+    file_path: str
+    url: str | None = None
+
+
+@dataclass(eq=False)
+class _Msg:
+    message_id: int
+    chat_id: int
+    from_bot: bool
+    payload: JSON
+    source: str | None = None
+    parse_mode: str | None = None
+    kind: str = "text"
+    file: _File | None = None
+    markup: JSON | None = None  # normalized inline markup
+    reply_keyboard: list[list[str]] | None = None
+    edited: bool = False
+    deleted: bool = False
+
+    def snapshot(self, *, edited: bool = False) -> BotMessage:
+        text_key = "text" if self.kind == "text" else "caption"
+        entity_key = "entities" if self.kind == "text" else "caption_entities"
+        return BotMessage(
+            message_id=self.message_id,
+            chat_id=self.chat_id,
+            text=self.source,
+            parse_mode=self.parse_mode,
+            buttons=_markup_buttons(self.markup),
+            edited=edited,
+            kind=self.kind,
+            plain_text=self.payload.get(text_key),
+            entities=[dict(e) for e in self.payload.get(entity_key, [])],
+            filename=self.file.filename if self.file else None,
+            data=self.file.data if self.file else None,
+            mime_type=self.file.mime_type if self.file else None,
+            reply_keyboard=self.reply_keyboard,
+            raw=json.loads(json.dumps(self.payload)),
+        )
+
+
+@dataclass(eq=False)
+class _Update:
+    update_id: int
+    payload: JSON
+    forced: bool = False  # redelivered: ignores the offset filter once
+    delivered: bool = False
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in self.payload if k != "update_id")
+
+
+@dataclass(eq=False)
+class _Callback:
+    query_id: str
+    user_id: int
+    message_id: int
+    data: str
+    created: float
+    answered: bool = False
+    answer: CallbackAnswer | None = None
+
+
+@dataclass(eq=False)
+class _Fault:
+    status: int
+    description: str
+    retry_after: int | None
+
+
+class _Window:
+    """Sliding-window counter: at most ``rate`` events per second."""
+
+    def __init__(self, rate: float):
+        self.window = max(1.0, 1.0 / rate)
+        self.capacity = max(1, round(rate * self.window))
+        self.events: deque[float] = deque()
+
+    def retry_after(self, now: float) -> int | None:
+        while self.events and self.events[0] <= now - self.window:
+            self.events.popleft()
+        if len(self.events) < self.capacity:
+            return None
+        return max(1, math.ceil(self.events[0] + self.window - now))
+
+    def add(self, now: float) -> None:
+        self.events.append(now)
+
+
+def _markup_buttons(markup: JSON | None) -> Buttons:
+    if not markup:
+        return []
+    rows: Buttons = []
+    for row in markup.get("inline_keyboard", []):
+        rows.append(
+            [
+                (
+                    btn["text"],
+                    btn.get("callback_data") or btn.get("url") or btn.get("copy_text") or "",
+                )
+                for btn in row
+            ]
+        )
+    return rows
+
+
+def _find_button(buttons: Buttons, label: str, *, where: str) -> tuple[str, str]:
+    flat = [btn for row in buttons for btn in row]
+    for candidates in (
+        [b for b in flat if b[0] == label],
+        [b for b in flat if b[0].casefold() == label.casefold()],
+        [b for b in flat if label.casefold() in b[0].casefold()],
+    ):
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            raise AssertionError(
+                f"ambiguous button {label!r} in {where}: {[b[0] for b in candidates]}"
+            )
+    raise AssertionError(f"no button {label!r} in {where}; buttons: {[b[0] for b in flat]}")
+
+
+def _describe_bot_message(msg: BotMessage) -> str:
+    head = f"bot #{msg.message_id}{' (edited)' if msg.edited else ''}"
+    body = msg.plain_text if msg.plain_text is not None else ""
+    if msg.kind != "text":
+        size = len(msg.data or b"")
+        body = f"[{msg.kind} {msg.filename or ''} {size} bytes] {body}".rstrip()
+    if msg.buttons:
+        body += " " + " ".join(
+            "[" + " | ".join(label for label, _ in row) + "]" for row in msg.buttons
+        )
+    return f"{head}: {body}"
+
+
+# Parameters that are always strings even when they look like JSON literals.
+_STRING_PARAMS = frozenset(
+    {
+        "text", "caption", "parse_mode", "callback_query_id", "file_id", "url", "language_code",
+        "action", "emoji", "inline_message_id", "secret_token", "ip_address", "title",
+        "description", "short_description", "name", "business_connection_id", "document",
+        "photo", "voice", "sticker", "audio", "video", "animation", "thumbnail", "question",
+        "message_effect_id", "payload", "currency", "switch_pm_text", "next_offset",
+    }
+)  # fmt: skip
+
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing", "upload_photo", "record_video", "upload_video", "record_voice",
+        "upload_voice", "upload_document", "choose_sticker", "find_location",
+        "record_video_note", "upload_video_note",
+    }
+)  # fmt: skip
+
+_BUTTON_ACTIONS = (
+    "url", "callback_data", "web_app", "login_url", "switch_inline_query",
+    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
+    "callback_game", "pay",
+)  # fmt: skip
+
+_RATE_LIMITED_METHODS = frozenset(
+    {
+        "sendMessage", "sendDocument", "sendPhoto", "editMessageText", "editMessageCaption",
+        "editMessageReplyMarkup",
+    }
+)  # fmt: skip
+
+
+def _norm_method(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+@dataclass(eq=False)
+class _Upload:
+    filename: str | None
+    data: bytes
+    content_type: str | None
+
+
+Handler = Callable[[JSON, dict[str, _Upload]], Awaitable[Any]]
+
+
+# ---------------------------------------------------------------------------------------------
+# The server
+# ---------------------------------------------------------------------------------------------
+
+
+class FakeTelegram:
+    """Fake Bot API server.  ``async with FakeTelegram() as tg:`` starts it on 127.0.0.1."""
+
+    def __init__(
+        self,
+        token: str = "123:ABC",
+        *,
+        bot_username: str = "fake_test_bot",
+        bot_first_name: str = "Fake Bot",
+        callback_timeout: float = 15.0,
+        latency: float = 0.0,
+        clock: Callable[[], float] = time.time,
+        max_recorded_calls: int = 10_000,
+    ):
+        self.token = token
+        self.bot_id = int(token.split(":", 1)[0])
+        self.bot_user: JSON = {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+        self.callback_timeout = callback_timeout
+        self.latency = latency
+        self.clock = clock
+        self.stats = FakeStats()
+        self.calls: deque[ApiCall] = deque(maxlen=max_recorded_calls)
+        self.webhook: JSON = {"url": ""}
+        self.descriptions: dict[tuple[str, str], str] = {}
+        self.port = 0
+
+        self._users: dict[int, FakeUser] = {}
+        self._next_user_id = 1_000_001
+        self._next_update_id = 100_001
+        self._next_file = 1
+        self._next_callback = 1
+        self._updates: list[_Update] = []
+        self._history: dict[int, JSON] = {}
+        self._confirmed: list[int] = []
+        self._allowed_updates: list[str] | None = None
+        self._new_updates = asyncio.Event()
+        self._poll_generation = 0
+        self._closing = False
+        self._files: dict[str, _File] = {}
+        self._files_by_path: dict[str, _File] = {}
+        self._callbacks: dict[str, _Callback] = {}
+        self._commands: dict[tuple[str, str], list[JSON]] = {}
+        self._blocked: set[int] = set()
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._global_window: _Window | None = None
+        self._chat_rate: float | None = None
+        self._chat_windows: dict[Any, _Window] = {}
+        self._limited_methods = set(_RATE_LIMITED_METHODS)
+        self._runner: web.AppRunner | None = None
+        self._methods: dict[str, tuple[str, Handler]] = {}
+        for name in (
+            "getMe", "logOut", "close", "getUpdates", "setWebhook", "deleteWebhook",
+            "getWebhookInfo", "setMyCommands", "getMyCommands", "deleteMyCommands",
+            "sendMessage", "editMessageText", "editMessageCaption", "editMessageReplyMarkup",
+            "deleteMessage", "answerCallbackQuery", "sendDocument", "sendPhoto",
+            "sendChatAction", "getFile", "getChat", "setMyDescription", "getMyDescription",
+            "setMyShortDescription", "getMyShortDescription", "setChatMenuButton",
+            "getChatMenuButton",
+        ):  # fmt: skip
+            handler = getattr(self, "_api_" + re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower())
+            self._methods[name.lower()] = (name, handler)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, handler_cancellation=True,
+            shutdown_timeout=0.5,
+        )  # fmt: skip
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        self._closing = False
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._wake_pollers()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        """For ``ApplicationBuilder.base_url`` / ``Bot(base_url=...)`` (PTB appends the token)."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # -- users ----------------------------------------------------------------------------------
+
+    def user(
+        self,
+        first_name: str = "Alice",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+        user_id: int | None = None,
+        is_premium: bool | None = None,
+        started: bool = True,
+    ) -> FakeUser:
+        """Create a human user with a private chat (chat id == user id).
+
+        ``started=False`` models a user who never opened the bot: the bot then gets 403
+        "bot can't initiate conversation with a user" until the user writes.
+        """
+        if user_id is None:
+            while self._next_user_id in self._users:
+                self._next_user_id += 1
+            user_id = self._next_user_id
+            self._next_user_id += 1
+        elif user_id in self._users:
+            raise ValueError(f"user {user_id} already exists")
+        user = FakeUser(
+            self,
+            user_id=user_id,
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+            is_premium=is_premium,
+        )
+        user._started = started
+        self._users[user_id] = user
+        return user
+
+    @property
+    def users(self) -> list[FakeUser]:
+        return list(self._users.values())
+
+    def get_user(self, user_id: int) -> FakeUser:
+        return self._users[user_id]
+
+    # -- fault injection, limits, stats -------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 502,
+        *,
+        retry_after: int | None = None,
+        count: int = 1,
+        description: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` calls of ``method`` with an error instead of executing them.
+
+        ``status=429`` answers ``Too Many Requests`` with ``parameters.retry_after``
+        (``retry_after`` defaults to 1 second).  ``method`` is case/underscore-insensitive
+        (``"sendMessage"`` == ``"send_message"``).
+        """
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        if description is None:
+            if status == 429:
+                description = f"Too Many Requests: retry after {retry_after}"
+            elif status == 400:
+                description = "Bad Request: injected failure"
+            elif status == 403:
+                description = "Forbidden: injected failure"
+            elif status == 409:
+                description = "Conflict: injected failure"
+            else:
+                try:
+                    description = HTTPStatus(status).phrase
+                except ValueError:
+                    description = f"Error {status}"
+        queue = self._faults.setdefault(_norm_method(method), deque())
+        for _ in range(count):
+            queue.append(_Fault(status, description, retry_after))
+
+    def set_limits(
+        self,
+        global_per_s: float | None = None,
+        per_chat_per_s: float | None = None,
+        *,
+        methods: Iterable[str] | None = None,
+    ) -> None:
+        """Enforce Telegram-like flood limits with sliding windows (``None`` = unlimited).
+
+        Limited calls above the rate answer 429 with ``parameters.retry_after``.  By default
+        sendMessage/sendDocument/sendPhoto and the editMessage* methods are limited.
+        """
+        self._global_window = _Window(global_per_s) if global_per_s else None
+        self._chat_rate = per_chat_per_s or None
+        self._chat_windows.clear()
+        if methods is not None:
+            wanted = {_norm_method(m) for m in methods}
+            self._limited_methods = {
+                name for name, _ in self._methods.values() if _norm_method(name) in wanted
+            }
+
+    def block(self, user: FakeUser | int, *, notify: bool = True) -> None:
+        """The user blocks the bot: sends to their chat answer 403.
+
+        With ``notify`` a ``my_chat_member`` update (member -> kicked) is queued, like Telegram.
+        """
+        user_obj = self._user_of(user)
+        if user_obj.id in self._blocked:
+            return
+        self._blocked.add(user_obj.id)
+        if notify:
+            self._enqueue(self._chat_member_update(user_obj, "member", "kicked"))
+        user_obj._log(f"{user_obj.first_name} blocked the bot")
+
+    def unblock(self, user: FakeUser | int, *, notify: bool = True) -> None:
+        user_obj = self._user_of(user)
+        if user_obj.id not in self._blocked:
+            return
+        self._blocked.discard(user_obj.id)
+        if notify:
+            self._enqueue(self._chat_member_update(user_obj, "kicked", "member"))
+        user_obj._log(f"{user_obj.first_name} unblocked the bot")
+
+    def is_blocked(self, user: FakeUser | int) -> bool:
+        return self._user_of(user).id in self._blocked
+
+    # -- updates ------------------------------------------------------------------------------
+
+    def push_update(self, body: JSON) -> int:
+        """Queue a raw update (``body`` without ``update_id``); returns its update_id."""
+        return self._enqueue(body)
+
+    def pending_updates(self) -> list[int]:
+        """update_ids stored and not yet confirmed by an ``offset``."""
+        return [u.update_id for u in self._updates]
+
+    def drop_confirmations(self, last: int | None = None) -> list[int]:
+        """Forget offset confirmations (simulates a crash before the offset reached Telegram).
+
+        The ``last`` most recently confirmed updates (all if ``None``) become pending again with
+        their original update_id, so the next poller that starts without an offset (a restarted
+        bot: PTB starts at offset 0) receives them again.  Returns their update_ids.
+        """
+        restore = self._confirmed if last is None else self._confirmed[-last:] if last else []
+        self._confirmed = self._confirmed[: len(self._confirmed) - len(restore)]
+        present = {u.update_id for u in self._updates}
+        for update_id in restore:
+            if update_id not in present:
+                self._updates.append(_Update(update_id, self._history[update_id]))
+        self._updates.sort(key=lambda u: u.update_id)
+        self._wake_pollers()
+        return list(restore)
+
+    def redeliver(self, update_id: int) -> None:
+        """Deliver an already sent update again, same update_id, even to a running poller."""
+        if update_id not in self._history:
+            raise KeyError(f"unknown update_id {update_id}")
+        self._updates = [u for u in self._updates if u.update_id != update_id]
+        self._updates.append(_Update(update_id, self._history[update_id], forced=True))
+        self._updates.sort(key=lambda u: u.update_id)
+        self._wake_pollers()
+
+    async def wait_delivered(self, timeout: float = 5.0) -> None:
+        """Wait until every queued update has been confirmed by the bot (offset moved past it)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._updates:
+            if loop.time() >= deadline:
+                raise AssertionError(f"updates still pending: {self.pending_updates()}")
+            await asyncio.sleep(0.005)
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    def unanswered_callbacks(self) -> list[str]:
+        """Ids of callback queries the bot never answered."""
+        return [cb.query_id for cb in self._callbacks.values() if not cb.answered]
+
+    def commands(
+        self, language_code: str | None = None, scope: JSON | None = None
+    ) -> list[tuple[str, str]]:
+        """Commands registered with setMyCommands for exactly this scope/language."""
+        key = (_scope_key(scope), language_code or "")
+        return [(c["command"], c["description"]) for c in self._commands.get(key, [])]
+
+    def file_bytes(self, file_id: str) -> bytes:
+        return self._files[file_id].data
+
+    # -- internals: updates ---------------------------------------------------------------------
+
+    def _user_of(self, user: FakeUser | int) -> FakeUser:
+        return user if isinstance(user, FakeUser) else self._users[user]
+
+    def _enqueue(self, body: JSON) -> int:
+        update_id = self._next_update_id
+        self._next_update_id += 1
+        payload = {"update_id": update_id, **body}
+        self._history[update_id] = payload
+        self._updates.append(_Update(update_id, payload))
+        self._wake_pollers()
+        return update_id
+
+    def _wake_pollers(self) -> None:
+        self._new_updates.set()
+        self._new_updates = asyncio.Event()
+
+    def _chat_member_update(self, user: FakeUser, old: str, new: str) -> JSON:
+        def member(status: str) -> JSON:
+            info: JSON = {"status": status, "user": dict(self.bot_user)}
+            if status == "kicked":
+                info["until_date"] = 0
+            return info
+
+        return {
+            "my_chat_member": {
+                "chat": user.chat,
+                "from": user.user_json,
+                "date": self._now(),
+                "old_chat_member": member(old),
+                "new_chat_member": member(new),
+            }
+        }
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+    def _confirm(self, offset: int | None) -> None:
+        if offset is None or offset == 0:
+            return
+        if offset < 0:
+            keep_from = max(0, len(self._updates) + offset)
+            gone, self._updates = self._updates[:keep_from], self._updates[keep_from:]
+        else:
+            gone, keep = [], []
+            for u in self._updates:
+                done = u.update_id < offset and (not u.forced or u.delivered)
+                (gone if done else keep).append(u)
+            self._updates = keep
+        self._confirmed.extend(u.update_id for u in gone if not u.forced)
+
+    def _allowed(self, update: _Update) -> bool:
+        allowed = self._allowed_updates
+        if not allowed:
+            return update.kind not in ("chat_member", "message_reaction", "message_reaction_count")
+        return update.kind in allowed
+
+    def _select(self, offset: int | None, limit: int) -> list[_Update]:
+        batch: list[_Update] = []
+        if not all(self._allowed(u) for u in self._updates):
+            # Telegram does not even keep updates of types the bot did not ask for
+            self._updates = [u for u in self._updates if self._allowed(u)]
+        for update in self._updates:
+            redelivery = update.forced and not update.delivered
+            if redelivery or offset is None or offset <= 0 or update.update_id >= offset:
+                batch.append(update)
+            if len(batch) >= limit:
+                break
+        for update in batch:
+            update.delivered = True
+        return batch
+
+    # -- internals: HTTP ----------------------------------------------------------------------
+
+    async def _read_params(self, request: web.Request) -> tuple[JSON, dict[str, _Upload], str]:
+        params: JSON = {}
+        uploads: dict[str, _Upload] = {}
+        for key, value in request.query.items():
+            params[key] = _coerce(key, value)
+        content_type = request.content_type
+        if request.method == "POST" and request.can_read_body:
+            if content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise _bad_request("can't parse JSON encoded request body") from None
+                if not isinstance(body, dict):
+                    raise _bad_request("can't parse JSON encoded request body")
+                params.update(body)
+            elif content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+                form = await request.post()
+                for key, value in form.items():
+                    if isinstance(value, web.FileField):
+                        uploads[key] = _Upload(
+                            value.filename, value.file.read(), value.content_type
+                        )
+                    else:
+                        params[key] = _coerce(key, str(value))
+        return params, uploads, content_type
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error_response(401, "Unauthorized")
+        entry = self._methods.get(request.match_info["method"].lower())
+        if entry is None:
+            return _error_response(404, "Not Found")
+        name, handler = entry
+        self.stats.calls[name] += 1
+        params: JSON = {}
+        uploads: dict[str, _Upload] = {}
+        content_type = request.content_type
+        try:
+            params, uploads, content_type = await self._read_params(request)
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            self._apply_faults(name)
+            self._apply_limits(name, params)
+            result = await handler(params, uploads)
+        except ApiError as err:
+            self.stats.errors[err.status] += 1
+            if err.status == 429:
+                self.stats.rate_limited += 1
+            self._record(name, params, uploads, content_type, err.status)
+            return _json_response(err.status, err.envelope())
+        self.stats.sent[name] += 1
+        self._record(name, params, uploads, content_type, 200)
+        return _json_response(200, {"ok": True, "result": result})
+
+    def _record(
+        self, name: str, params: JSON, uploads: Mapping[str, _Upload], ctype: str, status: int
+    ) -> None:
+        files = {key: up.filename or "" for key, up in uploads.items()}
+        self.calls.append(ApiCall(name, params, files, ctype, status, self.clock()))
+
+    async def _handle_file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error_response(401, "Unauthorized")
+        file = self._files_by_path.get(request.match_info["path"])
+        if file is None:
+            return _error_response(404, "Not Found")
+        return web.Response(
+            body=file.data, content_type=file.mime_type or "application/octet-stream"
+        )
+
+    def _apply_faults(self, name: str) -> None:
+        queue = self._faults.get(_norm_method(name))
+        if queue:
+            fault = queue.popleft()
+            self.stats.injected += 1
+            raise ApiError(fault.status, fault.description, retry_after=fault.retry_after)
+
+    def _apply_limits(self, name: str, params: JSON) -> None:
+        if name not in self._limited_methods:
+            return
+        if self._global_window is None and self._chat_rate is None:
+            return
+        now = time.monotonic()
+        windows: list[_Window] = []
+        if self._global_window is not None:
+            windows.append(self._global_window)
+        if self._chat_rate is not None:
+            chat = params.get("chat_id")
+            window = self._chat_windows.get(chat)
+            if window is None:
+                window = self._chat_windows[chat] = _Window(self._chat_rate)
+            windows.append(window)
+        waits = [w for w in (win.retry_after(now) for win in windows) if w is not None]
+        if waits:
+            retry = max(waits)
+            raise ApiError(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+        for window in windows:
+            window.add(now)
+
+    # -- internals: chats, files, markup ------------------------------------------------------
+
+    def _chat_for_send(self, params: JSON) -> FakeUser:
+        user = self._chat(params)
+        if user.id in self._blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if not user._started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        return user
+
+    def _chat(self, params: JSON) -> FakeUser:
+        if "chat_id" not in params or params["chat_id"] in ("", None):
+            raise _bad_request("chat_id is empty")
+        chat_id = params["chat_id"]
+        if isinstance(chat_id, str) and re.fullmatch(r"-?\d+", chat_id):
+            chat_id = int(chat_id)
+        user = self._users.get(chat_id) if isinstance(chat_id, int) else None
+        if user is None:
+            raise _bad_request("chat not found")
+        return user
+
+    def _new_file(
+        self, kind: str, data: bytes, filename: str | None, mime_type: str | None
+    ) -> _File:
+        n = self._next_file
+        self._next_file += 1
+        prefix = {"document": "BQAC", "photo": "AgAC", "voice": "AwAC", "sticker": "CAAC"}[kind]
+        folder = {
+            "document": "documents",
+            "photo": "photos",
+            "voice": "voice",
+            "sticker": "stickers",
+        }[kind]
+        ext = ""
+        if filename and "." in filename:
+            ext = filename.rsplit(".", 1)[1]
+        elif kind == "photo":
+            ext = "jpg"
+        elif kind == "voice":
+            ext = "oga"
+        elif kind == "sticker":
+            ext = "webp"
+        file = _File(
+            file_id=f"{prefix}AgADfake{n:08d}",
+            file_unique_id=f"AgADu{n:08d}",
+            kind=kind,
+            data=data,
+            filename=filename,
+            mime_type=mime_type,
+            file_path=f"{folder}/file_{n}{'.' + ext if ext else ''}",
+        )
+        self._files[file.file_id] = file
+        self._files_by_path[file.file_path] = file
+        return file
+
+    def _input_file(
+        self, params: JSON, uploads: Mapping[str, _Upload], field_name: str, kind: str
+    ) -> _File:
+        upload = uploads.get(field_name)
+        value = params.get(field_name)
+        if upload is None and isinstance(value, str) and value.startswith("attach://"):
+            upload = uploads.get(value[len("attach://") :])
+        if upload is not None:
+            if not upload.data:
+                raise _bad_request("file must be non-empty")
+            mime = upload.content_type
+            if kind == "photo":
+                mime = "image/jpeg"
+            return self._new_file(kind, upload.data, upload.filename, mime)
+        if not value:
+            raise _bad_request(f"there is no {field_name} in the request")
+        if not isinstance(value, str):
+            raise _bad_request(f"wrong type of the {field_name} parameter")
+        if value.startswith(("http://", "https://")):
+            name = value.rstrip("/").rsplit("/", 1)[-1] or None
+            file = self._new_file(kind, b"", name, None)
+            file.url = value
+            return file
+        existing = self._files.get(value)
+        if existing is None:
+            raise _bad_request("wrong file identifier/HTTP URL specified")
+        if existing.kind != kind:
+            raise _bad_request(
+                f"can't use file of type {existing.kind.capitalize()} as {kind.capitalize()}"
+            )
+        return existing
+
+    def _reply_markup(self, params: JSON) -> tuple[JSON | None, list[list[str]] | None, bool]:
+        """Returns (normalized inline markup, reply keyboard labels, remove_keyboard)."""
+        raw = params.get("reply_markup")
+        if raw in (None, ""):
+            return None, None, False
+        markup = _load_json(raw, "reply keyboard markup")
+        if not isinstance(markup, dict):
+            raise _bad_request("can't parse reply keyboard markup JSON object")
+        if "inline_keyboard" in markup:
+            return _validate_inline_keyboard(markup["inline_keyboard"]), None, False
+        if "keyboard" in markup:
+            rows = markup["keyboard"]
+            if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+                raise _bad_request("can't parse reply keyboard markup JSON object")
+            labels = [
+                [btn if isinstance(btn, str) else str(btn.get("text", "")) for btn in row]
+                for row in rows
+            ]
+            return None, labels, False
+        if markup.get("remove_keyboard"):
+            return None, None, True
+        return None, None, False
+
+    def _reply_to(self, user: FakeUser, params: JSON) -> JSON | None:
+        reply = params.get("reply_parameters")
+        if reply in (None, ""):
+            legacy = params.get("reply_to_message_id")
+            if legacy in (None, ""):
+                return None
+            reply = {"message_id": legacy}
+        reply = _load_json(reply, "reply parameters") if isinstance(reply, str) else reply
+        target = user._messages.get(int(reply.get("message_id", 0)))
+        if target is None or target.deleted:
+            if reply.get("allow_sending_without_reply"):
+                return None
+            raise _bad_request("message to be replied not found")
+        quoted = {k: v for k, v in target.payload.items() if k != "reply_to_message"}
+        return quoted
+
+    def _bot_message(
+        self,
+        user: FakeUser,
+        params: JSON,
+        *,
+        kind: str,
+        content: JSON,
+        source: str | None,
+        parse_mode: str | None,
+        file: _File | None = None,
+    ) -> JSON:
+        markup, keyboard, remove = self._reply_markup(params)
+        reply_to = self._reply_to(user, params)
+        message_id = user._next_message_id()
+        payload: JSON = {
+            "message_id": message_id,
+            "from": dict(self.bot_user),
+            "chat": user.chat,
+            "date": self._now(),
+        }
+        if reply_to is not None:
+            payload["reply_to_message"] = reply_to
+        payload.update(content)
+        if markup is not None:
+            payload["reply_markup"] = markup
+        if keyboard is not None:
+            user.reply_keyboard = keyboard
+        elif remove:
+            user.reply_keyboard = None
+        msg = _Msg(
+            message_id=message_id,
+            chat_id=user.id,
+            from_bot=True,
+            payload=payload,
+            source=source,
+            parse_mode=parse_mode,
+            kind=kind,
+            file=file,
+            markup=markup,
+            reply_keyboard=keyboard,
+        )
+        user._messages[message_id] = msg
+        self.stats.messages += 1
+        user._bot_event(msg, edited=False)
+        return payload
+
+    def _editable(self, params: JSON) -> tuple[FakeUser, _Msg]:
+        if params.get("inline_message_id"):
+            raise _bad_request("MESSAGE_ID_INVALID")
+        user = self._chat(params)
+        if user.id in self._blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        message_id = _int_param(params, "message_id")
+        msg = user._messages.get(message_id)
+        if msg is None or msg.deleted:
+            raise _bad_request("message to edit not found")
+        if not msg.from_bot:
+            raise _bad_request("message can't be edited")
+        return user, msg
+
+    # -- API methods ----------------------------------------------------------------------------
+
+    async def _api_get_me(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        return dict(self.bot_user)
+
+    async def _api_log_out(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        return True
+
+    async def _api_close(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        return True
+
+    async def _api_get_updates(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        if self.webhook.get("url"):
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
+        offset = _opt_int(params, "offset")
+        limit = min(100, max(1, _opt_int(params, "limit") or 100))
+        timeout = max(0.0, float(params.get("timeout") or 0))
+        allowed = params.get("allowed_updates")
+        if allowed not in (None, ""):
+            allowed = _load_json(allowed, "allowed updates")
+            self._allowed_updates = list(allowed) or None
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._wake_pollers()  # terminates an older long poll (409), like Telegram
+        self._confirm(offset)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            batch = self._select(offset, limit)
+            if batch or self._closing:
+                return [u.payload for u in batch]
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return []
+            event = self._new_updates
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+            if generation != self._poll_generation:
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only "
+                    "one bot instance is running",
+                )
+
+    async def _api_set_webhook(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        url = str(params.get("url") or "")
+        if url and not url.startswith("https://"):
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if params.get("drop_pending_updates") is True:
+            self._drop_pending()
+        self.webhook = {
+            "url": url,
+            **{
+                k: params[k]
+                for k in ("max_connections", "allowed_updates", "ip_address", "secret_token")
+                if k in params
+            },
+        }
+        return True
+
+    async def _api_delete_webhook(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        if params.get("drop_pending_updates") is True:
+            self._drop_pending()
+        self.webhook = {"url": ""}
+        return True
+
+    def _drop_pending(self) -> None:
+        self._confirmed.extend(u.update_id for u in self._updates if not u.forced)
+        self._updates.clear()
+
+    async def _api_get_webhook_info(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        info: JSON = {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if info["url"]:
+            info["max_connections"] = self.webhook.get("max_connections", 40)
+            if "ip_address" in self.webhook:
+                info["ip_address"] = self.webhook["ip_address"]
+            if "allowed_updates" in self.webhook:
+                info["allowed_updates"] = _load_json(
+                    self.webhook["allowed_updates"], "allowed updates"
+                )
+        return info
+
+    def _commands_key(self, params: JSON) -> tuple[str, str]:
+        scope = params.get("scope")
+        if isinstance(scope, str) and scope:
+            scope = _load_json(scope, "bot command scope")
+        language = str(params.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise _bad_request("invalid language code specified")
+        return _scope_key(scope or None), language
+
+    async def _api_set_my_commands(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        raw = params.get("commands")
+        if raw in (None, ""):
+            raise _bad_request('parameter "commands" is required')
+        commands = _load_json(raw, "commands") if isinstance(raw, str) else raw
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise _bad_request("can't parse commands JSON object")
+        clean: list[JSON] = []
+        for cmd in commands:
+            if not isinstance(cmd, dict):
+                raise _bad_request("can't parse BotCommand")
+            name = str(cmd.get("command", "")).lstrip("/")
+            description = str(cmd.get("description", ""))
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+                raise _bad_request("BOT_COMMAND_INVALID")
+            if not 1 <= len(description.strip()) <= 256:
+                raise _bad_request("command description must be non-empty")
+            clean.append({"command": name, "description": description})
+        key = self._commands_key(params)
+        if clean:
+            self._commands[key] = clean
+        else:
+            self._commands.pop(key, None)
+        return True
+
+    async def _api_get_my_commands(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        return [dict(c) for c in self._commands.get(self._commands_key(params), [])]
+
+    async def _api_delete_my_commands(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        self._commands.pop(self._commands_key(params), None)
+        return True
+
+    async def _api_set_my_description(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        self.descriptions[("description", str(params.get("language_code") or ""))] = str(
+            params.get("description") or ""
+        )
+        return True
+
+    async def _api_get_my_description(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        key = ("description", str(params.get("language_code") or ""))
+        return {"description": self.descriptions.get(key, "")}
+
+    async def _api_set_my_short_description(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        key = ("short_description", str(params.get("language_code") or ""))
+        self.descriptions[key] = str(params.get("short_description") or "")
+        return True
+
+    async def _api_get_my_short_description(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        key = ("short_description", str(params.get("language_code") or ""))
+        return {"short_description": self.descriptions.get(key, "")}
+
+    async def _api_set_chat_menu_button(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        button = params.get("menu_button") or {"type": "default"}
+        self.descriptions[("menu_button", str(params.get("chat_id") or ""))] = json.dumps(
+            _load_json(button, "menu button") if isinstance(button, str) else button
+        )
+        return True
+
+    async def _api_get_chat_menu_button(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        raw = self.descriptions.get(("menu_button", str(params.get("chat_id") or "")))
+        return json.loads(raw) if raw else {"type": "default"}
+
+    async def _api_get_chat(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        user = self._chat(params)
+        gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
+        return {
+            **user.chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": dict.fromkeys(gifts, True),
+        }
+
+    async def _api_send_message(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        user = self._chat_for_send(params)
+        source = params.get("text")
+        if source in (None, ""):
+            raise _bad_request("message text is empty")
+        source = str(source)
+        parse_mode = params.get("parse_mode") or None
+        text, entities = self._render(source, parse_mode, params.get("entities"))
+        if not text:
+            raise _bad_request("message text is empty")
+        if len(text) > MAX_MESSAGE_LENGTH:
+            raise _bad_request("message is too long")
+        content: JSON = {"text": text}
+        if entities:
+            content["entities"] = entities
+        link_preview = params.get("link_preview_options")
+        if isinstance(link_preview, str) and link_preview:
+            link_preview = _load_json(link_preview, "link preview options")
+        if isinstance(link_preview, dict) and link_preview:
+            content["link_preview_options"] = link_preview
+        return self._bot_message(
+            user, params, kind="text", content=content, source=source, parse_mode=parse_mode
+        )
+
+    def _render(self, source: str, parse_mode: str | None, explicit: Any) -> tuple[str, list[JSON]]:
+        if explicit not in (None, "", []):
+            entities = _load_json(explicit, "entities") if isinstance(explicit, str) else explicit
+            if not isinstance(entities, list):
+                raise _bad_request("can't parse entities JSON object")
+            text, parsed = _trim(source, [dict(e) for e in entities])
+        else:
+            text, parsed = parse_entities(source, parse_mode)
+        return text, _with_auto_entities(text, parsed)
+
+    def _caption(self, params: JSON) -> tuple[JSON, str | None, str | None]:
+        source = params.get("caption")
+        parse_mode = params.get("parse_mode") or None
+        if source in (None, ""):
+            return {}, None, parse_mode
+        source = str(source)
+        text, entities = self._render(source, parse_mode, params.get("caption_entities"))
+        if len(text) > MAX_CAPTION_LENGTH:
+            raise _bad_request("message caption is too long")
+        content: JSON = {}
+        if text:
+            content["caption"] = text
+        if entities:
+            content["caption_entities"] = entities
+        return content, source, parse_mode
+
+    async def _api_send_document(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        user = self._chat_for_send(params)
+        file = self._input_file(params, uploads, "document", "document")
+        caption, source, parse_mode = self._caption(params)
+        document: JSON = {
+            "file_id": file.file_id,
+            "file_unique_id": file.file_unique_id,
+            "file_size": len(file.data),
+        }
+        if file.filename:
+            document["file_name"] = file.filename
+        if file.mime_type:
+            document["mime_type"] = file.mime_type
+        return self._bot_message(
+            user,
+            params,
+            kind="document",
+            content={"document": document, **caption},
+            source=source,
+            parse_mode=parse_mode,
+            file=file,
+        )
+
+    async def _api_send_photo(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        user = self._chat_for_send(params)
+        file = self._input_file(params, uploads, "photo", "photo")
+        caption, source, parse_mode = self._caption(params)
+        return self._bot_message(
+            user,
+            params,
+            kind="photo",
+            content={"photo": _photo_sizes(file), **caption},
+            source=source,
+            parse_mode=parse_mode,
+            file=file,
+        )
+
+    async def _api_send_chat_action(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        user = self._chat_for_send(params)
+        action = str(params.get("action") or "")
+        if action not in _CHAT_ACTIONS:
+            raise _bad_request("wrong parameter action in request")
+        user.chat_actions.append(action)
+        user._log(f"bot is {action.replace('_', ' ')}…")
+        return True
+
+    async def _api_edit_message_text(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        user, msg = self._editable(params)
+        source = params.get("text")
+        if source in (None, ""):
+            raise _bad_request("message text is empty")
+        if msg.kind != "text":
+            raise _bad_request("there is no text in the message to edit")
+        source = str(source)
+        parse_mode = params.get("parse_mode") or None
+        text, entities = self._render(source, parse_mode, params.get("entities"))
+        if not text:
+            raise _bad_request("message text is empty")
+        if len(text) > MAX_MESSAGE_LENGTH:
+            raise _bad_request("message is too long")
+        markup, _, _ = self._reply_markup(params)
+        if (
+            text == msg.payload.get("text")
+            and entities == msg.payload.get("entities", [])
+            and markup == msg.markup
+        ):
+            raise _not_modified()
+        msg.payload["text"] = text
+        _set_or_pop(msg.payload, "entities", entities or None)
+        return self._apply_edit(user, msg, markup, source=source, parse_mode=parse_mode)
+
+    async def _api_edit_message_caption(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        user, msg = self._editable(params)
+        if msg.kind == "text":
+            raise _bad_request("there is no caption in the message to edit")
+        caption, source, parse_mode = self._caption(params)
+        markup, _, _ = self._reply_markup(params)
+        if (
+            caption.get("caption") == msg.payload.get("caption")
+            and caption.get("caption_entities", []) == msg.payload.get("caption_entities", [])
+            and markup == msg.markup
+        ):
+            raise _not_modified()
+        _set_or_pop(msg.payload, "caption", caption.get("caption"))
+        _set_or_pop(msg.payload, "caption_entities", caption.get("caption_entities"))
+        return self._apply_edit(user, msg, markup, source=source, parse_mode=parse_mode)
+
+    async def _api_edit_message_reply_markup(
+        self, params: JSON, uploads: dict[str, _Upload]
+    ) -> Any:
+        user, msg = self._editable(params)
+        markup, _, _ = self._reply_markup(params)
+        if markup == msg.markup:
+            raise _not_modified()
+        return self._apply_edit(user, msg, markup, source=msg.source, parse_mode=msg.parse_mode)
+
+    def _apply_edit(
+        self,
+        user: FakeUser,
+        msg: _Msg,
+        markup: JSON | None,
+        *,
+        source: str | None,
+        parse_mode: str | None,
+    ) -> JSON:
+        msg.markup = markup
+        _set_or_pop(msg.payload, "reply_markup", markup)
+        msg.payload["edit_date"] = self._now()
+        msg.source = source
+        msg.parse_mode = parse_mode
+        msg.edited = True
+        user._bot_event(msg, edited=True)
+        return json.loads(json.dumps(msg.payload))
+
+    async def _api_delete_message(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        user = self._chat(params)
+        message_id = _int_param(params, "message_id")
+        msg = user._messages.get(message_id)
+        if msg is None or msg.deleted:
+            raise _bad_request("message to delete not found")
+        msg.deleted = True
+        user._log(f"bot deleted #{message_id}")
+        return True
+
+    async def _api_answer_callback_query(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        query_id = str(params.get("callback_query_id") or "")
+        callback = self._callbacks.get(query_id)
+        too_old = _bad_request(
+            "query is too old and response timeout expired or query ID is invalid"
+        )
+        if callback is None or callback.answered:
+            raise too_old
+        if self.clock() - callback.created > self.callback_timeout:
+            raise too_old
+        text = params.get("text")
+        if text is not None and len(str(text)) > 200:
+            raise _bad_request("MESSAGE_TOO_LONG")
+        callback.answered = True
+        callback.answer = CallbackAnswer(
+            None if text is None else str(text),
+            query_id=query_id,
+            show_alert=params.get("show_alert") is True,
+            url=params.get("url"),
+            data=callback.data,
+        )
+        user = self._users[callback.user_id]
+        user.callback_answers.append(callback.answer)
+        user._log(
+            f"bot answered the button: {callback.answer.text!r}"
+            + (" (alert)" if callback.answer.show_alert else "")
+        )
+        user._notify()
+        return True
+
+    async def _api_get_file(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
+        file = self._files.get(str(params.get("file_id") or ""))
+        if file is None:
+            raise _bad_request("wrong file_id or the file is temporarily unavailable")
+        if len(file.data) > MAX_DOWNLOAD_BYTES:
+            raise _bad_request("file is too big")
+        return {
+            "file_id": file.file_id,
+            "file_unique_id": file.file_unique_id,
+            "file_size": len(file.data),
+            "file_path": file.file_path,
+        }
+
+
+def _with_auto_entities(text: str, entities: list[JSON]) -> list[JSON]:
+    """Add the entities Telegram detects by itself (links, commands...) outside code/links."""
+    opaque = [
+        (e["offset"], e["offset"] + e["length"])
+        for e in entities
+        if e["type"] in ("code", "pre", "text_link", "text_mention", "custom_emoji")
+    ]
+    auto = [
+        e
+        for e in detect_entities(text)
+        if not any(e["offset"] < end and start < e["offset"] + e["length"] for start, end in opaque)
+    ]
+    if not auto:
+        return entities
+    return sorted(entities + auto, key=lambda e: (e["offset"], -e["length"]))
+
+
+def _photo_sizes(file: _File) -> list[JSON]:
+    return [
+        {
+            "file_id": file.file_id + "_s",
+            "file_unique_id": file.file_unique_id + "s",
+            "width": 90,
+            "height": 90,
+            "file_size": min(len(file.data), 1024),
+        },
+        {
+            "file_id": file.file_id,
+            "file_unique_id": file.file_unique_id,
+            "width": 800,
+            "height": 800,
+            "file_size": len(file.data),
+        },
+    ]
+
+
+def _not_modified() -> ApiError:
+    return _bad_request(
+        "message is not modified: specified new message content and reply markup are exactly "
+        "the same as a current content and reply markup of the message"
+    )
+
+
+def _set_or_pop(payload: JSON, key: str, value: Any) -> None:
+    if value in (None, [], ""):
+        payload.pop(key, None)
+    else:
+        payload[key] = value
+
+
+def _json_response(status: int, body: JSON) -> web.Response:
+    return web.Response(
+        status=status, text=json.dumps(body, ensure_ascii=False), content_type="application/json"
+    )
+
+
+def _error_response(status: int, description: str) -> web.Response:
+    return _json_response(status, ApiError(status, description).envelope())
+
+
+def _coerce(key: str, value: str) -> Any:
+    """Form values are strings; PTB JSON-encodes everything that is not a string."""
+    if key in _STRING_PARAMS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _load_json(value: Any, what: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise _bad_request(f"can't parse {what} JSON object") from None
+
+
+def _opt_int(params: JSON, name: str) -> int | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _bad_request(f"invalid {name} specified") from None
+
+
+def _int_param(params: JSON, name: str) -> int:
+    value = _opt_int(params, name)
+    if value is None:
+        raise _bad_request(f"{name} is empty")
+    return value
+
+
+def _scope_key(scope: JSON | None) -> str:
+    if not scope:
+        scope = {"type": "default"}
+    return json.dumps(scope, sort_keys=True)
+
+
+def _validate_inline_keyboard(rows: Any) -> JSON:
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise _bad_request("can't parse inline keyboard markup JSON object")
+    clean_rows: list[list[JSON]] = []
+    for row in rows:
+        clean_row: list[JSON] = []
+        for btn in row:
+            if not isinstance(btn, dict):
+                raise _bad_request(
+                    "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+                )
+            text = btn.get("text")
+            if not isinstance(text, str):
+                raise _bad_request(
+                    'can\'t parse inline keyboard button: Field "text" must be of type String'
+                )
+            if not text.strip():
+                raise _bad_request("BUTTON_TEXT_INVALID")
+            actions = [a for a in _BUTTON_ACTIONS if a in btn]
+            if not actions:
+                raise _bad_request(
+                    "can't parse inline keyboard button: Text buttons are unallowed in the "
+                    "inline keyboard"
+                )
+            if "callback_data" in btn:
+                data = btn["callback_data"]
+                if not isinstance(data, str):
+                    data = json.dumps(data)
+                if not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
+                    raise _bad_request("BUTTON_DATA_INVALID")
+            if "url" in btn and not _checked_link(str(btn["url"])):
+                raise _bad_request(
+                    f"inline keyboard button URL '{btn['url']}' is invalid: Wrong HTTP URL"
+                )
+            clean_row.append(
+                {k: v for k, v in btn.items() if k in ("text", "style") or k in _BUTTON_ACTIONS}
+            )
+        if clean_row:
+            clean_rows.append(clean_row)
+    return {"inline_keyboard": clean_rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# The user side
+# ---------------------------------------------------------------------------------------------
+
+
+class FakeUser:
+    """A human in a private chat with the bot.  Create with :meth:`FakeTelegram.user`."""
+
+    def __init__(
+        self,
+        tg: FakeTelegram,
+        *,
+        user_id: int,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        language_code: str | None,
+        is_premium: bool | None,
+    ):
+        self.tg = tg
+        self.id = user_id
+        self.first_name = first_name
+        self.last_name = last_name
+        self.username = username
+        self.language_code = language_code
+        self.is_premium = is_premium
+        self.transcript: list[str] = []
+        self.callback_answers: list[CallbackAnswer] = []
+        self.chat_actions: list[str] = []
+        self.reply_keyboard: list[list[str]] | None = None
+        self._started = True
+        self._messages: dict[int, _Msg] = {}
+        self._message_counter = 0
+        self._events: list[BotMessage] = []
+        self._cursor = 0
+        self._changed = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"<FakeUser {self.first_name} id={self.id}>"
+
+    # -- identity -----------------------------------------------------------------------------
+
+    @property
+    def chat_id(self) -> int:
+        return self.id
+
+    @property
+    def user_json(self) -> JSON:
+        user: JSON = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.last_name:
+            user["last_name"] = self.last_name
+        if self.username:
+            user["username"] = self.username
+        if self.language_code:
+            user["language_code"] = self.language_code
+        if self.is_premium:
+            user["is_premium"] = True
+        return user
+
+    @property
+    def chat(self) -> JSON:
+        chat: JSON = {"id": self.id, "type": "private", "first_name": self.first_name}
+        if self.last_name:
+            chat["last_name"] = self.last_name
+        if self.username:
+            chat["username"] = self.username
+        return chat
+
+    # -- acting -----------------------------------------------------------------------------------
+
+    async def say(self, text: str, *, reply_to: BotMessage | int | None = None) -> JSON:
+        """Send a text message; ``/command args`` carries a ``bot_command`` entity."""
+        if not text.strip():
+            raise ValueError("Telegram clients cannot send an empty message")
+        content: JSON = {"text": text}
+        entities = detect_entities(text)
+        if entities:
+            content["entities"] = entities
+        return await self._send(content, text, reply_to=reply_to)
+
+    async def tap(self, label: str) -> JSON:
+        """Tap a button of the current reply keyboard (sends its label as text)."""
+        if not self.reply_keyboard:
+            raise AssertionError(f"{self.first_name} has no reply keyboard\n{self.dump()}")
+        rows = [[(lbl, lbl) for lbl in row] for row in self.reply_keyboard]
+        found, _ = _find_button(rows, label, where="the reply keyboard")
+        return await self.say(found)
+
+    async def send_photo(
+        self, data: bytes = TINY_PNG, *, caption: str | None = None, width: int = 1, height: int = 1
+    ) -> JSON:
+        file = self.tg._new_file("photo", data, None, "image/jpeg")
+        sizes = _photo_sizes(file)
+        sizes[-1].update(width=width, height=height)
+        content: JSON = {"photo": sizes}
+        if caption:
+            content["caption"] = caption
+        return await self._send(content, f"[photo {len(data)} bytes] {caption or ''}".rstrip())
+
+    async def send_voice(self, data: bytes = TINY_OGG, *, duration: int = 2) -> JSON:
+        file = self.tg._new_file("voice", data, None, "audio/ogg")
+        content = {
+            "voice": {
+                "file_id": file.file_id,
+                "file_unique_id": file.file_unique_id,
+                "duration": duration,
+                "mime_type": "audio/ogg",
+                "file_size": len(data),
+            }
+        }
+        return await self._send(content, f"[voice {duration}s]")
+
+    async def send_sticker(self, emoji: str = "👍") -> JSON:
+        file = self.tg._new_file("sticker", b"RIFF\x00\x00\x00\x00WEBP", None, "image/webp")
+        content = {
+            "sticker": {
+                "file_id": file.file_id,
+                "file_unique_id": file.file_unique_id,
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": emoji,
+                "set_name": "FakeStickers",
+                "file_size": len(file.data),
+            }
+        }
+        return await self._send(content, f"[sticker {emoji}]")
+
+    async def send_document(
+        self,
+        filename: str = "document.pdf",
+        data: bytes = b"%PDF-1.4 fake\n",
+        *,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> JSON:
+        if mime_type is None:
+            mime_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        file = self.tg._new_file("document", data, filename, mime_type)
+        content: JSON = {
+            "document": {
+                "file_id": file.file_id,
+                "file_unique_id": file.file_unique_id,
+                "file_name": filename,
+                "mime_type": mime_type,
+                "file_size": len(data),
+            }
+        }
+        if caption:
+            content["caption"] = caption
+        label = f"[document {filename} {len(data)} bytes] {caption or ''}".rstrip()
+        return await self._send(content, label)
+
+    async def share_location(self, latitude: float, longitude: float) -> JSON:
+        content = {"location": {"latitude": latitude, "longitude": longitude}}
+        return await self._send(content, f"[location {latitude}, {longitude}]")
+
+    async def press(self, label: str, *, message: BotMessage | int | None = None) -> str:
+        """Press an inline button; returns the callback query id.
+
+        The button is looked up by exact label, then case-insensitively, then as a unique
+        case-insensitive substring, in the latest bot message that has inline buttons -- or in
+        ``message`` (a :class:`BotMessage` snapshot: its buttons as the user saw them, which
+        simulates pressing a stale keyboard; or a message id: its current buttons).
+        """
+        if message is None:
+            candidates = [
+                m for m in self._messages.values() if m.from_bot and not m.deleted and m.markup
+            ]
+            if not candidates:
+                raise AssertionError(f"no bot message with buttons\n{self.dump()}")
+            target = max(candidates, key=lambda m: m.message_id)
+            markup = target.markup
+        else:
+            message_id = message if isinstance(message, int) else message.message_id
+            found = self._messages.get(message_id)
+            if found is None or found.deleted:
+                raise AssertionError(f"message #{message_id} is gone\n{self.dump()}")
+            target = found
+            markup = (
+                message.raw.get("reply_markup")
+                if isinstance(message, BotMessage)
+                else target.markup
+            )
+        where = f"message #{target.message_id}"
+        btn_label, _ = _find_button(_markup_buttons(markup), label, where=where)
+        rows: list[list[JSON]] = (markup or {}).get("inline_keyboard", [])
+        btn = next((b for row in rows for b in row if b.get("text") == btn_label), None)
+        if btn is None or "callback_data" not in btn:
+            raise AssertionError(f"button {btn_label!r} in {where} has no callback_data")
+        self._started = True
+        tg = self.tg
+        query_id = str(4_000_000_000_000_000 + tg._next_callback * 1_000 + self.id % 1_000)
+        tg._next_callback += 1
+        data = btn["callback_data"]
+        tg._callbacks[query_id] = _Callback(query_id, self.id, target.message_id, data, tg.clock())
+        tg._enqueue(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self.user_json,
+                    "message": json.loads(json.dumps(target.payload)),
+                    "chat_instance": str(-(self.id * 7919 % 10**12)),
+                    "data": data,
+                }
+            }
+        )
+        self._log(f"{self.first_name} pressed [{btn_label}] on #{target.message_id}")
+        await asyncio.sleep(0)
+        return query_id
+
+    # -- observing ------------------------------------------------------------------------------
+
+    async def wait_replies(self, n: int = 1, timeout: float = 5.0) -> list[BotMessage]:
+        """Wait for ``n`` new bot messages (sent or edited) since the last wait; return them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self._events) - self._cursor < n:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                got = len(self._events) - self._cursor
+                raise AssertionError(
+                    f"{self.first_name}: expected {n} new bot message(s) within {timeout}s, "
+                    f"got {got}\n{self.dump()}"
+                )
+            event = self._changed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+        replies = self._events[self._cursor : self._cursor + n]
+        self._cursor += n
+        return replies
+
+    async def wait_reply(self, timeout: float = 5.0) -> BotMessage:
+        """Shortcut for ``(await wait_replies(1, timeout))[0]``."""
+        return (await self.wait_replies(1, timeout))[0]
+
+    async def expect_silence(self, timeout: float = 0.2) -> None:
+        """Assert the bot sends/edits nothing more in this chat for ``timeout`` seconds."""
+        await asyncio.sleep(timeout)
+        if len(self._events) > self._cursor:
+            extra = [str(m) for m in self._events[self._cursor :]]
+            raise AssertionError(f"unexpected bot messages: {extra}\n{self.dump()}")
+
+    async def wait_callback_answer(self, timeout: float = 5.0) -> CallbackAnswer:
+        """Wait until the bot answered this user's latest button press."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            mine = [c for c in self.tg._callbacks.values() if c.user_id == self.id]
+            if mine and mine[-1].answer is not None:
+                return mine[-1].answer
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"callback query not answered\n{self.dump()}")
+            event = self._changed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+
+    @property
+    def pending_replies(self) -> list[BotMessage]:
+        """Bot messages/edits received since the last wait and not consumed yet."""
+        return list(self._events[self._cursor :])
+
+    @property
+    def messages(self) -> list[BotMessage]:
+        """Current state (after edits) of the bot's messages in this chat, deleted ones excluded."""
+        return [
+            m.snapshot(edited=m.edited)
+            for m in sorted(self._messages.values(), key=lambda m: m.message_id)
+            if m.from_bot and not m.deleted
+        ]
+
+    @property
+    def last_bot_message(self) -> BotMessage | None:
+        msgs = self.messages
+        return msgs[-1] if msgs else None
+
+    def command_menu(self) -> list[tuple[str, str]]:
+        """The command list this user's client shows (scope/language fallback like Telegram)."""
+        language = (self.language_code or "")[:2]
+        scopes = [{"type": "chat", "chat_id": self.id}, {"type": "all_private_chats"}, None]
+        for scope in scopes:
+            for code in ([language] if language else []) + [""]:
+                commands = self.tg._commands.get((_scope_key(scope), code))
+                if commands:
+                    return [(c["command"], c["description"]) for c in commands]
+        return []
+
+    def dump(self) -> str:
+        return "transcript:\n" + "\n".join("  " + line for line in self.transcript)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _next_message_id(self) -> int:
+        self._message_counter += 1
+        return self._message_counter
+
+    def _log(self, line: str) -> None:
+        self.transcript.append(line)
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def _bot_event(self, msg: _Msg, *, edited: bool) -> None:
+        snap = msg.snapshot(edited=edited)
+        self._events.append(snap)
+        self._log(str(snap))
+        self._notify()
+
+    async def _send(
+        self, content: JSON, label: str, *, reply_to: BotMessage | int | None = None
+    ) -> JSON:
+        tg = self.tg
+        if self.id in tg._blocked:
+            tg.unblock(self)  # a user has to unblock the bot before writing to it
+        self._started = True
+        message_id = self._next_message_id()
+        payload: JSON = {
+            "message_id": message_id,
+            "from": self.user_json,
+            "chat": self.chat,
+            "date": tg._now(),
+        }
+        if reply_to is not None:
+            target_id = reply_to if isinstance(reply_to, int) else reply_to.message_id
+            target = self._messages.get(target_id)
+            if target is not None:
+                payload["reply_to_message"] = {
+                    k: v for k, v in target.payload.items() if k != "reply_to_message"
+                }
+        payload.update(content)
+        self._messages[message_id] = _Msg(message_id, self.id, False, payload)
+        self._log(f"{self.first_name}: {label}")
+        tg._enqueue({"message": payload})
+        await asyncio.sleep(0)
+        return payload
