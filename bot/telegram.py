@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -54,7 +55,11 @@ MAX_TEXT = 4000
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 
-def seconds(value: int | float | timedelta) -> float:
+def retry_seconds(exc: RetryAfter) -> float:
+    """PTB 22 warns that `retry_after` becomes a timedelta; accept both."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: int | float | timedelta = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -96,7 +101,7 @@ class TelegramSender:
         try:
             return await self._send(int(address), payload)
         except RetryAfter as exc:
-            return outbox.RetryAfter(seconds=seconds(exc.retry_after), reason="429 retry_after")
+            return outbox.RetryAfter(seconds=retry_seconds(exc), reason="429 retry_after")
         except Forbidden as exc:
             return outbox.Failed(reason=f"forbidden: {exc.message}")
         except BadRequest as exc:
@@ -316,7 +321,7 @@ class TelegramTransport:
                 await asyncio.sleep(10)
                 continue
             except RetryAfter as exc:
-                await asyncio.sleep(seconds(exc.retry_after))
+                await asyncio.sleep(retry_seconds(exc))
                 continue
             except TimedOut:
                 continue

@@ -26,7 +26,7 @@ class Msg:
 Param = Union[str, int, Msg, tuple["Param", ...]]  # noqa: UP007 - recursive alias
 
 
-def msg(key: str, **params: Param) -> Msg:
+def msg(key: str, /, **params: Param) -> Msg:
     return Msg(key=key, params=MappingProxyType(dict(params)))
 
 

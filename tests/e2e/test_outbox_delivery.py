@@ -1,0 +1,124 @@
+"""The outbox towards a Bot API that misbehaves: 429 honoured, 5xx retried,
+blocked chats not retried, order kept per chat."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.outbox import Dispatcher
+from bot.runtime import Runtime
+from bot.telegram import TRANSPORT, TelegramTransport
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import OutboxMessage
+from tests.e2e.harness import TOKEN, bot_config
+from tests.fakes.telegram_api import FakeTelegram
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def parts(
+    tg: FakeTelegram, tmp_path: Path
+) -> AsyncIterator[tuple[Database, Dispatcher, FakeClock]]:
+    config = bot_config(tg, tmp_path)
+    db = Database(config.database.url)
+    await upgrade(db)
+    clock = FakeClock()
+    dispatcher = Dispatcher(db, clock, {})
+    transport = TelegramTransport(config.telegram, TOKEN, Runtime(db, clock), dispatcher, False)
+    await transport.application.initialize()
+    dispatcher.senders[TRANSPORT] = transport.sender
+    try:
+        yield db, dispatcher, clock
+    finally:
+        await transport.application.shutdown()
+        await db.dispose()
+
+
+async def queue(db: Database, clock: FakeClock, chat: int, *texts: str) -> None:
+    async with db.unit() as uow:
+        for text in texts:
+            await uow.outbox.enqueue(
+                transport=TRANSPORT,
+                address=str(chat),
+                payload={"kind": "send", "html": text, "buttons": []},
+                now=clock.now(),
+            )
+
+
+async def rows(db: Database) -> list[OutboxMessage]:
+    async with db.unit() as uow:
+        return list(
+            (await uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+        )
+
+
+async def test_retry_after_is_honoured_and_order_kept(
+    tg: FakeTelegram, parts: tuple[Database, Dispatcher, FakeClock]
+) -> None:
+    db, dispatcher, clock = parts
+    alice = tg.user("Alice")
+    await queue(db, clock, alice.id, "un", "deux")
+    tg.fail_next("sendMessage", status=429, retry_after=7)
+    assert await dispatcher.deliver_due() == 0
+    assert tg.stats.rate_limited == 1
+    assert await dispatcher.deliver_due() == 0  # not before retry_after
+    clock.advance(timedelta(seconds=8))
+    assert await dispatcher.deliver_due() == 2
+    assert [m.plain_text for m in alice.messages] == ["un", "deux"]
+
+
+async def test_server_errors_are_retried_with_backoff(
+    tg: FakeTelegram, parts: tuple[Database, Dispatcher, FakeClock]
+) -> None:
+    db, dispatcher, clock = parts
+    alice = tg.user("Alice")
+    await queue(db, clock, alice.id, "bonjour")
+    tg.fail_next("sendMessage", status=502)
+    assert await dispatcher.deliver_due() == 0
+    (row,) = await rows(db)
+    assert row.state == "pending" and row.attempts == 1
+    clock.advance(timedelta(minutes=1))
+    assert await dispatcher.deliver_due() == 1
+    assert [m.plain_text for m in alice.messages] == ["bonjour"]
+
+
+async def test_blocked_chat_is_not_retried(
+    tg: FakeTelegram, parts: tuple[Database, Dispatcher, FakeClock]
+) -> None:
+    db, dispatcher, clock = parts
+    alice, bob = tg.user("Alice"), tg.user("Bob")
+    tg.block(alice, notify=False)
+    await queue(db, clock, alice.id, "pour Alice")
+    await queue(db, clock, bob.id, "pour Bob")
+    assert await dispatcher.deliver_due() == 1
+    clock.advance(timedelta(hours=1))
+    assert await dispatcher.deliver_due() == 0
+    states = {row.address: (row.state, row.attempts) for row in await rows(db)}
+    assert states[str(alice.id)] == ("failed", 1)
+    assert states[str(bob.id)][0] == "sent"
+    assert tg.stats.calls["sendMessage"] == 2
+
+
+async def test_long_text_is_split_under_telegram_limit(
+    tg: FakeTelegram, parts: tuple[Database, Dispatcher, FakeClock]
+) -> None:
+    db, dispatcher, clock = parts
+    alice = tg.user("Alice")
+    long_lines = "\n".join("ligne " + "é" * 90 for _ in range(120))
+    await queue(db, clock, alice.id, long_lines)
+    assert await dispatcher.deliver_due() == 1
+    assert len(alice.messages) >= 3
+    assert all(len(m.plain_text or "") <= 4096 for m in alice.messages)
+    assert "\n".join(m.plain_text or "" for m in alice.messages) == long_lines
