@@ -62,13 +62,18 @@ def config_path(given: Path | None) -> Path | None:
     return default if default.exists() else None
 
 
-def configure_logging(config: Config) -> None:
+def configure_logging(config: Config, interactive: bool = False) -> None:
+    # In the terminal chat, log lines would interleave with the conversation.
+    level = config.log_level
+    if interactive and level != "DEBUG":
+        level = "WARNING"
     logging.basicConfig(
-        level=config.log_level,
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx logs every request URL, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 async def db_upgrade(config: Config) -> None:
@@ -100,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(config_path(args.config), db_override=args.db)
     except ConfigError as exc:
         return fail(msg("cli.config_error", detail=exc.message))
-    configure_logging(config)
+    configure_logging(config, interactive=args.command == "chat")
     try:
         if args.command == "run":
             from bot.app import run_bot
