@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -14,7 +15,14 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config, require_token
 from bot.console import TRANSPORT as CONSOLE
 from bot.console import ConsoleScreen, ConsoleSender, ConsoleTransport
+from bot.followup_runtime import FollowupRuntime
+from bot.matrix.config import MatrixConfig
+from bot.matrix.desk import MatrixDesk
+from bot.matrix.sender import TRANSPORT as MATRIX
+from bot.matrix.service import MatrixService
+from bot.nudges import NudgeScheduler, NudgeWorker
 from bot.outbox import Dispatcher
+from bot.pacing import NoPacing, Pacer
 from bot.runtime import Runtime
 from bot.telegram import TRANSPORT as TELEGRAM
 from bot.telegram import TelegramTransport
@@ -43,7 +51,8 @@ async def run_chat(
         screen = ConsoleScreen(out or sys.stdout)
         clock = clock or SystemClock()
         runtime = Runtime(db, clock)
-        dispatcher = Dispatcher(db, clock, {CONSOLE: ConsoleSender(screen)})
+        # A terminal has no flood limits.
+        dispatcher = Dispatcher(db, clock, {CONSOLE: ConsoleSender(screen)}, pacer=NoPacing())
         transport = ConsoleTransport(runtime, dispatcher, screen, locale=config.locale)
         await transport.run(read_line=read_line)  # type: ignore[arg-type]
     finally:
@@ -51,31 +60,80 @@ async def run_chat(
 
 
 class BotService:
-    """The Telegram bot: database, runtime, outbox dispatcher and polling, started
-    and stopped in order. `run_bot` runs one until a signal; tests run one in
-    process against a fake Bot API."""
+    """The bot: database, runtime, outbox dispatcher, Telegram polling and, when
+    `[matrix]` is configured, the aiguilleurs' side; started and stopped in
+    order. Telegram is required only without Matrix. `run_bot` runs one until a
+    signal; tests run one in process against a fake Bot API and Synapse."""
 
-    def __init__(self, config: Config, clock: Clock | None = None, rate_limit: bool = True) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        rate_limit: bool = True,
+        pacer: Pacer | None = None,
+    ) -> None:
         self.config = config
-        self.token = require_token(config)
+        # Without Matrix the bot is Telegram only, so the token is required.
+        needs_telegram = bool(config.telegram.token) or config.matrix is None
+        self.token = require_token(config) if needs_telegram else ""
+        self.matrix: MatrixService | None = None
+        self.transport: TelegramTransport | None = None
         self.clock = clock or SystemClock()
         self.rate_limit = rate_limit
+        # rate_limit=False (tests against an unlimited fake) also drops the pacing.
+        self.pacer = pacer or (Pacer() if rate_limit else NoPacing())
         self.tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self.db = await open_database(self.config)
-        self.runtime = Runtime(self.db, self.clock)
-        self.dispatcher = Dispatcher(self.db, self.clock, {})
-        self.transport = TelegramTransport(
-            self.config.telegram, self.token, self.runtime, self.dispatcher, self.rate_limit
+        coordinators = self.config.coordinators
+        if not coordinators.matrix_room and self.config.matrix is not None:
+            # One coordinators' room for the whole bot unless told otherwise.
+            room = self.config.matrix.coordinators_room
+            coordinators = dataclasses.replace(coordinators, matrix_room=room)
+        followup = FollowupRuntime(self.config.followup, coordinators)
+        self.runtime = Runtime(self.db, self.clock, followup)
+        self.dispatcher = Dispatcher(self.db, self.clock, {}, pacer=self.pacer)
+        self.nudges = NudgeWorker(
+            self.db, self.clock, self.runtime, followup, on_queued=self.dispatcher.kick
         )
-        self.dispatcher.senders[TELEGRAM] = self.transport.sender
-        await self.transport.start()
-        self.tasks = [
-            asyncio.create_task(self.transport.poll(), name="telegram-poll"),
+        self.dispatcher.on_failed = self.nudges.contact_failed
+        self.scheduler = NudgeScheduler(self.nudges, self.clock, self.config.followup.wake_interval)
+        self.tasks = []
+        if self.token:
+            self.transport = TelegramTransport(
+                self.config.telegram, self.token, self.runtime, self.dispatcher, self.rate_limit
+            )
+            self.dispatcher.senders[TELEGRAM] = self.transport.sender
+            await self.transport.start()
+            self.tasks.append(asyncio.create_task(self.transport.poll(), name="telegram-poll"))
+        if self.config.matrix is not None:
+            await self.start_matrix(self.config.matrix)
+        self.scheduler.start()
+        self.tasks += [
             asyncio.create_task(self.dispatcher.run(), name="outbox"),
+            asyncio.create_task(self.scheduler.run(), name="nudges"),
         ]
         log.info("bot started")
+
+    async def start_matrix(self, matrix: MatrixConfig) -> None:
+        desk = MatrixDesk(
+            self.db,
+            self.clock,
+            locale=self.config.locale,
+            offer_timeout=matrix.offer_timeout,
+            coordinators_room=matrix.coordinators_room or self.config.coordinators.matrix_room,
+        )
+        desk.kick = self.dispatcher.kick
+        self.runtime.desk = desk
+        self.matrix = MatrixService(matrix, self.db, self.clock, desk, locale=self.config.locale)
+        self.dispatcher.senders[MATRIX] = self.matrix.sender
+        self.dispatcher.on_sent[MATRIX] = desk.on_sent
+        await self.matrix.start()
+        self.tasks += [
+            asyncio.create_task(self.matrix.run_sync(), name="matrix-sync"),
+            asyncio.create_task(self.matrix.run_ticks(), name="matrix-ticks"),
+        ]
 
     async def wait(self, stop: asyncio.Event) -> None:
         """Until `stop` is set; re-raises if polling or delivery died."""
@@ -91,10 +149,22 @@ class BotService:
                 raise task.exception()  # type: ignore[misc]
 
     async def stop(self) -> None:
+        # The outbox and the nudge worker finish the unit of work in hand first:
+        # a task cancelled inside a transaction leaves its connection to be
+        # closed in the background, which can hang the process at exit.
+        self.scheduler.stop()
+        self.dispatcher.stop()
+        graceful = [t for t in self.tasks if t.get_name() in ("outbox", "nudges")]
+        if graceful:
+            await asyncio.wait(graceful, timeout=10)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.transport.stop()
+        self.scheduler.shutdown()
+        if self.transport is not None:
+            await self.transport.stop()
+        if self.matrix is not None:
+            await self.matrix.stop()
         await self.db.dispose()
         log.info("bot stopped")
 

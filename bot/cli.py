@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import Config, ConfigError, load_config
+from bot.catalog_cli import add_catalog_commands, run_catalog_command
+from bot.config import Config, ConfigError, load_config, require_token
 from dialogs.i18n import supported, translate
 from dialogs.render import html_to_plain, render_msg
 from dialogs.replies import Msg, msg
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     add_db_options(db_commands.add_parser("upgrade", help=translate(loc, "cli.db.upgrade")))
     add_db_options(db_commands.add_parser("current", help=translate(loc, "cli.db.current")))
+    add_catalog_commands(commands, add_db_options, loc)
     return parser
 
 
@@ -87,6 +89,18 @@ async def db_upgrade(config: Config) -> None:
         await db.dispose()
 
 
+async def prepare_catalog(config: Config, include_demo_aiguilleurs: bool) -> None:
+    """The starter catalog on a fresh database; demo aiguilleurs only for `chat`."""
+    from bot.app import open_database
+    from bot.catalog_service import load_starter_catalog
+
+    db = await open_database(config)
+    try:
+        await load_starter_catalog(db, include_demo_aiguilleurs)
+    finally:
+        await db.dispose()
+
+
 async def db_current(config: Config) -> None:
     from storage.db import Database
     from storage.migrate import current_revision, head_revisions
@@ -110,11 +124,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from bot.app import run_bot
 
+            require_token(config)  # before touching the database
+            asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=False))
             asyncio.run(run_bot(config))
         elif args.command == "chat":
             from bot.app import run_chat
 
+            asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=True))
             asyncio.run(run_chat(config))
+        elif args.command in ("catalog", "match"):
+            return run_catalog_command(args, config, cli_locale())
         elif args.command == "db" and args.db_command == "upgrade":
             asyncio.run(db_upgrade(config))
         elif args.command == "db" and args.db_command == "current":
@@ -129,14 +148,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def explain(exc: Exception) -> Msg:
+    from aiohttp import ClientError
     from sqlalchemy.exc import DBAPIError
     from telegram.error import InvalidToken, NetworkError
+
+    from bot.matrix.client import MatrixLoginError
 
     logging.getLogger("aiguillage").debug("failure", exc_info=exc)
     if isinstance(exc, InvalidToken):
         return msg("cli.invalid_token")
     if isinstance(exc, NetworkError):
         return msg("cli.network_error", detail=str(exc)[:200])
+    # Only the Matrix side speaks aiohttp (Telegram goes through httpx).
+    if isinstance(exc, MatrixLoginError | ClientError):
+        return msg("cli.matrix_error", detail=str(exc)[:200])
     if isinstance(exc, DBAPIError | OSError):
         return msg("cli.database_error", detail=str(exc).splitlines()[0][:200])
     return msg("cli.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:200]}")

@@ -12,6 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.followup_config import SECTION_KEYS as FOLLOWUP_SECTIONS
+from bot.followup_config import (
+    CoordinatorsConfig,
+    FollowupConfig,
+    FollowupConfigError,
+    parse_coordinators,
+    parse_followup,
+)
+from bot.matrix.config import MATRIX_KEYS, MatrixConfig, MatrixConfigError, parse_matrix
 from dialogs.replies import Msg, msg
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
@@ -48,6 +57,11 @@ class Config:
     database: DatabaseConfig = field(
         default_factory=lambda: DatabaseConfig(url=default_db_url(Path("data")))
     )
+    # Follow-up nudges ([followup]) and who hears about escalations ([coordinators]).
+    followup: FollowupConfig = field(default_factory=FollowupConfig)
+    coordinators: CoordinatorsConfig = field(default_factory=CoordinatorsConfig)
+    # The aiguilleurs' side ([matrix]); None: the bot runs without Matrix.
+    matrix: MatrixConfig | None = None
 
 
 def default_db_url(data_dir: Path) -> str:
@@ -59,6 +73,8 @@ SCHEMA: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
     "bot": {"locale": str, "data_dir": str, "log_level": str},
     "telegram": {"token": str, "api_base_url": str, "file_base_url": str, "poll_timeout": int},
     "database": {"url": str},
+    **FOLLOWUP_SECTIONS,
+    "matrix": MATRIX_KEYS,
 }
 ENVIRONMENT = {
     "AIGUILLAGE_TELEGRAM_TOKEN": ("telegram", "token"),
@@ -67,6 +83,8 @@ ENVIRONMENT = {
     "AIGUILLAGE_DATABASE_URL": ("database", "url"),
     "AIGUILLAGE_DATA_DIR": ("bot", "data_dir"),
     "AIGUILLAGE_LOCALE": ("bot", "locale"),
+    "AIGUILLAGE_MATRIX_ACCESS_TOKEN": ("matrix", "access_token"),
+    "AIGUILLAGE_MATRIX_PASSWORD": ("matrix", "password"),
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DB_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
@@ -147,12 +165,24 @@ def load_config(
     url = str(raw.get("database", {}).get("url", "")) or default_db_url(data_dir)
     if not url.startswith(DB_SCHEMES):
         raise ConfigError(msg("config.bad_db_url", key="[database] url", value=url[:60]))
+    try:
+        followup = parse_followup(raw.get("followup", {}))
+        coordinators = parse_coordinators(raw.get("coordinators", {}))
+    except FollowupConfigError as exc:
+        raise ConfigError(exc.message) from exc
+    try:
+        matrix = parse_matrix(raw.get("matrix"), base, data_dir)
+    except MatrixConfigError as exc:
+        raise ConfigError(exc.message) from exc
     return Config(
         locale=locale,
         data_dir=data_dir,
         log_level=log_level,
         telegram=telegram,
         database=DatabaseConfig(url=url),
+        followup=followup,
+        coordinators=coordinators,
+        matrix=matrix,
     )
 
 

@@ -11,15 +11,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
+from bot.catalog_service import MatchIndexCache, propose
 from bot.clock import Clock
+from bot.followup_runtime import FOLLOWUP_EFFECTS, FollowupRuntime
 from bot.payloads import to_payload
-from dialogs.context import CaseSummary, Context
-from dialogs.effects import AddCaseMessage, Effect, RecordConsent, SubmitCase
+from dialogs.context import CaseSummary, Context, RelayView
+from dialogs.effects import (
+    AddCaseMessage,
+    Effect,
+    EndRelay,
+    RecordConsent,
+    RecordInterest,
+    RelayEffect,
+    RelayToAiguilleur,
+    RequestContact,
+    ShareContacts,
+    SubmitCase,
+)
 from dialogs.engine import Outcome, step
-from dialogs.events import CaseCreated, Event
+from dialogs.events import CaseCreated, Event, Suggestion
+from dialogs.flow import LIEU_FIELDS
 from dialogs.i18n import supported
-from dialogs.intake import LIEU_FIELDS
+from dialogs.matching import MatchQuery
 from dialogs.render import render_msg
 from dialogs.state import State
 from storage.db import Database, UnitOfWork
@@ -45,6 +61,17 @@ class Incoming:
     source_message: str | None = None
 
 
+class Desk(Protocol):
+    """The aiguilleurs' side (bot/matrix/desk.py), called inside the person's
+    unit of work: who holds their case, their relay effects, contact requests."""
+
+    async def relay_view(self, uow: UnitOfWork, person_id: int) -> RelayView | None: ...
+
+    async def relay(self, uow: UnitOfWork, effect: RelayEffect, person_id: int | None) -> None: ...
+
+    async def contact_requested(self, uow: UnitOfWork, case: Case) -> None: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Handled:
     duplicate: bool = False
@@ -53,9 +80,14 @@ class Handled:
 
 
 class Runtime:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, followup: FollowupRuntime | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.matches = MatchIndexCache()
+        # Follow-up nudges: scheduled on case creation, their answers recorded.
+        self.followup = followup or FollowupRuntime.disabled()
+        # Assignment to aiguilleurs and the relay (set when Matrix is configured).
+        self.desk: Desk | None = None
 
     async def handle(self, incoming: Incoming) -> Handled:
         try:
@@ -64,6 +96,12 @@ class Runtime:
         except DuplicateUpdate:
             log.info("duplicate update %s:%s ignored", incoming.transport, incoming.update_key)
             return Handled(duplicate=True)
+
+    async def handle_in(self, uow: UnitOfWork, incoming: Incoming) -> Handled:
+        """The same work inside a unit of work the caller owns (the nudge worker
+        claims its row and runs the step in one transaction). A repeat raises
+        DuplicateUpdate, which must abandon the whole unit."""
+        return await self._handle(uow, incoming)
 
     async def _handle(self, uow: UnitOfWork, incoming: Incoming) -> Handled:
         now = self.clock.now()
@@ -143,6 +181,14 @@ class Runtime:
                 for c in cases
             ),
             last_lieu=lieu_of(cases[0]) if cases else None,
+            nudge=await self.followup.view(
+                uow, incoming.transport, incoming.address, incoming.event
+            ),
+            relay=(
+                await self.desk.relay_view(uow, person_id)
+                if self.desk is not None and person_id is not None
+                else None
+            ),
         )
 
     async def execute(
@@ -180,14 +226,81 @@ class Runtime:
                     case, actor="person", kind="submitted", data={"themes": case.themes}, now=now
                 )
                 log.info("case %s created", case.ref)
-                return person_id, CaseCreated(ref=case.ref)
+                await self.followup.schedule(uow, case, incoming.transport, incoming.address, now)
+                resources, people = await self.suggestions(uow, case, now)
+                return person_id, CaseCreated(ref=case.ref, resources=resources, aiguilleurs=people)
             case AddCaseMessage(ref=ref, text=text):
-                case = await uow.cases.by_ref(ref)
-                if case is not None and case.person_id == person_id:
+                case = await self.own_case(uow, ref, person_id)
+                if case is not None:
                     await uow.cases.add_event(
                         case, actor="person", kind="message", data={"text": text}, now=now
                     )
                 return person_id, None
+            case RecordInterest(ref=ref, resource_id=resource_id, interested=interested):
+                case = await self.own_case(uow, ref, person_id)
+                if case is not None:
+                    await uow.cases.record_interest(case, resource_id, interested, now=now)
+                return person_id, None
+            case RequestContact(ref=ref):
+                case = await self.own_case(uow, ref, person_id)
+                if case is not None:
+                    await uow.cases.request_contact(case, now=now)
+                    await self.contact_requested(uow, case)
+                return person_id, None
+            case RelayToAiguilleur() | EndRelay() | ShareContacts():
+                if self.desk is not None:
+                    await self.desk.relay(uow, effect, person_id)
+                return person_id, None
+            case _ if isinstance(effect, FOLLOWUP_EFFECTS):
+                await self.followup.execute(uow, effect, now)
+                return person_id, None
+
+    async def suggestions(
+        self, uow: UnitOfWork, case: Case, now: datetime
+    ) -> tuple[tuple[Suggestion, ...], tuple[Suggestion, ...]]:
+        """What the matching engine proposes for a new case, recorded on its timeline."""
+        text = "\n".join(t for t in (case.problem, case.tried, case.goal) if t)
+        query = MatchQuery(text=text, themes=tuple(case.themes), region=case.region, limit=9)
+        result = await propose(uow, self.matches, query, now)
+        index = await self.matches.get(uow)
+        catalog = {doc.resource.id: doc.resource for doc in index.docs}
+        names = {c.profile.id: c.profile.name for c in await uow.catalog.candidates()}
+        resources = tuple(
+            Suggestion(
+                id=p.id,
+                name=catalog[p.id].name,
+                url=catalog[p.id].url,
+                summary=first_sentence(catalog[p.id].summary),
+                why=p.why,
+            )
+            for p in result.resources
+            if p.id in catalog
+        )
+        people = tuple(
+            Suggestion(id=p.id, name=names[p.id], why=p.why)
+            for p in result.aiguilleurs
+            if p.id in names
+        )
+        await uow.cases.record_proposals(
+            case, [r.id for r in resources], [a.id for a in people], now=now
+        )
+        return resources, people
+
+    async def own_case(self, uow: UnitOfWork, ref: str, person_id: int | None) -> Case | None:
+        """A case the person may act on: their own, never someone else's by a forged ref."""
+        case = await uow.cases.by_ref(ref)
+        return case if case is not None and case.person_id == person_id else None
+
+    async def contact_requested(self, uow: UnitOfWork, case: Case) -> None:
+        """Hook for assignment (Matrix offers): called in the same unit of work."""
+        if self.desk is not None:
+            await self.desk.contact_requested(uow, case)
+
+
+def first_sentence(text: str) -> str:
+    """One line per resource in a chat: the summary's first sentence."""
+    end = text.find(". ")
+    return text[: end + 1] if 0 < end < 200 else text[:200]
 
 
 def lieu_of(case: Case) -> dict[str, object]:

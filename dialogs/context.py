@@ -20,6 +20,33 @@ class CaseSummary:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NudgeView:
+    """A follow-up nudge as the dialog needs it: the one a button names, or the
+    latest one of this chat still waiting for an answer."""
+
+    id: int
+    ref: str
+    kind: str
+    # None until answered; "texte" when the person only wrote something.
+    answer: str | None = None
+    # The impact question waiting for an answer, if any.
+    impact_step: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelayView:
+    """The person's case held by an aiguilleur (dialogs/relay.py): what they write
+    outside an intake goes to that aiguilleur's thread."""
+
+    assignment_id: int
+    ref: str
+    aiguilleur_name: str
+    # The person was already told once that their messages are passed on.
+    noted: bool = False
+    contacts_shared: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Context:
     now: datetime
     locale_hint: str | None = None
@@ -27,3 +54,7 @@ class Context:
     cases: tuple[CaseSummary, ...] = ()
     # Lieu answers of the person's latest case, offered for reuse by /nouveau.
     last_lieu: Mapping[str, Any] | None = None
+    # Follow-up nudge concerned by this event (see NudgeView), loaded by the runtime.
+    nudge: NudgeView | None = None
+    # The case whose aiguilleur receives this person's messages, if any.
+    relay: RelayView | None = None

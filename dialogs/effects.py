@@ -30,4 +30,142 @@ class AddCaseMessage:
     text: str
 
 
-Effect = RecordConsent | SubmitCase | AddCaseMessage
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordInterest:
+    """The person marked (or unmarked) a proposed resource as interesting."""
+
+    ref: str
+    resource_id: str
+    interested: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestContact:
+    """The person asked to be put in touch with an aiguilleur for this case."""
+
+    ref: str
+
+
+# -- follow-up (dialogs/followup.py); executed by bot/followup_runtime.py ---------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NudgeAsked:
+    """The nudge's question is in this outcome's replies: it counts as sent."""
+
+    nudge_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NudgeDeferred:
+    """Not now (the person is filling a new request): come back in `minutes`."""
+
+    nudge_id: int
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NudgeCancelled:
+    nudge_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NudgeAnswered:
+    """`answer` is a choice id (lance, cours, pas, aide, plus_tard) or ``texte``."""
+
+    nudge_id: int
+    answer: str
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NudgeSnoozed:
+    """Ask the same question again in `days`; the rest of the follow-up moves along."""
+
+    nudge_id: int
+    days: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseVerified:
+    """The action really started: the case is verified and the follow-up stops."""
+
+    ref: str
+    nudge_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImpactStep:
+    """Which impact question waits for an answer (None: the questionnaire is over)."""
+
+    nudge_id: int
+    step: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImpactRecorded:
+    nudge_id: int
+    field: str
+    value: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Escalate:
+    """A human should look at this case now: `reason` is ``help`` (asked for) or
+    ``silence`` (no answer after a nudge and its grace period)."""
+
+    ref: str
+    reason: str
+    nudge_id: int | None = None
+    text: str | None = None
+
+
+FollowupEffect = (
+    NudgeAsked
+    | NudgeDeferred
+    | NudgeCancelled
+    | NudgeAnswered
+    | NudgeSnoozed
+    | CaseVerified
+    | ImpactStep
+    | ImpactRecorded
+    | Escalate
+)
+
+# -- relay with the aiguilleur holding the case (dialogs/relay.py) ---------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelayToAiguilleur:
+    """Pass what the person wrote to the case's thread in the aiguilleur's room."""
+
+    assignment_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndRelay:
+    """The person ends the relay: the aiguilleur is told, the case is freed."""
+
+    assignment_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShareContacts:
+    """The person agreed to give the aiguilleur their Telegram contact."""
+
+    assignment_id: int
+
+
+RelayEffect = RelayToAiguilleur | EndRelay | ShareContacts
+
+Effect = (
+    RecordConsent
+    | SubmitCase
+    | AddCaseMessage
+    | RecordInterest
+    | RequestContact
+    | FollowupEffect
+    | RelayEffect
+)

@@ -12,10 +12,10 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from dialogs import followup, relay
 from dialogs.context import Context
 from dialogs.effects import Effect
 from dialogs.events import (
@@ -27,10 +27,8 @@ from dialogs.events import (
     Location,
     Text,
 )
-from dialogs.i18n import supported
-from dialogs.intake import (
+from dialogs.flow import (
     INTAKE_STAGES,
-    QUESTIONS,
     Input,
     Leave,
     Next,
@@ -39,8 +37,11 @@ from dialogs.intake import (
     Redraw,
     Result,
     Retry,
-    previous,
 )
+from dialogs.i18n import supported
+from dialogs.outcome import Outcome
+from dialogs.proposals import proposals_draft
+from dialogs.questions import QUESTIONS, previous
 from dialogs.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
 from dialogs.state import Stage, State
 
@@ -71,6 +72,8 @@ MENU: tuple[tuple[str, str], ...] = (
     ("recommencer", "menu.recommencer"),
     ("annuler", "menu.annuler"),
 )
+# Stages between requests: the person is not answering intake questions.
+RESTING = frozenset({Stage.IDLE, Stage.PROPOSALS})
 MENU_EN = {
     "aide": "help",
     "statut": "status",
@@ -81,18 +84,13 @@ MENU_EN = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
-    """The new state (None: forget the conversation), what to send, what to do,
-    and the text of the answer to a button press."""
-
-    state: State | None
-    replies: tuple[Reply, ...] = ()
-    effects: tuple[Effect, ...] = ()
-    toast: Msg | None = None
-
-
 def step(state: State | None, event: Event, ctx: Context) -> Outcome:
+    if relay.handles(state, event, ctx):
+        # A case held by an aiguilleur: the person talks to them (dialogs/relay.py).
+        return relay.step(state, event, ctx)
+    if followup.handles(state, event, ctx):
+        # Nudges and their buttons have their own flow (dialogs/followup.py).
+        return followup.step(state, event, ctx)
     if state is None:
         return first_contact(event, ctx)
     match event:
@@ -108,8 +106,12 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
         case Attachment(kind=kind):
             reason = msg("input.unsupported", kind=msg(f"attachment.{kind.value}"))
             return retry(state, reason, ctx, from_button=False)
-        case CaseCreated(ref=ref):
-            return Outcome(state=state, replies=(Say(lines=(msg("case.created", ref=ref),)),))
+        case CaseCreated(ref=ref, resources=resources, aiguilleurs=people):
+            created = Say(lines=(msg("case.created", ref=ref),))
+            if not resources and not people:
+                return Outcome(state=state, replies=(created,))
+            proposing = dataclasses.replace(state, draft=proposals_draft(event))
+            return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,))
 
 
 def first_contact(event: Event, ctx: Context) -> Outcome:
@@ -187,7 +189,7 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
             if isinstance(inp, Picked):
                 shown = (answered_in_place(state, inp.action, ctx),)
             return enter(accepted, to, ctx, before=before, replies=shown, effects=effects)
-        case Redraw(state=changed):
+        case Redraw(state=changed, effects=effects):
             redrawn = dataclasses.replace(changed, version=changed.version + 1)
             prompt = prompt_of(redrawn, ctx)
             reply: Reply = (
@@ -195,7 +197,7 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
                 if from_button
                 else Say(lines=prompt.lines, buttons=prompt.buttons)
             )
-            return Outcome(state=redrawn, replies=(reply,))
+            return Outcome(state=redrawn, replies=(reply,), effects=effects)
         case Retry(reason=reason):
             return retry(state, reason, ctx, from_button)
         case Leave(farewell=farewell):
@@ -222,7 +224,7 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
         case "start":
             if not state.consented:
                 return enter(state, Stage.WELCOME, ctx)
-            if state.stage == Stage.IDLE:
+            if state.stage in RESTING:
                 return new_request(state, ctx)
             return reask(state, ctx, before=(msg("start.resume"),))
         case "aide":
@@ -231,14 +233,14 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
             if in_intake:
                 asking = dataclasses.replace(state, resume=state.stage)
                 return enter(asking, Stage.CONFIRM_CANCEL, ctx)
-            if state.stage == Stage.IDLE:
+            if state.stage in RESTING:
                 return reask(state, ctx, before=(msg("cancel.nothing"),))
             return reask(state, ctx)
         case "recommencer":
             if in_intake:
                 asking = dataclasses.replace(state, resume=state.stage)
                 return enter(asking, Stage.CONFIRM_RESTART, ctx)
-            if state.stage == Stage.IDLE:
+            if state.stage in RESTING:
                 cleared = dataclasses.replace(state, answers={}, draft={}, editing=False)
                 return enter(cleared, Stage.LIEU_NAME, ctx)
             return reask(state, ctx)
@@ -295,7 +297,7 @@ def status(state: State, ctx: Context) -> Outcome:
                 for case in ctx.cases[:10]
             ),
         )
-    if state.stage == Stage.IDLE:
+    if state.stage in RESTING:
         return Outcome(state=state, replies=(Say(lines=lines),))
     return reask(state, ctx, before=lines)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from dialogs.replies import Msg
+
 
 class AttachmentKind(StrEnum):
     PHOTO = "photo"
@@ -51,10 +53,46 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Suggestion:
+    """A resource or an aiguilleur proposed for a case, with the reasons why."""
+
+    id: str
+    name: str
+    url: str = ""
+    summary: str = ""
+    why: tuple[Msg, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CaseCreated:
-    """Fed back by the runtime once a `SubmitCase` effect has been stored."""
+    """Fed back by the runtime once a `SubmitCase` effect has been stored, with
+    what the matching engine proposes for it (best first)."""
 
     ref: str
+    resources: tuple[Suggestion, ...] = ()
+    aiguilleurs: tuple[Suggestion, ...] = ()
 
 
-Event = Text | Choice | Command | Attachment | Location | CaseCreated
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NudgeDue:
+    """A follow-up question has come due (fed by the nudge worker, not by a person).
+    `deferrals` counts how often it already waited for an intake to finish."""
+
+    nudge_id: int
+    case_ref: str
+    kind: str
+    deferrals: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NudgeUnanswered:
+    """A nudge's grace period ended without any answer (fed by the nudge worker)."""
+
+    nudge_id: int
+    case_ref: str
+    kind: str
+
+
+Event = (
+    Text | Choice | Command | Attachment | Location | CaseCreated | NudgeDue | NudgeUnanswered
+)

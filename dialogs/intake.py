@@ -1,27 +1,40 @@
-"""The intake flow: one question per stage, in one transition table.
-
-Rules of this flow:
-- Entering a stage asks its question (`Question.ask`); re-asking after bad input,
-  after /retour, /aide or a restart is the same call.
-- `Question.answer` turns one input into a `Result` and never raises: bad input is
-  a `Retry` with a reason the person can act on.
-- Answers are stored as ids where a closed list exists (themes, help, urgency) so
-  that the sheet reads well in every language and statistics stay countable.
-- While `state.editing` is set, a completed answer returns to the summary.
-"""
+"""The intake questions, from consent to the summary (see docs/architecture.md
+for the flow). Answers are stored as ids where a closed list exists (themes,
+help, urgency) so that the sheet reads well in every language and statistics
+stay countable."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from dialogs.context import Context
-from dialogs.effects import AddCaseMessage, Effect, RecordConsent, SubmitCase
+from dialogs.effects import AddCaseMessage, RecordConsent, SubmitCase
 from dialogs.events import Location, Text
+from dialogs.flow import (
+    FIELDS,
+    LIEU_FIELDS,
+    Input,
+    Leave,
+    Next,
+    Picked,
+    Prompt,
+    Question,
+    Redraw,
+    Result,
+    Retry,
+    accepted,
+    after,
+    button,
+    clean_text,
+    is_no,
+    is_yes,
+    options_in,
+    read_text,
+)
 from dialogs.i18n import words
+from dialogs.matching import infer_themes
 from dialogs.options import HELP_KINDS, ROLES, THEMES, URGENCIES
 from dialogs.places import (
     Ambiguous,
@@ -29,235 +42,13 @@ from dialogs.places import (
     NotFound,
     Place,
     UnknownPostalCode,
-    departement,
     lookup_place,
     place_from_location,
 )
 from dialogs.replies import Button, Msg, msg
+from dialogs.sheet import current_answer, place_label, place_to_json, sheet_lines
 from dialogs.state import Stage, State
 from dialogs.textnorm import fold
-
-# Upper bounds keep every sheet line within one Telegram message (4096 chars).
-LIMITS: Mapping[str, tuple[int, int]] = {
-    "lieu_name": (2, 120),
-    "place": (1, 200),
-    "role": (2, 120),
-    "problem": (15, 3000),
-    "tried": (2, 1500),
-    "goal": (2, 1500),
-    "constraints": (2, 1500),
-    "message": (1, 3000),
-}
-
-# Fields of the sheet in display order, with the stage that asks each one.
-FIELDS: tuple[tuple[str, Stage], ...] = (
-    ("lieu_name", Stage.LIEU_NAME),
-    ("place", Stage.PLACE),
-    ("role", Stage.ROLE),
-    ("themes", Stage.THEMES),
-    ("problem", Stage.PROBLEM),
-    ("tried", Stage.TRIED),
-    ("goal", Stage.GOAL),
-    ("constraints", Stage.CONSTRAINTS),
-    ("help", Stage.HELP),
-    ("urgency", Stage.URGENCY),
-)
-LIEU_FIELDS = ("lieu_name", "place", "region", "role")
-ORDER: tuple[Stage, ...] = (*(stage for _, stage in FIELDS), Stage.SUMMARY)
-INTAKE_STAGES = frozenset(
-    {*ORDER, Stage.REUSE_LIEU, Stage.PLACE_PICK, Stage.PLACE_CONFIRM, Stage.EDIT_PICK}
-)
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BLANK_LINES = re.compile(r"\n{3,}")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Picked:
-    """The action part of a current (non-stale) button press."""
-
-    action: str
-
-
-Input = Text | Location | Picked
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Prompt:
-    lines: tuple[Msg, ...]
-    buttons: tuple[tuple[Button, ...], ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Next:
-    """Answer accepted: go to `to`, saying `before` first."""
-
-    state: State
-    to: Stage
-    effects: tuple[Effect, ...] = ()
-    before: tuple[Msg, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Redraw:
-    """Same question with a changed draft (a toggled button): redraw it in place."""
-
-    state: State
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Retry:
-    reason: Msg
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Leave:
-    """End the conversation: forget the state (consent refused)."""
-
-    farewell: Msg
-
-
-Result = Next | Redraw | Retry | Leave
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Question:
-    stage: Stage
-    ask: Callable[[State, Context], Prompt]
-    answer: Callable[[State, Input, Context], Result]
-
-
-# -- small helpers -----------------------------------------------------------
-
-
-def button(state: State, action: str, label: Msg) -> Button:
-    return Button(label=label, data=f"{state.version}:{action}")
-
-
-def clean_text(raw: str) -> str:
-    text = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    return _BLANK_LINES.sub("\n\n", text).strip()
-
-
-def read_text(inp: Input, field: str) -> str | Retry:
-    """The typed text for a free-text field, or a Retry saying what is wrong."""
-    if not isinstance(inp, Text):
-        return Retry(reason=msg("input.use_text"))
-    text = clean_text(inp.text)
-    low, high = LIMITS[field]
-    if not text:
-        return Retry(reason=msg("input.empty"))
-    if len(text) < low:
-        return Retry(reason=msg(f"input.too_short.{field}", minimum=low))
-    if len(text) > high:
-        return Retry(reason=msg("input.too_long", length=len(text), maximum=high))
-    return text
-
-
-def is_yes(text: str) -> bool:
-    return fold(text) in words("words.yes")
-
-
-def is_no(text: str) -> bool:
-    return fold(text) in words("words.no")
-
-
-def options_in(text: str, ids: tuple[str, ...], prefix: str) -> list[str]:
-    """Option ids whose words (catalog `words.<prefix>.<id>`) occur in the text."""
-    folded = f" {fold(text)} "
-    return [
-        option
-        for option in ids
-        if any(f" {w} " in folded for w in words(f"words.{prefix}.{option}"))
-    ]
-
-
-def after(state: State, stage: Stage) -> Stage:
-    """The stage following a completed answer to `stage`."""
-    if state.editing:
-        return Stage.SUMMARY
-    index = ORDER.index(stage)
-    return ORDER[index + 1]
-
-
-def accepted(state: State, field: str, value: Any) -> State:
-    return dataclasses.replace(state.with_answer(field, value), draft={})
-
-
-def current_answer(state: State, field: str) -> tuple[Msg, ...]:
-    """Remind the current answer when a question is asked again (/retour, edit)."""
-    if field not in state.answers:
-        return ()
-    return (msg("intake.current_answer", value=display(state.answers, field)),)
-
-
-# -- display of answers ----------------------------------------------------
-
-
-def place_label(place: Mapping[str, Any]) -> Msg:
-    dep = departement(str(place.get("departement", "")))
-    dep_name = dep.name if dep else str(place.get("departement", ""))
-    region = Msg(key=f"region.{place.get('region', '')}")
-    if place.get("commune"):
-        return msg(
-            "place.with_commune",
-            commune=str(place["commune"]),
-            dep_code=str(place.get("departement", "")),
-            dep_name=dep_name,
-            region=region,
-        )
-    return msg(
-        "place.without_commune",
-        dep_code=str(place.get("departement", "")),
-        dep_name=dep_name,
-        region=region,
-    )
-
-
-def display(answers: Mapping[str, Any], field: str) -> Msg | str | tuple[Msg, ...]:
-    value = answers.get(field)
-    match field:
-        case "place":
-            return place_label(value) if isinstance(value, Mapping) else msg("sheet.missing")
-        case "role":
-            if value in ROLES:
-                return msg(f"role.{value}")
-            return str(value) if value else msg("sheet.missing")
-        case "themes":
-            if not value:
-                return msg("theme.unknown")
-            return tuple(msg(f"theme.{t}") for t in value if t in THEMES)
-        case "help":
-            return tuple(msg(f"help.{h}") for h in value or () if h in HELP_KINDS) or msg(
-                "sheet.missing"
-            )
-        case "urgency":
-            return msg(f"urgency.{value}") if value in URGENCIES else msg("sheet.missing")
-        case "tried" | "constraints":
-            if field in answers and value is None:
-                return msg(f"{field}.none")
-            return str(value) if value else msg("sheet.missing")
-        case _:
-            return str(value) if value else msg("sheet.missing")
-
-
-def sheet_lines(answers: Mapping[str, Any]) -> tuple[Msg, ...]:
-    return tuple(
-        msg("sheet.line", label=msg(f"field.{field}"), value=display(answers, field))
-        for field, _ in FIELDS
-    )
-
-
-def place_to_json(place: Place) -> dict[str, Any]:
-    return {
-        "departement": place.departement.code,
-        "region": place.departement.region,
-        "commune": place.commune,
-        "postal_code": place.postal_code,
-    }
-
-
-# -- the questions -----------------------------------------------------------
 
 
 def ask_welcome(state: State, ctx: Context) -> Prompt:
@@ -451,39 +242,72 @@ def prefix_key(prefix: str) -> str:
     return {"th": "theme", "hp": "help"}[prefix]
 
 
-def ask_themes(state: State, ctx: Context) -> Prompt:
-    selected = list(state.draft.get("themes", state.answers.get("themes") or []))
-    rows = toggle_rows(state, THEMES, "th", selected, per_row=2)
-    rows.append((button(state, "th:unknown", msg("theme.unknown")),))
-    rows.append((button(state, "done", msg("toggle.done", count=len(selected))),))
-    return Prompt(
-        lines=(*current_answer(state, "themes"), msg("intake.themes.ask")), buttons=tuple(rows)
-    )
+def themes_question(stage: Stage, ask_key: str, then: Stage) -> Question:
+    """Themes by toggles (or typed). The same question serves the confirmation of
+    inferred themes, which starts with them ticked and leads on from the problem."""
 
+    def selection(state: State) -> list[str]:
+        return list(state.draft.get("themes", state.answers.get("themes") or []))
 
-def answer_themes(state: State, inp: Input, ctx: Context) -> Result:
-    selected = list(state.draft.get("themes", state.answers.get("themes") or []))
-    if isinstance(inp, Picked):
-        if inp.action == "th:unknown":
-            return Next(state=accepted(state, "themes", []), to=after(state, Stage.THEMES))
-        if inp.action == "done":
-            if not selected:
-                return Retry(reason=msg("intake.themes.none_selected"))
+    def ask(state: State, ctx: Context) -> Prompt:
+        selected = selection(state)
+        rows = toggle_rows(state, THEMES, "th", selected, per_row=2)
+        rows.append((button(state, "th:unknown", msg("theme.unknown")),))
+        rows.append((button(state, "done", msg("toggle.done", count=len(selected))),))
+        header: tuple[Msg, ...] = (
+            (msg(ask_key, themes=tuple(msg(f"theme.{t}") for t in selected)),)
+            if stage == Stage.THEMES_CONFIRM
+            else (*current_answer(state, "themes"), msg(ask_key))
+        )
+        return Prompt(lines=header, buttons=tuple(rows))
+
+    def answer(state: State, inp: Input, ctx: Context) -> Result:
+        selected = selection(state)
+        if isinstance(inp, Picked):
+            if inp.action == "th:unknown":
+                return Next(state=accepted(state, "themes", []), to=after(state, then))
+            if inp.action == "done":
+                if not selected:
+                    return Retry(reason=msg("intake.themes.none_selected"))
+                ordered = [t for t in THEMES if t in selected]
+                return Next(state=accepted(state, "themes", ordered), to=after(state, then))
+            theme = inp.action.removeprefix("th:")
+            if theme not in THEMES:
+                return Retry(reason=msg("input.use_buttons"))
+            toggled = (
+                [t for t in selected if t != theme] if theme in selected else [*selected, theme]
+            )
+            return Redraw(state=state.with_draft(themes=toggled))
+        if not isinstance(inp, Text) or not clean_text(inp.text):
+            return Retry(reason=msg("intake.themes.retry"))
+        if fold(inp.text) in words("words.unknown"):
+            return Next(state=accepted(state, "themes", []), to=after(state, then))
+        if stage == Stage.THEMES_CONFIRM and is_yes(inp.text) and selected:
             ordered = [t for t in THEMES if t in selected]
-            return Next(state=accepted(state, "themes", ordered), to=after(state, Stage.THEMES))
-        theme = inp.action.removeprefix("th:")
-        if theme not in THEMES:
-            return Retry(reason=msg("input.use_buttons"))
-        toggled = [t for t in selected if t != theme] if theme in selected else [*selected, theme]
-        return Redraw(state=state.with_draft(themes=toggled))
-    if not isinstance(inp, Text) or not clean_text(inp.text):
-        return Retry(reason=msg("intake.themes.retry"))
-    if fold(inp.text) in words("words.unknown"):
-        return Next(state=accepted(state, "themes", []), to=after(state, Stage.THEMES))
-    typed = options_in(inp.text, THEMES, "theme")
-    if not typed:
-        return Retry(reason=msg("intake.themes.retry"))
-    return Next(state=accepted(state, "themes", typed), to=after(state, Stage.THEMES))
+            return Next(state=accepted(state, "themes", ordered), to=after(state, then))
+        typed = options_in(inp.text, THEMES, "theme")
+        if not typed:
+            return Retry(reason=msg("intake.themes.retry"))
+        return Next(state=accepted(state, "themes", typed), to=after(state, then))
+
+    return Question(stage=stage, ask=ask, answer=answer)
+
+
+def answer_problem(state: State, inp: Input, ctx: Context) -> Result:
+    """With no theme chosen, the problem text suggests some, for the person to confirm."""
+    text = read_text(inp, "problem")
+    if isinstance(text, Retry):
+        return text
+    answered = accepted(state, "problem", text)
+    if not state.answers.get("themes"):
+        inferred = [t for t in THEMES if t in infer_themes(text)]
+        if inferred:
+            return Next(state=answered.with_draft(themes=inferred), to=Stage.THEMES_CONFIRM)
+    return Next(state=answered, to=after(state, Stage.PROBLEM))
+
+
+def ask_problem(state: State, ctx: Context) -> Prompt:
+    return Prompt(lines=(*current_answer(state, "problem"), msg("intake.problem.ask")))
 
 
 def free_text_question(field: str, stage: Stage, none_button: bool = False) -> Question:
@@ -699,44 +523,3 @@ def answer_idle(state: State, inp: Input, ctx: Context) -> Result:
         effects=(AddCaseMessage(ref=ref, text=text),),
         before=(msg("idle.added", ref=ref),),
     )
-
-
-QUESTIONS: Mapping[Stage, Question] = {
-    q.stage: q
-    for q in (
-        Question(stage=Stage.WELCOME, ask=ask_welcome, answer=answer_welcome),
-        Question(stage=Stage.REUSE_LIEU, ask=ask_reuse, answer=answer_reuse),
-        Question(stage=Stage.LIEU_NAME, ask=ask_lieu_name, answer=answer_lieu_name),
-        Question(stage=Stage.PLACE, ask=ask_place, answer=answer_place),
-        Question(stage=Stage.PLACE_PICK, ask=ask_place_pick, answer=answer_place_pick),
-        Question(stage=Stage.PLACE_CONFIRM, ask=ask_place_confirm, answer=answer_place_confirm),
-        Question(stage=Stage.ROLE, ask=ask_role, answer=answer_role),
-        Question(stage=Stage.THEMES, ask=ask_themes, answer=answer_themes),
-        free_text_question("problem", Stage.PROBLEM),
-        free_text_question("tried", Stage.TRIED, none_button=True),
-        free_text_question("goal", Stage.GOAL),
-        free_text_question("constraints", Stage.CONSTRAINTS, none_button=True),
-        Question(stage=Stage.HELP, ask=ask_help, answer=answer_help),
-        Question(stage=Stage.URGENCY, ask=ask_urgency, answer=answer_urgency),
-        Question(stage=Stage.SUMMARY, ask=ask_summary, answer=answer_summary),
-        Question(stage=Stage.EDIT_PICK, ask=ask_edit_pick, answer=answer_edit_pick),
-        confirm_question(Stage.CONFIRM_CANCEL, "cancel.ask", cancelled),
-        confirm_question(Stage.CONFIRM_RESTART, "restart.ask", restarted),
-        Question(stage=Stage.IDLE, ask=ask_idle, answer=answer_idle),
-    )
-}
-
-
-def previous(state: State) -> Stage | None:
-    """Where /retour leads from the current stage, derived from the flow order."""
-    stage = state.stage
-    if state.editing and stage in {s for _, s in FIELDS} | {Stage.PLACE_PICK, Stage.PLACE_CONFIRM}:
-        return Stage.EDIT_PICK
-    if stage in (Stage.PLACE_PICK, Stage.PLACE_CONFIRM):
-        return Stage.PLACE
-    if stage == Stage.EDIT_PICK:
-        return Stage.SUMMARY
-    if stage in ORDER:
-        index = ORDER.index(stage)
-        return ORDER[index - 1] if index > 0 else None
-    return None

@@ -62,3 +62,33 @@ Reply = Say | Edit | ClearButtons
 
 def say(*lines: Msg, buttons: tuple[tuple[Button, ...], ...] = ()) -> Say:
     return Say(lines=tuple(lines), buttons=buttons)
+
+
+def msg_to_json(message: Msg) -> dict[str, object]:
+    """Messages kept in a conversation's draft (proposal reasons) go through JSON."""
+
+    def param(value: Param) -> object:
+        match value:
+            case Msg():
+                return {"msg": msg_to_json(value)}
+            case tuple():
+                return {"list": [param(item) for item in value]}
+            case _:
+                return value
+
+    return {"key": message.key, "params": {k: param(v) for k, v in message.params.items()}}
+
+
+def msg_from_json(data: Mapping[str, object]) -> Msg:
+    def param(value: object) -> Param:
+        if isinstance(value, Mapping) and "msg" in value:
+            return msg_from_json(value["msg"])  # type: ignore[arg-type]
+        if isinstance(value, Mapping) and "list" in value:
+            return tuple(param(item) for item in value["list"])  # type: ignore[attr-defined]
+        if isinstance(value, int | str):
+            return value
+        return str(value)
+
+    params = data.get("params") or {}
+    assert isinstance(params, Mapping)
+    return msg(str(data.get("key", "")), **{str(k): param(v) for k, v in params.items()})

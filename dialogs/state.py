@@ -27,6 +27,7 @@ class Stage(StrEnum):
     ROLE = "role"
     THEMES = "themes"
     PROBLEM = "problem"
+    THEMES_CONFIRM = "themes_confirm"
     TRIED = "tried"
     GOAL = "goal"
     CONSTRAINTS = "constraints"
@@ -36,6 +37,7 @@ class Stage(StrEnum):
     EDIT_PICK = "edit_pick"
     CONFIRM_CANCEL = "confirm_cancel"
     CONFIRM_RESTART = "confirm_restart"
+    PROPOSALS = "proposals"
     IDLE = "idle"
 
 

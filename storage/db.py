@@ -8,6 +8,7 @@ failing on a lock upgrade.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,9 +22,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.repos.assignments import AssignmentsRepo
 from storage.repos.cases import CasesRepo
+from storage.repos.catalog import CatalogRepo
 from storage.repos.conversations import ConversationsRepo
 from storage.repos.inbox import InboxRepo
+from storage.repos.matrix import MatrixRepo
+from storage.repos.nudges import NudgesRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.people import PeopleRepo
 
@@ -36,6 +41,10 @@ class UnitOfWork:
     inbox: InboxRepo
     cases: CasesRepo
     outbox: OutboxRepo
+    nudges: NudgesRepo
+    catalog: CatalogRepo
+    assignments: AssignmentsRepo
+    matrix: MatrixRepo
 
     @classmethod
     def over(cls, session: AsyncSession) -> UnitOfWork:
@@ -46,6 +55,10 @@ class UnitOfWork:
             inbox=InboxRepo(session),
             cases=CasesRepo(session),
             outbox=OutboxRepo(session),
+            nudges=NudgesRepo(session),
+            catalog=CatalogRepo(session),
+            assignments=AssignmentsRepo(session),
+            matrix=MatrixRepo(session),
         )
 
 
@@ -83,6 +96,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time and every unit of work is a writer
+        # (BEGIN IMMEDIATE). Queueing them here, in order, costs nothing; letting
+        # them collide costs the busy handler's sleeps (1 to 100 ms each), which
+        # halved the outbox's throughput once sends ran concurrently.
+        self._writer = asyncio.Lock() if is_sqlite(url) else None
+        self._writer_task: asyncio.Task[object] | None = None
 
     @property
     def dialect(self) -> str:
@@ -90,8 +109,20 @@ class Database:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
-        async with self.sessions() as session, session.begin():
-            yield UnitOfWork.over(session)
+        if self._writer is None:
+            async with self.sessions() as session, session.begin():
+                yield UnitOfWork.over(session)
+            return
+        if self._writer_task is not None and self._writer_task is asyncio.current_task():
+            # Would wait for itself forever: a unit of work inside another.
+            raise RuntimeError("nested unit of work on SQLite")
+        async with self._writer:
+            self._writer_task = asyncio.current_task()
+            try:
+                async with self.sessions() as session, session.begin():
+                    yield UnitOfWork.over(session)
+            finally:
+                self._writer_task = None
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -132,6 +132,9 @@ class Case(Base):
     constraints: Mapped[str | None] = mapped_column(Text)
     help: Mapped[list[Any]]
     urgency: Mapped[str | None] = mapped_column(String(16))
+    # Resources the person marked as interesting among the proposals.
+    interests: Mapped[list[Any]] = mapped_column(default=list)
+    contact_requested: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -172,3 +175,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     external_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+# Tables defined in their own modules register on `Base.metadata` when imported;
+# importing them here means every user of the metadata (create_all, Alembic
+# autogenerate) sees them.
+import storage.catalog_models  # noqa: E402, F401

@@ -91,6 +91,36 @@ class CasesRepo:
         await self.session.flush()
         return row
 
+    async def record_interest(
+        self, case: Case, resource_id: str, interested: bool, *, now: datetime
+    ) -> None:
+        """The person's choices among proposals, kept for the aiguilleur and reports."""
+        chosen = [r for r in case.interests if r != resource_id]
+        case.interests = [*chosen, resource_id] if interested else chosen
+        case.updated_at = now
+        kind = "interest_added" if interested else "interest_removed"
+        await self.add_event(
+            case, actor="person", kind=kind, data={"resource": resource_id}, now=now
+        )
+
+    async def request_contact(self, case: Case, *, now: datetime) -> None:
+        case.contact_requested = True
+        if case.status == "nouveau":
+            case.status = "en_attente"
+        case.updated_at = now
+        await self.add_event(case, actor="person", kind="contact_requested", data={}, now=now)
+
+    async def record_proposals(
+        self, case: Case, resources: list[str], aiguilleurs: list[str], *, now: datetime
+    ) -> None:
+        await self.add_event(
+            case,
+            actor="bot",
+            kind="proposals",
+            data={"resources": resources, "aiguilleurs": aiguilleurs},
+            now=now,
+        )
+
     async def timeline(self, case: Case) -> Sequence[CaseEvent]:
         result = await self.session.scalars(
             select(CaseEvent)

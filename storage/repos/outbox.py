@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from storage.models import OutboxMessage
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
+MATRIX = "matrix"
 
 
 class OutboxRepo:
@@ -23,6 +25,10 @@ class OutboxRepo:
     async def enqueue(
         self, *, transport: str, address: str, payload: dict[str, Any], now: datetime
     ) -> OutboxMessage:
+        if transport == MATRIX and "txn_id" not in payload:
+            # Matrix sends are idempotent by transaction id only: it must be in
+            # the row before the first attempt, so a retry reuses it.
+            payload = {**payload, "txn_id": f"aig-{uuid.uuid4().hex}"}
         row = OutboxMessage(
             transport=transport,
             address=address,

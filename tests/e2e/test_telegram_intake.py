@@ -262,3 +262,41 @@ async def wait_for_text(user: FakeUser, expected: str, timeout: float = 20.0) ->
 async def answer_and_expect(user: FakeUser, text: str, expected: str) -> None:
     reply = await answer(user, text)
     assert expected in (reply.plain_text or ""), reply.plain_text
+
+
+async def test_confirmed_sheet_gets_proposals_and_choices_are_stored(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    from bot.catalog_service import load_starter_catalog
+
+    config = bot_config(tg, tmp_path)
+    service = BotService(config, rate_limit=False)
+    await service.start()
+    try:
+        await load_starter_catalog(service.db, include_demo_aiguilleurs=True)
+        alice = tg.user("Alice", language_code="fr")
+        await full_intake(alice)
+        await alice.press("Confirmer")
+        texts: list[str] = []
+        while not any("ressources libres" in t for t in texts):
+            texts.append((await next_question(alice)).plain_text or "")
+        proposals = alice.last_bot_message
+        assert proposals is not None
+        assert "Pourquoi" in (proposals.plain_text or "")
+        first = next(label for label in proposals.labels if label.startswith("☆"))
+        await alice.press(first)
+        redrawn = await alice.wait_reply()
+        assert any(label.startswith("✅") for label in redrawn.labels)
+        await alice.press("Être mis·e en relation")
+        await wait_for_text(alice, "C'est noté")
+        async with service.db.unit() as uow:
+            case = await uow.cases.by_ref("AIG-0001")
+            assert case is not None
+            assert len(case.interests) == 1
+            assert case.contact_requested
+            kinds = [e.kind for e in await uow.cases.timeline(case)]
+        assert kinds[:2] == ["submitted", "proposals"]
+        assert "interest_added" in kinds and "contact_requested" in kinds
+        assert tg.unanswered_callbacks() == []
+    finally:
+        await service.stop()

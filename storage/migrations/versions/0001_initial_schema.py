@@ -95,6 +95,8 @@ def upgrade() -> None:
         sa.Column("constraints", sa.Text(), nullable=True),
         sa.Column("help", sa.JSON(), nullable=False),
         sa.Column("urgency", sa.String(length=16), nullable=True),
+        sa.Column("interests", sa.JSON(), nullable=False),
+        sa.Column("contact_requested", sa.Boolean(), nullable=False),
         sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
         sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(

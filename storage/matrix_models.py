@@ -1,0 +1,92 @@
+"""Tables of the Matrix side: who was offered which case, the aiguilleurs' rooms,
+the waiting queue and the sync position.
+
+An assignment row is the whole truth about one offer of one case to one
+aiguilleur: ``offered`` → ``accepted`` | ``declined`` | ``expired``;
+``accepted`` → ``returned`` (handed back) | ``closed`` (finished by the
+aiguilleur) | ``ended`` (the person ended the relay). At most one row per case is
+open (offered or accepted); the runtime checks it inside the unit of work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base
+
+OFFERED = "offered"
+ACCEPTED = "accepted"
+DECLINED = "declined"
+EXPIRED = "expired"
+RETURNED = "returned"
+CLOSED = "closed"
+ENDED = "ended"
+OPEN_STATES = (OFFERED, ACCEPTED)
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_state_deadline", "state", "deadline"),
+        Index("ix_assignments_aiguilleur_state", "aiguilleur_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # The catalog slug; no foreign key so that a catalog re-import that drops a
+    # person keeps the history of what they did.
+    aiguilleur_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12))
+    room_id: Mapped[str] = mapped_column(String(255))
+    # The offer message is also the root of the case's thread in that room;
+    # known once the outbox has sent it.
+    offer_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    # The offer's transaction id: its echo in the bot's own sync names the event
+    # even before the outbox has recorded the send.
+    offer_txn_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    deadline: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    # The person has been told once that their messages are passed on.
+    person_noted: Mapped[bool] = mapped_column(default=False)
+    contacts_shared: Mapped[bool] = mapped_column(default=False)
+    offered_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class MatrixRoom(Base):
+    """The room where the bot talks with one aiguilleur (configured, joined on
+    their invite, or created by the bot with them invited)."""
+
+    __tablename__ = "matrix_rooms"
+
+    aiguilleur_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), unique=True)
+    created_by_bot: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+
+
+class CaseQueue(Base):
+    """Cases that asked for a person while nobody had room: offered in order
+    (`queued_at`) as soon as someone frees up or comes back."""
+
+    __tablename__ = "case_queue"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    queued_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MatrixSync(Base):
+    """Small key-value store: the sync token (``next_batch``), saved after the
+    events of a batch have been handled, so a restart neither replays nor skips."""
+
+    __tablename__ = "matrix_sync"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

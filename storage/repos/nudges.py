@@ -1,0 +1,254 @@
+"""Follow-up nudges: scheduling, claiming due rows, answers, and what coordinators
+need (list, postpone, cancel). Like every repository, it never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.nudge_models import CaseFlag, Nudge
+
+PENDING = "pending"
+SENT = "sent"
+ANSWERED = "answered"
+ESCALATED = "escalated"
+CANCELLED = "cancelled"
+# Rows the worker has something to do with once `due_at` passes.
+ACTIVE = (PENDING, SENT)
+# Rows whose buttons or typed answers are still expected.
+OPEN = (SENT, ESCALATED)
+
+
+class NudgesRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- scheduling -------------------------------------------------------------
+
+    async def schedule(
+        self,
+        *,
+        case_id: int,
+        transport: str,
+        address: str,
+        locale: str,
+        steps: Iterable[tuple[str, datetime]],
+        now: datetime,
+    ) -> list[Nudge]:
+        rows = [
+            Nudge(
+                case_id=case_id,
+                kind=kind,
+                transport=transport,
+                address=address,
+                locale=locale,
+                state=PENDING,
+                due_at=due,
+                attempts=0,
+                deferrals=0,
+                created_at=now,
+                updated_at=now,
+            )
+            for kind, due in steps
+        ]
+        self.session.add_all(rows)
+        await self.session.flush()
+        return rows
+
+    async def claim_due(self, now: datetime) -> Nudge | None:
+        """The most overdue row needing action, locked until commit. On PostgreSQL
+        other workers skip it (SKIP LOCKED) instead of waiting, and see it no more
+        once its new state is committed; SQLite serialises writers anyway."""
+        return await self.session.scalar(
+            select(Nudge)
+            .where(Nudge.state.in_(ACTIVE), Nudge.due_at <= now)
+            .order_by(Nudge.due_at, Nudge.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+
+    async def overdue(self, before: datetime, limit: int) -> Sequence[Nudge]:
+        """Pending rows due before `before` (late beyond tolerance: downtime)."""
+        result = await self.session.scalars(
+            select(Nudge)
+            .where(Nudge.state == PENDING, Nudge.due_at < before)
+            .order_by(Nudge.due_at, Nudge.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return result.all()
+
+    async def overdue_of_cases(self, case_ids: Iterable[int], before: datetime) -> Sequence[Nudge]:
+        result = await self.session.scalars(
+            select(Nudge)
+            .where(Nudge.state == PENDING, Nudge.due_at < before, Nudge.case_id.in_(case_ids))
+            .order_by(Nudge.due_at, Nudge.id)
+            .with_for_update(skip_locked=True)
+        )
+        return result.all()
+
+    async def retime(self, plan: Iterable[tuple[int, datetime]], now: datetime) -> None:
+        values = [{"id": nudge_id, "due_at": due, "updated_at": now} for nudge_id, due in plan]
+        if values:
+            await self.session.execute(update(Nudge), values)
+
+    async def next_due_at(self) -> datetime | None:
+        return await self.session.scalar(
+            select(func.min(Nudge.due_at)).where(Nudge.state.in_(ACTIVE))
+        )
+
+    # -- one nudge --------------------------------------------------------------
+
+    async def get(self, nudge_id: int) -> Nudge | None:
+        return await self.session.get(Nudge, nudge_id)
+
+    async def of_chat(self, nudge_id: int, transport: str, address: str) -> Nudge | None:
+        """The nudge a button names, only if it was sent to this very chat."""
+        return await self.session.scalar(
+            select(Nudge).where(
+                Nudge.id == nudge_id, Nudge.transport == transport, Nudge.address == address
+            )
+        )
+
+    async def awaiting_text(self, transport: str, address: str) -> Nudge | None:
+        """The latest nudge of this chat that typed text should answer: sent and
+        unanswered, or in the middle of its impact questions."""
+        return await self.session.scalar(
+            select(Nudge)
+            .where(
+                Nudge.transport == transport,
+                Nudge.address == address,
+                (Nudge.state.in_(OPEN)) | (Nudge.impact_step.is_not(None)),
+            )
+            .order_by(Nudge.sent_at.desc(), Nudge.id.desc())
+            .limit(1)
+        )
+
+    async def _set(self, nudge_id: int, now: datetime, **values: Any) -> None:
+        await self.session.execute(
+            update(Nudge).where(Nudge.id == nudge_id).values(updated_at=now, **values)
+        )
+
+    async def mark_sent(self, nudge_id: int, *, now: datetime, escalate_at: datetime) -> None:
+        await self._set(
+            nudge_id, now, state=SENT, sent_at=now, due_at=escalate_at, attempts=Nudge.attempts + 1
+        )
+
+    async def defer(self, nudge_id: int, *, until: datetime, now: datetime) -> None:
+        await self._set(nudge_id, now, due_at=until, deferrals=Nudge.deferrals + 1)
+
+    async def bump_attempts(self, nudge_id: int, *, now: datetime) -> None:
+        await self._set(nudge_id, now, attempts=Nudge.attempts + 1)
+
+    async def mark_escalated(self, nudge_id: int, *, now: datetime) -> None:
+        """Silence was reported: the row stays answerable but is due no more."""
+        await self.session.execute(
+            update(Nudge)
+            .where(Nudge.id == nudge_id, Nudge.state == SENT)
+            .values(state=ESCALATED, due_at=None, updated_at=now)
+        )
+        await self._set(nudge_id, now, escalated_at=now)
+
+    async def answer(
+        self, nudge_id: int, *, answer: str, text: str | None, now: datetime
+    ) -> None:
+        await self._set(
+            nudge_id,
+            now,
+            state=ANSWERED,
+            due_at=None,
+            answer=answer,
+            answer_text=text,
+            answered_at=now,
+        )
+
+    async def set_impact_step(self, nudge_id: int, step: str | None, *, now: datetime) -> None:
+        await self._set(nudge_id, now, impact_step=step)
+
+    # -- what coordinators do (issue 6 exposes these as commands) ----------------
+
+    async def list_for_case(self, case_id: int) -> Sequence[Nudge]:
+        result = await self.session.scalars(
+            select(Nudge).where(Nudge.case_id == case_id).order_by(Nudge.created_at, Nudge.id)
+        )
+        return result.all()
+
+    async def list_pending(self, limit: int = 100) -> Sequence[Nudge]:
+        result = await self.session.scalars(
+            select(Nudge)
+            .where(Nudge.state == PENDING)
+            .order_by(Nudge.due_at, Nudge.id)
+            .limit(limit)
+        )
+        return result.all()
+
+    async def pending_of_case(self, case_id: int) -> Sequence[Nudge]:
+        result = await self.session.scalars(
+            select(Nudge)
+            .where(Nudge.case_id == case_id, Nudge.state == PENDING)
+            .order_by(Nudge.due_at, Nudge.id)
+        )
+        return result.all()
+
+    async def postpone(self, nudge_id: int, *, until: datetime, now: datetime) -> bool:
+        """Move a pending nudge; False when it is not pending any more."""
+        result = await self.session.execute(
+            update(Nudge)
+            .where(Nudge.id == nudge_id, Nudge.state == PENDING)
+            .values(due_at=until, updated_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def cancel(self, nudge_id: int, *, reason: str, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(Nudge)
+            .where(Nudge.id == nudge_id, Nudge.state == PENDING)
+            .values(state=CANCELLED, due_at=None, cancel_reason=reason[:32], updated_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def cancel_for_case(self, case_id: int, *, reason: str, now: datetime) -> int:
+        """Stop the follow-up of a case (verified, closed, unreachable). Questions
+        already asked stay answerable; their silence is no longer escalated."""
+        result = await self.session.execute(
+            update(Nudge)
+            .where(Nudge.case_id == case_id, Nudge.state == PENDING)
+            .values(state=CANCELLED, due_at=None, cancel_reason=reason[:32], updated_at=now)
+        )
+        await self.session.execute(
+            update(Nudge)
+            .where(Nudge.case_id == case_id, Nudge.state == SENT)
+            .values(due_at=None, updated_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def count(self, state: str | None = None) -> int:
+        query = select(func.count(Nudge.id))
+        if state is not None:
+            query = query.where(Nudge.state == state)
+        return int(await self.session.scalar(query) or 0)
+
+    # -- case flags ---------------------------------------------------------------
+
+    async def flag_case(
+        self, case_id: int, flag: str, *, now: datetime, data: dict[str, Any] | None = None
+    ) -> bool:
+        """Set a flag; False when it was set already. A savepoint keeps the unit
+        of work usable after the duplicate insert."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(CaseFlag(case_id=case_id, flag=flag, set_at=now, data=data or {}))
+        except IntegrityError:
+            return False
+        return True
+
+    async def flags_of(self, case_id: int) -> set[str]:
+        result = await self.session.scalars(
+            select(CaseFlag.flag).where(CaseFlag.case_id == case_id)
+        )
+        return set(result.all())

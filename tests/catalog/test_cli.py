@@ -1,0 +1,203 @@
+"""`aiguillage catalog …` and `aiguillage match` through `bot.cli.main`, on a
+SQLite file: French output, one clear line per failure, exit status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.catalog.helpers import SEED, seed_catalog
+
+BROKEN = """\
+resources:
+  - id: framadate
+    name: Framadate
+    url: pas une adresse
+    summary: "Sondage de dates libre."
+    themes: [gouvernance]
+    kind: outil
+    license: CECILL-B
+    libre: true
+"""
+
+
+@pytest.fixture(autouse=True)
+def french(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIGUILLAGE_LOCALE", "fr")
+    monkeypatch.delenv("AIGUILLAGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("AIGUILLAGE_CONFIG", raising=False)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Exit status, stdout, stderr; French no-break spaces read as spaces."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out.replace("\u00a0", " "), err.replace("\u00a0", " ")
+
+
+def test_check_valid_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "catalog", "check", str(SEED))
+    assert code == 0 and err == ""
+    assert "catalogue valide" in out and f"{len(seed_catalog().resources)} ressource" in out
+
+
+def test_check_broken_file_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "cassé.yaml"
+    path.write_text(BROKEN, encoding="utf-8")
+    code, out, err = run(capsys, "catalog", "check", str(path))
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert "ligne 4" in lines[0] and "framadate" in lines[0] and "« url »" in lines[0]
+    assert "Traceback" not in err
+
+
+def test_several_problems_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(BROKEN.replace("kind: outil", "kind: truc"), encoding="utf-8")
+    code, _out, err = run(capsys, "catalog", "check", str(path))
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 3
+    assert "2 problèmes" in lines[0]
+    assert "ligne 4" in lines[1] and "ligne 7" in lines[2]
+
+
+def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _out, err = run(capsys, "catalog", "check", str(tmp_path / "absent.yaml"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "absent.yaml" in err
+
+
+def test_import_dry_run_then_import_then_again(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "catalog", "import", str(SEED), "--dry-run", "--db", db)
+    assert code == 0
+    assert "+ ressource framadate (ajout)" in out
+    assert "+ aiguilleur·euse lou-demo (ajout)" in out
+    assert "Simulation" in out and "rien n'a été écrit" in out
+    # The dry run wrote nothing: a real import still adds everything.
+    code, out, _ = run(capsys, "catalog", "import", str(SEED), "--db", db)
+    assert code == 0 and "Catalogue importé" in out and "+ ressource framadate" in out
+    code, out, _ = run(capsys, "catalog", "import", str(SEED), "--db", db)
+    assert code == 0 and "déjà à jour" in out and "+ " not in out
+
+
+def test_dry_run_lists_changes_and_disabling(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "catalog", "import", str(SEED), "--db", db)[0] == 0
+    text = SEED.read_text(encoding="utf-8")
+    smaller = tmp_path / "moins.yaml"
+    smaller.write_text(
+        text.replace("name: Mobicoop", "name: Mobicoop (coopérative)"), encoding="utf-8"
+    )
+    code, out, _ = run(capsys, "catalog", "import", str(smaller), "--dry-run", "--db", db)
+    assert code == 0 and "~ ressource mobicoop (modification)" in out
+    csv = tmp_path / "deux.csv"
+    csv.write_text(
+        "id,name,url,summary,themes,kind,tags,license,libre,replaces,regions\n"
+        "mobicoop,Mobicoop,https://www.mobicoop.fr,Covoiturage libre.,mobilite,outil,,"
+        "AGPL-3.0,true,BlaBlaCar,\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "catalog", "import", str(csv), "--dry-run", "--db", db)
+    assert "- ressource framadate (désactivation" in out
+    assert "aiguilleur" not in out  # a CSV of resources disables no aiguilleur
+
+
+def test_invalid_import_imports_nothing(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = SEED.read_text(encoding="utf-8")
+    broken = tmp_path / "presque.yaml"
+    broken.write_text(good.replace("kind: outil", "kind: bidule", 1), encoding="utf-8")
+    code, out, err = run(capsys, "catalog", "import", str(broken), "--db", db)
+    assert code == 2 and out == ""
+    assert "rien n'a été importé" in err and len(err.strip().splitlines()) == 1
+    code, out, _ = run(capsys, "catalog", "import", str(SEED), "--dry-run", "--db", db)
+    assert f"{len(seed_catalog().resources) + len(seed_catalog().aiguilleurs)} ajout" in out
+
+
+def test_export_round_trip(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "catalog", "import", str(SEED), "--db", db)[0] == 0
+    exported = tmp_path / "export.yaml"
+    code, _out, err = run(capsys, "catalog", "export", str(exported), "--db", db)
+    assert code == 0 and "Catalogue exporté" in err
+    code, out, _ = run(capsys, "catalog", "import", str(exported), "--db", db)
+    assert code == 0 and "déjà à jour" in out
+    code, out, _ = run(capsys, "catalog", "export", "-", "--db", db)
+    assert code == 0 and out.startswith("resources:")
+    csv = tmp_path / "export.csv"
+    assert run(capsys, "catalog", "export", str(csv), "--db", db)[0] == 0
+    assert csv.read_text(encoding="utf-8").startswith("id,name,url")
+
+
+def test_match_json_shape(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "catalog", "import", str(SEED), "--db", db)[0] == 0
+    code, out, _ = run(
+        capsys, "match", "on utilise Doodle pour les réunions", "--json", "--limit", "3", "--db", db
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"resources", "aiguilleurs", "themes"}
+    assert len(data["resources"]) <= 3
+    first = data["resources"][0]
+    assert set(first) == {"id", "score", "why"}
+    assert first["id"] == "framadate" and "remplace Doodle" in first["why"]
+    scores = [r["score"] for r in data["resources"]]
+    assert scores == sorted(scores, reverse=True)
+    assert data["themes"] and all(isinstance(t, str) for t in data["themes"])
+    for row in data["aiguilleurs"]:
+        assert set(row) == {"id", "score", "why"} and row["why"]
+
+
+def test_match_with_theme_and_region(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "catalog", "import", str(SEED), "--db", db)[0] == 0
+    code, out, _ = run(
+        capsys,
+        "match",
+        "panneaux solaires citoyens",
+        "--theme",
+        "energie",
+        "--region",
+        "bre",
+        "--json",
+        "--db",
+        db,
+    )
+    data = json.loads(out)
+    assert code == 0 and data["themes"] == ["energie"]
+    assert data["resources"][0]["id"] == "taranis"
+    assert "même région" in data["resources"][0]["why"]
+    assert data["aiguilleurs"][0]["id"] == "alix-exemple"
+
+
+def test_match_human_output_and_empty_database(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "match", "on cherche un logiciel de compta", "--db", db)
+    assert code == 0
+    assert "catalogue de départ" in err
+    assert "Ressources :" in out and "pourquoi :" in out and "Thèmes" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--theme", "sport"], "thème inconnu"),
+        (["--region", "XX"], "code de région inconnu"),
+        (["--limit", "0"], "--limit"),
+    ],
+)
+def test_match_bad_options_one_line(
+    db: str, capsys: pytest.CaptureFixture[str], argv: list[str], needle: str
+) -> None:
+    code, out, err = run(capsys, "match", "vélo", *argv, "--db", db)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and needle in err

@@ -1,0 +1,1 @@
+"""Tests of the Matrix side (issue 4)."""
