@@ -207,10 +207,17 @@ async def test_stop_then_start_keeps_data(postgres_server: PostgresServer) -> No
             assert body == "survives restart"
 
 
+def require_binaries() -> None:
+    """Skipped only on a developer machine without PostgreSQL, never in CI."""
+    if find_pg_bin() is None:
+        if pg._in_ci():
+            pytest.fail("PostgreSQL server binaries not found (CI is set)", pytrace=False)
+        pytest.skip("PostgreSQL server binaries not found")
+
+
 def test_start_postgres_standalone() -> None:
     """start_postgres() on its own directory; cleanup() stops and removes it."""
-    if find_pg_bin() is None:
-        pytest.skip("PostgreSQL server binaries not found")
+    require_binaries()
     base = Path(tempfile.mkdtemp(prefix="aiguillage-pg-standalone-"))
     server = pg.start_postgres(base)
     try:
@@ -226,8 +233,7 @@ def test_start_postgres_standalone() -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only relevant when running as root")
 def test_start_postgres_rejects_unreachable_dir_as_root() -> None:
-    if find_pg_bin() is None:
-        pytest.skip("PostgreSQL server binaries not found")
+    require_binaries()
     private = Path(tempfile.mkdtemp(prefix="aiguillage-pg-private-"))  # mode 0700, root
     try:
         with pytest.raises(RuntimeError, match="cannot reach"):

@@ -108,3 +108,11 @@ def test_cli_unreachable_database(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "upgrade", "--db", url]) == 2
     err = capsys.readouterr().err
     assert "base de données" in err and "Traceback" not in err
+
+
+def test_config_example_is_valid() -> None:
+    """The documented example must load as it is (it is what operators copy)."""
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    config = load_config(example, environ={})
+    assert config.locale == "fr"
+    assert config.telegram.api_base_url == "https://api.telegram.org/bot"
