@@ -56,7 +56,6 @@ from telegram.ext import (  # noqa: E402
     Application,
     ContextTypes,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest, RequestData  # noqa: E402
@@ -68,7 +67,7 @@ from bot.followup_runtime import FollowupRuntime  # noqa: E402
 from bot.outbox import Dispatcher  # noqa: E402
 from bot.pacing import NoPacing  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.telegram import TRANSPORT, TelegramSender, TelegramTransport  # noqa: E402
+from bot.telegram import TRANSPORT, TelegramTransport  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Case, Conversation  # noqa: E402
@@ -353,27 +352,6 @@ class IntakeBot:
         await self.db.dispose()
 
 
-class BenchTransport(TelegramTransport):
-    """`TelegramTransport` with the in-memory request layer. Its `__init__` builds
-    the Application from a base URL; this one builds it the same way otherwise
-    (no updater, handler `on_update`, `TelegramSender`) and keeps every method."""
-
-    def __init__(self, runtime: Runtime, dispatcher: Dispatcher, api: MemoryRequest) -> None:
-        self.config = TelegramConfig(token=TOKEN)
-        self.runtime = runtime
-        self.dispatcher = dispatcher
-        self.application = (
-            Application.builder()
-            .token(TOKEN)
-            .request(api)
-            .get_updates_request(MemoryRequest())
-            .updater(None)
-            .build()
-        )
-        self.application.add_handler(TypeHandler(Update, self.on_update))
-        self.sender = TelegramSender(self.application)
-
-
 async def start_intake_bot(data_dir: Path) -> IntakeBot:
     """Wired like `BotService.start`, minus polling, nudges and Matrix."""
     db = Database(f"sqlite+aiosqlite:///{data_dir / 'bot.sqlite3'}")
@@ -384,7 +362,14 @@ async def start_intake_bot(data_dir: Path) -> IntakeBot:
     runtime = Runtime(db, clock, FollowupRuntime.disabled())
     dispatcher = Dispatcher(db, clock, {}, pacer=NoPacing())
     api = MemoryRequest()
-    transport = BenchTransport(runtime, dispatcher, api)
+    transport = TelegramTransport(
+        TelegramConfig(token=TOKEN),
+        TOKEN,
+        runtime,
+        dispatcher,
+        rate_limit=False,
+        requests=(api, MemoryRequest()),
+    )
     dispatcher.senders[TRANSPORT] = transport.sender
     await transport.application.initialize()
     await transport.register_commands()

@@ -36,6 +36,7 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
 
 from bot import outbox
 from bot.config import TelegramConfig
@@ -212,7 +213,9 @@ class TelegramTransport:
         runtime: Runtime,
         dispatcher: Dispatcher,
         rate_limit: bool = True,
+        requests: tuple[BaseRequest, BaseRequest] | None = None,
     ) -> None:
+        """`requests` (calls, getUpdates) replaces HTTP, e.g. for an in-memory benchmark."""
         self.config = config
         self.runtime = runtime
         self.dispatcher = dispatcher
@@ -223,6 +226,8 @@ class TelegramTransport:
             .base_file_url(config.file_base_url)
             .updater(None)
         )
+        if requests is not None:
+            builder = builder.request(requests[0]).get_updates_request(requests[1])
         if rate_limit:
             # Paces sends to Telegram's ~30/s; RetryAfter is handled by the outbox.
             builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
