@@ -215,10 +215,10 @@ class Runtime:
                     now=now,
                 )
                 return person.id, None
-            case SubmitCase(sheet=sheet):
+            case SubmitCase(sheet=sheet, locale=locale):
                 case = await uow.cases.create(
                     person_id=person_id,
-                    locale=supported(incoming.locale_hint),
+                    locale=locale,
                     sheet=sheet,
                     now=now,
                 )

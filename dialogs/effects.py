@@ -17,9 +17,11 @@ class RecordConsent:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubmitCase:
-    """Store the confirmed sheet as a case; the runtime answers with `CaseCreated`."""
+    """Store the confirmed sheet as a case; the runtime answers with `CaseCreated`.
+    `locale` is the conversation's language, in which the case is followed up."""
 
     sheet: Mapping[str, Any]
+    locale: str = "fr"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

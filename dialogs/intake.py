@@ -429,7 +429,7 @@ def answer_summary(state: State, inp: Input, ctx: Context) -> Result:
         return Next(
             state=dataclasses.replace(state, editing=False),
             to=Stage.IDLE,
-            effects=(SubmitCase(sheet=dict(state.answers)),),
+            effects=(SubmitCase(sheet=dict(state.answers), locale=state.locale),),
         )
     if edit:
         return Next(state=state, to=Stage.EDIT_PICK)

@@ -457,3 +457,12 @@ def test_callback_data_fits_telegram_limit() -> None:
     t.press("edit")
     for b in t.buttons():
         assert 1 <= len(b.data.encode()) <= 64
+
+
+def test_case_is_submitted_in_the_conversation_language() -> None:
+    t = Transcript()
+    t.ctx = replace(t.ctx, locale_hint="en-US")
+    full_intake(t)
+    out = t.press("confirm")
+    (submitted,) = [e for e in out.effects if isinstance(e, SubmitCase)]
+    assert submitted.locale == "en"
