@@ -62,6 +62,8 @@ COMMAND_ALIASES = {
     "status": "statut",
     "nouveau": "nouveau",
     "new": "nouveau",
+    "fin": "fin",
+    "end": "fin",
 }
 # Command name, help key, in menu order; registered with setMyCommands.
 MENU: tuple[tuple[str, str], ...] = (
@@ -71,6 +73,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("retour", "menu.retour"),
     ("recommencer", "menu.recommencer"),
     ("annuler", "menu.annuler"),
+    ("fin", "menu.fin"),
 )
 # Stages between requests: the person is not answering intake questions.
 RESTING = frozenset({Stage.IDLE, Stage.PROPOSALS})
@@ -80,6 +83,7 @@ MENU_EN = {
     "nouveau": "new",
     "retour": "back",
     "recommencer": "restart",
+    "fin": "end",
     "annuler": "cancel",
 }
 
@@ -254,6 +258,9 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
             if in_intake:
                 return reask(state, ctx, before=(msg("new.in_progress"),))
             return new_request(state, ctx)
+        case "fin":
+            # With an aiguilleur holding the case, dialogs/relay.py takes /fin first.
+            return reask(state, ctx, before=(msg("relay.nothing_to_end"),))
         case _:
             unknown = msg("command.unknown", name=cmd.name[:32])
             return reask(state, ctx, before=(unknown,))

@@ -466,3 +466,10 @@ def test_case_is_submitted_in_the_conversation_language() -> None:
     out = t.press("confirm")
     (submitted,) = [e for e in out.effects if isinstance(e, SubmitCase)]
     assert submitted.locale == "en"
+
+
+def test_fin_without_an_aiguilleur_says_so() -> None:
+    t = to_themes(Transcript())
+    t.command("fin")
+    assert t.said()[0] == "relay.nothing_to_end"
+    assert t.stage == Stage.THEMES
