@@ -12,8 +12,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.followup_config import CoordinatorsConfig, FollowupConfig
 from bot.payloads import to_payload
 from bot.schedule import next_allowed, shift_after
@@ -34,7 +32,6 @@ from dialogs.events import Choice, Event, Text
 from dialogs.followup import PREFIX, short_date
 from dialogs.replies import Msg, Say, msg
 from storage.db import UnitOfWork
-from storage.matrix_models import ACCEPTED, Assignment
 from storage.models import Case
 from storage.nudge_models import Nudge
 
@@ -75,12 +72,7 @@ async def assigned_aiguilleur_targets(uow: UnitOfWork, case: Case) -> list[Targe
     room, in the case's thread. Empty while nobody holds the case, and the alert
     then goes to the coordinators. The one place that decides who "owns" a case
     for follow-up alerts."""
-    row = await uow.session.scalar(
-        select(Assignment)
-        .where(Assignment.case_id == case.id, Assignment.state == ACCEPTED)
-        .order_by(Assignment.id.desc())
-        .limit(1)
-    )
+    row = await uow.assignments.accepted_for_case(case.id)
     if row is None or not row.room_id:
         return []
     return [Target(MATRIX, row.room_id, thread=row.offer_event_id)]
@@ -110,7 +102,7 @@ class FollowupRuntime:
             row = await uow.nudges.awaiting_text(transport, address)
         if row is None:
             return None
-        case = await uow.session.get(Case, row.case_id)
+        case = await uow.cases.by_id(row.case_id)
         if case is None:
             return None
         return NudgeView(
@@ -183,7 +175,7 @@ class FollowupRuntime:
         now: datetime,
         actor: str = "bot",
     ) -> None:
-        case = await uow.session.get(Case, nudge.case_id)
+        case = await uow.cases.by_id(nudge.case_id)
         if case is not None:
             await uow.cases.add_event(
                 case, actor=actor, kind=kind, data={"nudge": nudge.id, **data}, now=now

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.followup_config import FollowupConfig
@@ -144,7 +143,7 @@ class NudgeWorker:
         return True
 
     async def _handle(self, uow: UnitOfWork, nudge: Nudge, now: datetime) -> None:
-        case = await uow.session.get(Case, nudge.case_id)
+        case = await uow.cases.by_id(nudge.case_id)
         if case is None or case.status in STOPPED:
             status = case.status if case else "gone"
             await uow.nudges.cancel_for_case(nudge.case_id, reason=status, now=now)
@@ -195,16 +194,10 @@ class NudgeWorker:
             return
         now = self.clock.now()
         async with self.db.unit() as uow:
-            case_ids = (
-                await uow.session.scalars(
-                    select(Nudge.case_id)
-                    .where(Nudge.transport == transport, Nudge.address == address)
-                    .distinct()
-                )
-            ).all()
+            case_ids = await uow.nudges.case_ids_of_chat(transport, address)
             flagged: list[Case] = []
             for case_id in case_ids:
-                case = await uow.session.get(Case, case_id)
+                case = await uow.cases.by_id(case_id)
                 if case is None or case.status in STOPPED:
                     continue
                 if not await uow.nudges.flag_case(case.id, BLOCKED_FLAG, now=now):

@@ -77,15 +77,8 @@ MENU: tuple[tuple[str, str], ...] = (
 )
 # Stages between requests: the person is not answering intake questions.
 RESTING = frozenset({Stage.IDLE, Stage.PROPOSALS})
-MENU_EN = {
-    "aide": "help",
-    "statut": "status",
-    "nouveau": "new",
-    "retour": "back",
-    "recommencer": "restart",
-    "fin": "end",
-    "annuler": "cancel",
-}
+# English command names for the English menu: the aliases that are not French.
+MENU_EN = {french: english for english, french in COMMAND_ALIASES.items() if english != french}
 
 
 def step(state: State | None, event: Event, ctx: Context) -> Outcome:

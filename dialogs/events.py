@@ -93,6 +93,4 @@ class NudgeUnanswered:
     kind: str
 
 
-Event = (
-    Text | Choice | Command | Attachment | Location | CaseCreated | NudgeDue | NudgeUnanswered
-)
+Event = Text | Choice | Command | Attachment | Location | CaseCreated | NudgeDue | NudgeUnanswered

@@ -229,9 +229,7 @@ def ask_impact(nudge_id: int, step_name: str, before: tuple[Msg, ...] = ()) -> S
     return Say(lines=(*before, msg(f"followup.impact.{step_name}.ask")), buttons=rows)
 
 
-def impact_pressed(
-    state: State | None, view: NudgeView, parts: list[str], ctx: Context
-) -> Outcome:
+def impact_pressed(state: State | None, view: NudgeView, parts: list[str], ctx: Context) -> Outcome:
     if len(parts) != 2 or view.impact_step is None or parts[0] != view.impact_step:
         return stale(state)
     step_name, value = parts

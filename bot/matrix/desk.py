@@ -146,7 +146,7 @@ class MatrixDesk:
         )
 
     async def case_of(self, uow: UnitOfWork, row: Assignment) -> Case:
-        case = await uow.session.get(Case, row.case_id)
+        case = await uow.cases.by_id(row.case_id)
         assert case is not None  # the foreign key cascades
         return case
 
@@ -314,9 +314,7 @@ class MatrixDesk:
     async def contact_requested(self, uow: UnitOfWork, case: Case) -> None:
         await self.apply(uow, (FindAiguilleur(ref=case.ref),))
 
-    async def on_sent(
-        self, uow: UnitOfWork, row: OutboxMessage, external_id: str | None
-    ) -> None:
+    async def on_sent(self, uow: UnitOfWork, row: OutboxMessage, external_id: str | None) -> None:
         """An offer is out: its event id becomes the case's thread root."""
         assignment = row.payload.get("assignment")
         if external_id and isinstance(assignment, int):

@@ -200,4 +200,3 @@ class MatrixService:
                 await self.desk.apply(uow, (Drain(),))
             self.desk.kick()
         return created
-

@@ -50,6 +50,15 @@ class AssignmentsRepo:
             .with_for_update()
         )
 
+    async def accepted_for_case(self, case_id: int) -> Assignment | None:
+        """The latest accepted assignment: who holds the case now."""
+        return await self.session.scalar(
+            select(Assignment)
+            .where(Assignment.case_id == case_id, Assignment.state == ACCEPTED)
+            .order_by(Assignment.id.desc())
+            .limit(1)
+        )
+
     async def by_offer_event(self, event_id: str) -> Assignment | None:
         return await self.session.scalar(
             select(Assignment).where(Assignment.offer_event_id == event_id).with_for_update()

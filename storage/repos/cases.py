@@ -71,6 +71,9 @@ class CasesRepo:
         await self.session.flush()
         return case
 
+    async def by_id(self, case_id: int) -> Case | None:
+        return await self.session.get(Case, case_id)
+
     async def by_ref(self, ref: str) -> Case | None:
         return await self.session.scalar(select(Case).where(Case.ref == ref.upper()))
 

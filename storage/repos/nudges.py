@@ -154,9 +154,7 @@ class NudgesRepo:
         )
         await self._set(nudge_id, now, escalated_at=now)
 
-    async def answer(
-        self, nudge_id: int, *, answer: str, text: str | None, now: datetime
-    ) -> None:
+    async def answer(self, nudge_id: int, *, answer: str, text: str | None, now: datetime) -> None:
         await self._set(
             nudge_id,
             now,
@@ -171,6 +169,15 @@ class NudgesRepo:
         await self._set(nudge_id, now, impact_step=step)
 
     # -- what coordinators do (issue 6 exposes these as commands) ----------------
+
+    async def case_ids_of_chat(self, transport: str, address: str) -> Sequence[int]:
+        """Cases followed up in one chat (to flag them when the person blocks us)."""
+        result = await self.session.scalars(
+            select(Nudge.case_id)
+            .where(Nudge.transport == transport, Nudge.address == address)
+            .distinct()
+        )
+        return result.all()
 
     async def list_for_case(self, case_id: int) -> Sequence[Nudge]:
         result = await self.session.scalars(
