@@ -68,6 +68,9 @@ class MatrixRepo:
                 Aiguilleur.active.is_(True),
                 Aiguilleur.demo.is_(False),
             )
+            # Two catalog entries may share a Matrix id: always the same one. Without ORDER BY,
+            # PostgreSQL returns heap order, which an UPDATE of either row changes.
+            .order_by(Aiguilleur.id)
             .limit(1)
         )
 

@@ -1,5 +1,5 @@
 """`aiguillage catalog …` and `aiguillage match` through `bot.cli.main`, on a
-SQLite file: French output, one clear line per failure, exit status 2."""
+database of the session's engine: French output, one clear line per failure, exit status 2."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from tests import databases
 from tests.catalog.helpers import SEED, seed_catalog
 
 BROKEN = """\
@@ -33,7 +34,7 @@ def french(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def db(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+    return databases.url(tmp_path, "cli.sqlite3")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

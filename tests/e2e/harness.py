@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Config, DatabaseConfig, TelegramConfig
+from tests import databases
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-token"
@@ -25,7 +26,7 @@ def bot_config(tg: FakeTelegram, data_dir: Path) -> Config:
             file_base_url=tg.base_file_url,
             poll_timeout=1,
         ),
-        database=DatabaseConfig(url=f"sqlite+aiosqlite:///{data_dir / 'bot.sqlite3'}"),
+        database=DatabaseConfig(url=databases.url(data_dir)),
     )
 
 
@@ -79,12 +80,15 @@ class BotProcess:
 
     def __init__(self, tg: FakeTelegram, data_dir: Path) -> None:
         self.data_dir = data_dir
+        # The file `aiguillage run` would pick by default, or a PostgreSQL database.
+        self.database_url = databases.url(data_dir, "aiguillage.sqlite3")
         self.env = {
             **os.environ,
             "AIGUILLAGE_TELEGRAM_TOKEN": TOKEN,
             "AIGUILLAGE_TELEGRAM_API_BASE_URL": tg.base_url,
             "AIGUILLAGE_TELEGRAM_FILE_BASE_URL": tg.base_file_url,
             "AIGUILLAGE_DATA_DIR": str(data_dir),
+            "AIGUILLAGE_DATABASE_URL": self.database_url,
         }
         self.config = data_dir / "config.toml"
         self.config.write_text('[telegram]\npoll_timeout = 1\n[bot]\nlog_level = "INFO"\n')

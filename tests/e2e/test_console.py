@@ -12,6 +12,7 @@ from bot.app import run_chat
 from bot.config import Config, DatabaseConfig
 from storage.db import Database
 from storage.models import Case
+from tests import databases
 
 
 def scripted(lines: list[str]) -> Callable[[], str]:
@@ -24,7 +25,7 @@ def scripted(lines: list[str]) -> Callable[[], str]:
 
 
 def config_for(tmp_path: Path) -> Config:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}"
+    url = databases.url(tmp_path, "chat.sqlite3")
     return Config(data_dir=tmp_path, database=DatabaseConfig(url=url))
 
 

@@ -49,6 +49,7 @@ import pytest
 
 ENV_BIN = "AIGUILLAGE_PG_BIN"
 ENV_USER = "AIGUILLAGE_PG_USER"
+ENV_REQUIRE = "AIGUILLAGE_REQUIRE_POSTGRES"
 SUPERUSER = "postgres"
 HOST = "127.0.0.1"
 _REQUIRED = ("initdb", "pg_ctl", "postgres")
@@ -469,8 +470,14 @@ def _search_hint() -> str:
     )
 
 
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
 def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    """PostgreSQL is required (a missing binary is an error, not a skip): in CI, or when
+    ``$AIGUILLAGE_REQUIRE_POSTGRES`` is set (.ci/run sets it)."""
+    return _truthy("CI") or _truthy(ENV_REQUIRE)
 
 
 def _report(config: pytest.Config, line: str) -> None:
@@ -487,11 +494,12 @@ def _report(config: pytest.Config, line: str) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
-    """Session-wide private PostgreSQL; skipped locally without binaries, fatal in CI."""
+    """Session-wide private PostgreSQL; skipped locally without binaries, fatal in CI (``$CI``
+    or ``$AIGUILLAGE_REQUIRE_POSTGRES``)."""
     if find_pg_bin() is None:
         message = f"PostgreSQL server binaries not found: {_search_hint()}"
         if _in_ci():
-            pytest.fail(f"{message} (CI is set, refusing to skip)", pytrace=False)
+            pytest.fail(f"{message} (CI or {ENV_REQUIRE} is set, refusing to skip)", pytrace=False)
         pytest.skip(message)
 
     base_dir = Path(tempfile.mkdtemp(prefix="aiguillage-pg-"))

@@ -211,7 +211,10 @@ def require_binaries() -> None:
     """Skipped only on a developer machine without PostgreSQL, never in CI."""
     if find_pg_bin() is None:
         if pg._in_ci():
-            pytest.fail("PostgreSQL server binaries not found (CI is set)", pytrace=False)
+            pytest.fail(
+                f"PostgreSQL server binaries not found (CI or {pg.ENV_REQUIRE} is set)",
+                pytrace=False,
+            )
         pytest.skip("PostgreSQL server binaries not found")
 
 
@@ -243,11 +246,11 @@ def test_start_postgres_rejects_unreachable_dir_as_root() -> None:
 
 
 @pytest.mark.parametrize(
-    ("ci", "expected"),
-    [(None, "1 skipped"), ("true", "1 error")],
+    ("variable", "expected"),
+    [(None, "1 skipped"), ("CI", "1 error"), (pg.ENV_REQUIRE, "1 error")],
 )
 def test_fixture_skips_locally_but_fails_in_ci(
-    tmp_path: Path, ci: str | None, expected: str
+    tmp_path: Path, variable: str | None, expected: str
 ) -> None:
     (tmp_path / "conftest.py").write_text(
         textwrap.dedent(
@@ -268,10 +271,10 @@ def test_fixture_skips_locally_but_fails_in_ci(
             """
         )
     )
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", pg.ENV_REQUIRE)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    if ci is not None:
-        env["CI"] = ci
+    if variable is not None:
+        env[variable] = "true"
     proc = subprocess.run(
         [
             sys.executable,
@@ -294,8 +297,8 @@ def test_fixture_skips_locally_but_fails_in_ci(
     output = proc.stdout + proc.stderr
     assert expected in output, output
     assert "PostgreSQL server binaries not found" in output, output
-    if ci is None:
+    if variable is None:
         assert proc.returncode == 0, output
     else:
         assert proc.returncode != 0, output
-        assert "CI is set" in output, output
+        assert "refusing to skip" in output, output

@@ -40,6 +40,7 @@ from bot.matrix.config import MatrixConfig
 from bot.pacing import NoPacing
 from dialogs.catalog import AiguilleurProfile, Catalog
 from dialogs.state import Stage, State
+from tests import databases
 from tests.fakes.synapse import (  # noqa: F401  (fixtures)
     RegisteredUser,
     Synapse,
@@ -191,7 +192,7 @@ class World:
                 file_base_url=self.tg.base_file_url,
                 poll_timeout=1,
             ),
-            database=DatabaseConfig(url=f"sqlite+aiosqlite:///{self.data_dir / 'bot.sqlite3'}"),
+            database=DatabaseConfig(url=databases.url(self.data_dir)),
             matrix=MatrixConfig(**values),
         )
 

@@ -17,8 +17,6 @@ from storage.models import OutboxMessage
 from tests.fakes import postgres as pg
 from tests.nudges.support import build_world
 
-postgres_server = pg.postgres_server
-
 
 async def test_four_workers_on_postgresql_ask_each_nudge_once(
     postgres_server: pg.PostgresServer,

@@ -47,3 +47,22 @@ async def test_assignments_queue_rooms_and_sync_token(database: Database) -> Non
         # A configured room replaces the one the bot created.
         await uow.matrix.set_room("alix", "!b:x", created_by_bot=False, now=NOW)
         assert await uow.matrix.rooms() == {"alix": "!b:x"}
+
+
+async def test_shared_matrix_id_always_finds_the_same_aiguilleur(database: Database) -> None:
+    """Two catalog entries with one Matrix id: the first by id, even after the other was
+    updated (PostgreSQL then returns rows in another order when nothing orders them)."""
+    profiles = tuple(
+        AiguilleurProfile(id=slug, name=slug.capitalize(), matrix_id="@duo:x", themes=("gestion",))
+        for slug in ("alix", "bao")
+    )
+    async with database.unit() as uow:
+        await uow.catalog.apply(
+            Catalog(aiguilleurs=profiles, sections=frozenset({"aiguilleurs"})), NOW
+        )
+    for available in (False, True):
+        async with database.unit() as uow:
+            await uow.matrix.set_available("alix", available, NOW)
+        async with database.unit() as uow:
+            person = await uow.matrix.aiguilleur_by_matrix_id("@duo:x")
+            assert person is not None and person.id == "alix"

@@ -9,6 +9,7 @@ import pytest
 from bot.cli import main
 from bot.config import ConfigError, load_config, require_token
 from dialogs.render import render_msg
+from tests import databases
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -95,7 +96,7 @@ def test_cli_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_cli_db_upgrade_and_current(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
+    url = databases.url(tmp_path, "x.sqlite3")
     assert main(["db", "upgrade", "--db", url]) == 0
     assert "Base de données à jour" in capsys.readouterr().out
     assert main(["db", "current", "--db", url]) == 0
