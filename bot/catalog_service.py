@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from importlib.resources import files
 
 from dialogs.catalog import Catalog, parse_catalog_yaml
-from dialogs.matching import MatchIndex, MatchQuery, MatchResult, match
+from dialogs.matching import AiguilleurCandidate, MatchIndex, MatchQuery, MatchResult, match
 from storage.db import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,16 @@ class MatchIndexCache:
         return self._index
 
 
+@dataclass(frozen=True, slots=True)
+class MatchWithSources:
+    """A match with what it was computed from, for callers that show it (the
+    resources' names and the aiguilleurs' profiles) without asking again."""
+
+    result: MatchResult
+    index: MatchIndex
+    candidates: list[AiguilleurCandidate]
+
+
 async def propose(
     uow: UnitOfWork,
     cache: MatchIndexCache,
@@ -103,8 +113,22 @@ async def propose(
 ) -> MatchResult:
     """Match a sheet inside the caller's unit of work and, with `record`, note
     the proposed aiguilleurs for rotation (same transaction as the replies)."""
+    proposal = await propose_with_sources(uow, cache, query, now, limit_aiguilleurs, record)
+    return proposal.result
+
+
+async def propose_with_sources(
+    uow: UnitOfWork,
+    cache: MatchIndexCache,
+    query: MatchQuery,
+    now: datetime,
+    limit_aiguilleurs: int = 3,
+    record: bool = True,
+) -> MatchWithSources:
+    """`propose`, returning the index and candidates it used as well."""
     index = await cache.get(uow)
-    result = match(index, query, await uow.catalog.candidates(), limit_aiguilleurs)
+    candidates = await uow.catalog.candidates()
+    result = match(index, query, candidates, limit_aiguilleurs)
     if record and result.aiguilleurs:
         await uow.catalog.mark_proposed([p.id for p in result.aiguilleurs], now)
-    return result
+    return MatchWithSources(result=result, index=index, candidates=candidates)

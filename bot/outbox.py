@@ -1,5 +1,6 @@
 """Delivery of the outbox: pending rows are sent in order per chat, each result
-recorded in its own short transaction. Nothing here holds a transaction open
+recorded in a short transaction before the chat's next row (results that come
+at once share one, bot/outbox_marks.py). Nothing here holds a transaction open
 across a network call.
 
 Chats are served concurrently (a network round trip per send would otherwise
@@ -24,8 +25,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
+from bot.outbox_marks import SentMarks
 from bot.pacing import Pacer
 from storage.db import Database, UnitOfWork
+from storage.errors import is_unavailable
 from storage.models import OutboxMessage
 from storage.repos.outbox import backoff
 
@@ -99,6 +102,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._stopping = False
+        # Sends recorded together when they come at once (bot/outbox_marks.py).
+        self._marks = SentMarks(db, clock)
 
     def kick(self) -> None:
         self._wake.set()
@@ -151,7 +156,7 @@ class Dispatcher:
                     return sent
                 async with self.pacer.slot(f"{transport}:{row.address}", cost(row.payload)):
                     result = await self._call(transport, sender, row)
-                await self._record(transport, row, result)
+                await self._record_surely(transport, row, result)
                 match result:
                     case Sent():
                         sent += 1
@@ -174,7 +179,25 @@ class Dispatcher:
             log.exception("sender %s failed on outbox row %s", transport, row.id)
             return RetryAfter(seconds=backoff(row.attempts).total_seconds(), reason=repr(exc))
 
+    async def _record_surely(self, transport: str, row: OutboxMessage, result: SendResult) -> None:
+        """A message that went out is recorded, even if the database is away for
+        a moment: left pending, it would be sent a second time."""
+        pause = 0.5
+        while True:
+            try:
+                return await self._record(transport, row, result)
+            except Exception as exc:
+                if not is_unavailable(exc) or self._stopping:
+                    raise
+                log.warning("outbox row %s: result not recorded yet (database away)", row.id)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+
     async def _record(self, transport: str, row: OutboxMessage, result: SendResult) -> None:
+        if isinstance(result, Sent) and transport not in self.on_sent:
+            # A hook needs the row's own unit of work; other marks are grouped.
+            await self._marks.mark(row.id, result.external_id)
+            return
         now = self.clock.now()
         async with self.db.unit() as uow:
             match result:
@@ -230,7 +253,8 @@ class Dispatcher:
             self._wake.clear()
             try:
                 await self.deliver_due()
-                wait = await self.seconds_until_next()
+                # Kicked meanwhile: the next pass starts at once, whatever is due.
+                wait = 0.0 if self._wake.is_set() else await self.seconds_until_next()
             except Exception:
                 log.exception("outbox delivery pass failed; retrying shortly")
                 wait = 5.0

@@ -1,4 +1,8 @@
-"""Messages waiting to be sent, per transport and address, in insertion order."""
+"""Messages waiting to be sent, per transport and address, in insertion order.
+
+The statements every update and every delivery pass run (enqueue, due, mark
+sent, next due) are built once and run as Core statements: building a
+statement and flushing through the ORM cost more than SQLite's work."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
@@ -16,6 +20,51 @@ PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
 MATRIX = "matrix"
+
+_TABLE = OutboxMessage.__table__
+_ENQUEUE = insert(_TABLE)
+_MARK_SENT = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(
+        state=SENT,
+        sent_at=bindparam("sent_at", type_=_TABLE.c.sent_at.type),
+        external_id=bindparam("external_id", type_=_TABLE.c.external_id.type),
+        attempts=_TABLE.c.attempts + 1,
+    )
+)
+_NEXT_DUE_AT = select(func.min(OutboxMessage.next_attempt_at)).where(
+    OutboxMessage.transport == bindparam("transport"), OutboxMessage.state == PENDING
+)
+
+
+def _due_query() -> Any:
+    """Pending rows of addresses whose oldest pending row is due: a message
+    never overtakes an earlier one to the same chat."""
+    oldest = (
+        select(OutboxMessage.address, func.min(OutboxMessage.id).label("first_id"))
+        .where(OutboxMessage.transport == bindparam("transport"), OutboxMessage.state == PENDING)
+        .group_by(OutboxMessage.address)
+        .subquery()
+    )
+    blocked = (
+        select(oldest.c.address)
+        .join(OutboxMessage, OutboxMessage.id == oldest.c.first_id)
+        .where(OutboxMessage.next_attempt_at > bindparam("now"))
+    )
+    return (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.transport == bindparam("transport"),
+            OutboxMessage.state == PENDING,
+            OutboxMessage.address.not_in(blocked),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(bindparam("limit"))
+    )
+
+
+_DUE = _due_query()
 
 
 class OutboxRepo:
@@ -29,42 +78,49 @@ class OutboxRepo:
             # Matrix sends are idempotent by transaction id only: it must be in
             # the row before the first attempt, so a retry reuses it.
             payload = {**payload, "txn_id": f"aig-{uuid.uuid4().hex}"}
-        row = OutboxMessage(
-            transport=transport,
-            address=address,
-            payload=payload,
-            state=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        self.session.add(row)
-        await self.session.flush()
-        return row
+        values = {
+            "transport": transport,
+            "address": address,
+            "payload": payload,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        result = await self.session.execute(_ENQUEUE, values)
+        # What the row holds, for the caller (not attached to the session).
+        return OutboxMessage(id=result.inserted_primary_key[0], **values)
+
+    async def enqueue_all(
+        self, *, transport: str, address: str, payloads: Sequence[dict[str, Any]], now: datetime
+    ) -> int:
+        """Several messages to one chat, in this order, in one statement."""
+        if transport == MATRIX:
+            for payload in payloads:
+                await self.enqueue(transport=transport, address=address, payload=payload, now=now)
+            return len(payloads)
+        if payloads:
+            await self.session.execute(
+                _ENQUEUE,
+                [
+                    {
+                        "transport": transport,
+                        "address": address,
+                        "payload": payload,
+                        "state": PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                    for payload in payloads
+                ],
+            )
+        return len(payloads)
 
     async def due(self, transport: str, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:
-        """Pending rows of addresses whose oldest pending row is due: a message
-        never overtakes an earlier one to the same chat."""
-        oldest = (
-            select(OutboxMessage.address, func.min(OutboxMessage.id).label("first_id"))
-            .where(OutboxMessage.transport == transport, OutboxMessage.state == PENDING)
-            .group_by(OutboxMessage.address)
-            .subquery()
-        )
-        blocked = (
-            select(oldest.c.address)
-            .join(OutboxMessage, OutboxMessage.id == oldest.c.first_id)
-            .where(OutboxMessage.next_attempt_at > now)
-        )
+        """Pending rows of addresses whose oldest pending row is due, in order."""
         result = await self.session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.transport == transport,
-                OutboxMessage.state == PENDING,
-                OutboxMessage.address.not_in(blocked),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+            _DUE, {"transport": transport, "now": now, "limit": limit}
         )
         return result.all()
 
@@ -72,16 +128,18 @@ class OutboxRepo:
         return await self.session.get(OutboxMessage, row_id)
 
     async def mark_sent(self, row_id: int, *, external_id: str | None, now: datetime) -> None:
-        await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
-            .values(
-                state=SENT,
-                sent_at=now,
-                external_id=external_id,
-                attempts=OutboxMessage.attempts + 1,
+        await self.mark_all_sent([(row_id, external_id)], now=now)
+
+    async def mark_all_sent(self, sent: Sequence[tuple[int, str | None]], *, now: datetime) -> None:
+        """Rows sent, with the id each got from its transport: one statement."""
+        if sent:
+            await self.session.execute(
+                _MARK_SENT,
+                [
+                    {"row_id": row_id, "external_id": external_id, "sent_at": now}
+                    for row_id, external_id in sent
+                ],
             )
-        )
 
     async def retry_later(self, row_id: int, *, at: datetime, error: str) -> None:
         await self.session.execute(
@@ -109,11 +167,7 @@ class OutboxRepo:
         return int(await self.session.scalar(query) or 0)
 
     async def next_due_at(self, transport: str) -> datetime | None:
-        return await self.session.scalar(
-            select(func.min(OutboxMessage.next_attempt_at)).where(
-                OutboxMessage.transport == transport, OutboxMessage.state == PENDING
-            )
-        )
+        return await self.session.scalar(_NEXT_DUE_AT, {"transport": transport})
 
     async def purge_sent_before(self, moment: datetime) -> int:
         result = await self.session.execute(

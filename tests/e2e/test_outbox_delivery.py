@@ -3,15 +3,17 @@ blocked chats not retried, order kept per chat."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.clock import FakeClock
 from bot.outbox import Dispatcher
+from bot.outbox_marks import SentMarks
 from bot.runtime import Runtime
 from bot.telegram import TRANSPORT, TelegramTransport
 from storage.db import Database
@@ -122,3 +124,50 @@ async def test_long_text_is_split_under_telegram_limit(
     assert len(alice.messages) >= 3
     assert all(len(m.plain_text or "") <= 4096 for m in alice.messages)
     assert "\n".join(m.plain_text or "" for m in alice.messages) == long_lines
+
+
+async def test_many_chats_at_once_each_row_recorded_once(
+    tg: FakeTelegram, parts: tuple[Database, Dispatcher, FakeClock]
+) -> None:
+    """Chats served concurrently: every row sent and recorded once, with the id
+    Telegram gave it, each chat in order."""
+    db, dispatcher, clock = parts
+    people = [tg.user(f"P{n}") for n in range(12)]
+    for person in people:
+        await queue(db, clock, person.id, "un", "deux", "trois")
+    assert await dispatcher.deliver_due() == 36
+    for person in people:
+        assert [m.plain_text for m in person.messages] == ["un", "deux", "trois"]
+    recorded = await rows(db)
+    assert {(row.state, row.attempts) for row in recorded} == {("sent", 1)}
+    for person in people:
+        ids = [int(r.external_id or 0) for r in recorded if r.address == str(person.id)]
+        assert ids == [m.message_id for m in person.messages]
+    assert await dispatcher.deliver_due() == 0
+
+
+async def test_marks_that_come_together_share_one_transaction(
+    parts: tuple[Database, Dispatcher, FakeClock],
+) -> None:
+    """Sends that finish at the same moment (bot/outbox_marks.py) are recorded
+    in one transaction; each waiter returns once its own row is committed."""
+    db, _dispatcher, clock = parts
+    await queue(db, clock, 1, *(f"m{n}" for n in range(12)))
+    ids = [row.id for row in await rows(db)]
+    marks = SentMarks(db, clock)
+    commits = 0
+
+    def count(_connection: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(db.engine.sync_engine, "commit", count)
+    try:
+        await asyncio.gather(*(marks.mark(row_id, f"x{row_id}") for row_id in ids))
+    finally:
+        event.remove(db.engine.sync_engine, "commit", count)
+    assert commits == 1
+    recorded = await rows(db)
+    assert [(r.state, r.external_id, r.attempts) for r in recorded] == [
+        ("sent", f"x{row_id}", 1) for row_id in ids
+    ]

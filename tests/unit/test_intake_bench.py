@@ -1,0 +1,25 @@
+"""bench/intake.py stays runnable and measures what it claims: a tiny run where
+every simulated person completes an intake through PTB's Application, every
+reply is delivered, and the echo baseline answers every update."""
+
+from __future__ import annotations
+
+from bench.intake import echo_run, intake_bench, memory_child
+
+
+async def test_intake_bench_smoke() -> None:
+    run, drain, extra = await intake_bench(3, None)
+    assert run.misses == 0  # the scripts still match the flow's buttons
+    assert extra["cases"] == 3
+    assert run.updates == len(run.latencies) == 3 * 17
+    assert drain >= 0 and 0 < run.pct(0.5) <= run.pct(0.99)
+    # Every reply went out: one sendMessage or edit per queued payload at least.
+    assert extra["api_calls"].get("sendMessage", 0) >= 3 * 10
+
+
+async def test_echo_baseline_and_memory_child_smoke() -> None:
+    echo = await echo_run(20, 4)
+    assert echo.updates == 20 and echo.rate > 0
+    memory = await memory_child(16)
+    assert memory["conversations"] == 16
+    assert memory["misses"] == 0
