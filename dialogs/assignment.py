@@ -29,6 +29,7 @@ from dialogs.aiguilleur_commands import Misused, Parsed, help_lines, usage
 from dialogs.context import RelayView
 from dialogs.matching.model import AiguilleurCandidate
 from dialogs.matching.people import rank_aiguilleurs
+from dialogs.relay import MAX_TEXT as MAX_RELAYED
 from dialogs.relay import buttons as relay_buttons
 from dialogs.replies import Button, Msg, msg
 from dialogs.sheet import sheet_lines
@@ -154,6 +155,9 @@ class Note:
     actor: str
     kind: str
     text: str | None = None
+    # Length of a relayed message: the timeline keeps who, when and how long,
+    # never the words (they travel between the two people only).
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -388,8 +392,13 @@ def on_thread_text(text: str, ctx: DeskContext) -> Effects:
         return (here(ctx, msg("desk.accept_first", ref=held.ref)),)
     if held.state != ACCEPTED:
         return (here(ctx, msg("desk.relay_over", ref=held.ref)),)
+    if len(text) > MAX_RELAYED:
+        return (here(ctx, msg("desk.too_long", length=len(text), maximum=MAX_RELAYED)),)
     said = msg("relay.from_aiguilleur", name=actor.name, ref=held.ref, text=text)
-    return (Tell(to=ToPerson(ref=held.ref), lines=(said,), relayed=True),)
+    return (
+        Tell(to=ToPerson(ref=held.ref), lines=(said,), relayed=True),
+        Note(ref=held.ref, actor=actor.id, kind="relay_message", size=len(text)),
+    )
 
 
 def on_main_text(ctx: DeskContext) -> Effects:
@@ -417,7 +426,10 @@ def on_timeout(held: AssignmentView) -> Effects:
 def from_person(held: AssignmentView, case: CaseView, text: str) -> Effects:
     said = msg("desk.from_person", name=person(case), ref=held.ref, text=text)
     to = ToRoom(room_id=held.room_id, thread_root=held.thread_root)
-    return (Tell(to=to, lines=(said,), relayed=True),)
+    return (
+        Tell(to=to, lines=(said,), relayed=True),
+        Note(ref=held.ref, actor="person", kind="relay_message", size=len(text)),
+    )
 
 
 def person_ended(held: AssignmentView, case: CaseView) -> Effects:

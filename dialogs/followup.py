@@ -281,6 +281,11 @@ def typed(state: State | None, text: str, ctx: Context) -> Outcome:
     cleaned = clean(text)
     if not cleaned:
         return Outcome(state=state)
+    length = len(_CONTROL.sub("", text).strip())
+    if length > MAX_TEXT:
+        # Refused, not cut: the person would not know what was lost.
+        too_long = msg("input.too_long", length=length, maximum=MAX_TEXT)
+        return Outcome(state=state, replies=(Say(lines=(too_long,)),))
     if view.impact_step is None:
         noted = Say(lines=(msg("followup.text_noted", ref=view.ref),))
         answered = NudgeAnswered(nudge_id=view.id, answer="texte", text=cleaned)

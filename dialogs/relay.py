@@ -65,7 +65,11 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
     view = ctx.relay
     match event:
         case Text(text=text) if view is not None:
-            relayed = RelayToAiguilleur(assignment_id=view.assignment_id, text=text[:MAX_TEXT])
+            if len(text) > MAX_TEXT:
+                # Refused, not cut: the person would not know what was lost.
+                too_long = msg("input.too_long", length=len(text), maximum=MAX_TEXT)
+                return Outcome(state=state, replies=(Say(lines=(too_long,)),))
+            relayed = RelayToAiguilleur(assignment_id=view.assignment_id, text=text)
             if view.noted:
                 return Outcome(state=state, effects=(relayed,))
             note = Say(

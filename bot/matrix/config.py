@@ -29,7 +29,8 @@ MATRIX_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "new_rooms": str,
 }
 USER_ID = re.compile(r"^@[^:\s]+:\S+$")
-ROOM_ID = re.compile(r"^!\S+:\S+$")
+# Room version 12 ids are "!" and a hash, without ":server" (Synapse ≥ 1.136).
+ROOM_ID = re.compile(r"^![^\s:]+(:\S+)?$")
 NEW_ROOMS = ("encrypted", "plain")
 DEFAULT_DEVICE = "AIGUILLAGE"
 
