@@ -20,7 +20,17 @@ from bot.followup_config import (
     parse_coordinators,
     parse_followup,
 )
+from bot.http_config import (
+    HTTP_KEYS,
+    WEBHOOK_KEYS,
+    HttpConfig,
+    HttpConfigError,
+    check_webhook,
+    parse_http,
+)
 from bot.matrix.config import MATRIX_KEYS, MatrixConfig, MatrixConfigError, parse_matrix
+from bot.privacy_config import PRIVACY_KEYS, PrivacyConfig, PrivacyConfigError, parse_privacy
+from bot.report_config import REPORT_KEYS, ReportConfig, ReportConfigError, parse_report
 from dialogs.replies import Msg, msg
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
@@ -41,6 +51,11 @@ class TelegramConfig:
     api_base_url: str = DEFAULT_API_BASE_URL
     file_base_url: str = DEFAULT_FILE_BASE_URL
     poll_timeout: int = 30
+    # "polling" (getUpdates) or "webhook" (Telegram calls `webhook_url`,
+    # proven by `webhook_secret`; see bot/webhook.py).
+    mode: str = "polling"
+    webhook_url: str = ""
+    webhook_secret: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +77,12 @@ class Config:
     coordinators: CoordinatorsConfig = field(default_factory=CoordinatorsConfig)
     # The aiguilleurs' side ([matrix]); None: the bot runs without Matrix.
     matrix: MatrixConfig | None = None
+    # The bot's HTTP server ([http] listen): /healthz, /metrics, the webhook.
+    http: HttpConfig | None = None
+    # Retention of personal data ([privacy]).
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    # The report's roadmap milestones and the weekly digest ([report]).
+    report: ReportConfig = field(default_factory=ReportConfig)
 
 
 def default_db_url(data_dir: Path) -> str:
@@ -71,15 +92,25 @@ def default_db_url(data_dir: Path) -> str:
 # Known keys per section, with the Python type each must have.
 SCHEMA: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
     "bot": {"locale": str, "data_dir": str, "log_level": str},
-    "telegram": {"token": str, "api_base_url": str, "file_base_url": str, "poll_timeout": int},
+    "telegram": {
+        "token": str,
+        "api_base_url": str,
+        "file_base_url": str,
+        "poll_timeout": int,
+        **WEBHOOK_KEYS,
+    },
+    "http": HTTP_KEYS,
     "database": {"url": str},
     **FOLLOWUP_SECTIONS,
     "matrix": MATRIX_KEYS,
+    "privacy": PRIVACY_KEYS,
+    "report": REPORT_KEYS,
 }
 ENVIRONMENT = {
     "AIGUILLAGE_TELEGRAM_TOKEN": ("telegram", "token"),
     "AIGUILLAGE_TELEGRAM_API_BASE_URL": ("telegram", "api_base_url"),
     "AIGUILLAGE_TELEGRAM_FILE_BASE_URL": ("telegram", "file_base_url"),
+    "AIGUILLAGE_TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
     "AIGUILLAGE_DATABASE_URL": ("database", "url"),
     "AIGUILLAGE_DATA_DIR": ("bot", "data_dir"),
     "AIGUILLAGE_LOCALE": ("bot", "locale"),
@@ -154,6 +185,9 @@ def load_config(
         api_base_url=str(tg.get("api_base_url", DEFAULT_API_BASE_URL)),
         file_base_url=str(tg.get("file_base_url", DEFAULT_FILE_BASE_URL)),
         poll_timeout=int(tg.get("poll_timeout", 30)),
+        mode=str(tg.get("mode", "polling")).strip().lower(),
+        webhook_url=str(tg.get("webhook_url", "")).strip(),
+        webhook_secret=str(tg.get("webhook_secret", "")).strip(),
     )
     for key in ("api_base_url", "file_base_url"):
         value = getattr(telegram, key)
@@ -174,6 +208,19 @@ def load_config(
         matrix = parse_matrix(raw.get("matrix"), base, data_dir)
     except MatrixConfigError as exc:
         raise ConfigError(exc.message) from exc
+    try:
+        http = parse_http(raw.get("http", {}))
+        check_webhook(telegram.mode, telegram.webhook_url, telegram.webhook_secret, http)
+    except HttpConfigError as exc:
+        raise ConfigError(exc.message) from exc
+    try:
+        privacy = parse_privacy(raw.get("privacy", {}))
+    except PrivacyConfigError as exc:
+        raise ConfigError(exc.message) from exc
+    try:
+        report = parse_report(raw.get("report", {}))
+    except ReportConfigError as exc:
+        raise ConfigError(exc.message) from exc
     return Config(
         locale=locale,
         data_dir=data_dir,
@@ -183,6 +230,9 @@ def load_config(
         followup=followup,
         coordinators=coordinators,
         matrix=matrix,
+        http=http,
+        privacy=privacy,
+        report=report,
     )
 
 

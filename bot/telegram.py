@@ -10,6 +10,8 @@ crash between fetch and commit would lose what the person typed.
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import logging
 import warnings
 from datetime import timedelta
@@ -20,6 +22,7 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     Message,
     Update,
@@ -45,6 +48,7 @@ from bot.runtime import Incoming, Runtime
 from dialogs.engine import MENU, MENU_EN
 from dialogs.events import Attachment, AttachmentKind, Choice, Command, Event, Location, Text
 from dialogs.i18n import supported, translate
+from storage.errors import is_unavailable
 from storage.repos.outbox import backoff
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,10 @@ TRANSPORT = "telegram"
 # so splitting the source at this size is always safe.
 MAX_TEXT = 4000
 ALLOWED_UPDATES = ["message", "callback_query"]
+# Catalog files a coordinator may send (bot/admin/handlers/catalog.py) are
+# fetched before the update is handled: `message_event` cannot download.
+CATALOG_SUFFIXES = (".yaml", ".yml", ".csv")
+MAX_CATALOG_BYTES = 1024 * 1024
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -142,6 +150,29 @@ class TelegramSender:
                 chat_id=chat_id, message_id=int(payload["message"]), reply_markup=None
             )
             return Sent(external_id=str(payload["message"]))
+        if kind == "document":
+            # A file made from text in the row (bot/payloads.document_payload).
+            document = await self.bot.send_document(
+                chat_id=chat_id,
+                # The MIME type is guessed from the file name (.json).
+                document=InputFile(
+                    str(payload["content"]).encode("utf-8"), filename=str(payload["filename"])
+                ),
+                caption=payload.get("caption") or None,
+                parse_mode=ParseMode.HTML,
+            )
+            return Sent(external_id=str(document.message_id))
+        if kind == "photo":
+            # A picture made by the bot (the report's chart, AdminCall.file).
+            photo = await self.bot.send_photo(
+                chat_id=chat_id,
+                photo=InputFile(
+                    base64.b64decode(payload["data_b64"]), filename=str(payload["filename"])
+                ),
+                caption=payload.get("html") or None,
+                parse_mode=ParseMode.HTML,
+            )
+            return Sent(external_id=str(photo.message_id))
         return outbox.Failed(reason=f"unknown payload kind {kind!r}")
 
 
@@ -170,6 +201,8 @@ def message_event(message: Message) -> Event:
     )
     for present, kind in kinds:
         if present:
+            if kind == AttachmentKind.DOCUMENT and message.document is not None:
+                return Attachment(kind=kind, name=message.document.file_name)
             return Attachment(kind=kind)
     return Attachment(kind=AttachmentKind.OTHER)
 
@@ -219,6 +252,8 @@ class TelegramTransport:
         self.config = config
         self.runtime = runtime
         self.dispatcher = dispatcher
+        # The update kept for later because the database was away (see `poll`).
+        self.deferred: int | None = None
         builder = (
             Application.builder()
             .token(token)
@@ -236,19 +271,57 @@ class TelegramTransport:
         self.sender = TelegramSender(self.application)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.process(update)
+
+    async def process(self, update: Update) -> bool:
+        """Handle one update. False: it must come again (the database was away,
+        nothing committed; the webhook answers 500). True: committed, or failed
+        for good and apologised for (retrying would fail the same way)."""
         incoming = incoming_from(update)
+        if incoming is not None:
+            incoming = await self.with_catalog_file(update, incoming)
         toast: str | None = None
+        settled = True
         try:
             if incoming is not None:
                 handled = await self.handle_with_retries(incoming)
                 toast = handled.toast
-        except Exception:
-            log.exception("update %s could not be handled", update.update_id)
-            await self.apologise(update)
+        except Exception as exc:
+            if is_unavailable(exc):
+                settled = False
+                # Not lost and not apologised for: `poll` fetches it again, the
+                # webhook's 500 makes Telegram resend it; answered once it is back.
+                log.warning("database unavailable; update %s kept for later", update.update_id)
+                self.deferred = update.update_id
+            else:
+                log.exception("update %s could not be handled", update.update_id)
+                await self.apologise(update)
         finally:
             if update.callback_query is not None:
                 await self.answer_callback(update, toast)
             self.dispatcher.kick()
+        return settled
+
+    async def with_catalog_file(self, update: Update, incoming: Incoming) -> Incoming:
+        """The bytes of a small YAML or CSV document, for a coordinator's catalog
+        import; anything else, or a failed download, goes on without them."""
+        document = update.message.document if update.message is not None else None
+        event = incoming.event
+        if document is None or not isinstance(event, Attachment):
+            return incoming
+        name = (document.file_name or "").lower()
+        size = document.file_size or 0
+        if not name.endswith(CATALOG_SUFFIXES) or size > MAX_CATALOG_BYTES:
+            return incoming
+        try:
+            file = await self.application.bot.get_file(document.file_id)
+            content = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("catalog file could not be downloaded: %s", exc.message)
+            return incoming
+        if len(content) > MAX_CATALOG_BYTES:
+            return incoming
+        return dataclasses.replace(incoming, event=dataclasses.replace(event, content=content))
 
     async def handle_with_retries(self, incoming: Incoming) -> Any:
         """A locked SQLite file or a PostgreSQL failover is usually brief."""
@@ -304,12 +377,22 @@ class TelegramTransport:
         await self.application.stop()
         await self.application.shutdown()
 
+    async def leave_webhook(self) -> None:
+        """getUpdates answers 409 while a webhook is set (a switch from webhook
+        mode); pending updates are kept."""
+        try:
+            await self.application.bot.delete_webhook(drop_pending_updates=False)
+        except TelegramError as exc:
+            log.warning("deleteWebhook failed: %s", exc.message)
+
     async def poll(self) -> None:
         """Fetch, handle, then confirm by asking for the next offset."""
         bot = self.application.bot
         offset: int | None = None
         delay = 1.0
+        pause = 1.0  # while the database is away
         timeout = self.config.poll_timeout
+        await self.leave_webhook()
         while True:
             try:
                 updates = await bot.get_updates(
@@ -337,4 +420,13 @@ class TelegramTransport:
                 continue
             for update in updates:
                 await self.application.process_update(update)
+                if self.deferred == update.update_id:
+                    break
                 offset = update.update_id + 1
+                pause = 1.0
+            if self.deferred is not None:
+                # Neither this update nor the rest of the batch is confirmed: the
+                # next getUpdates (same offset) brings them back, in order.
+                self.deferred = None
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)

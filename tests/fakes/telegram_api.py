@@ -45,7 +45,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Self
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 
 __all__ = [
@@ -1083,6 +1085,12 @@ class FakeTelegram:
         self.stats = FakeStats()
         self.calls: deque[ApiCall] = deque(maxlen=max_recorded_calls)
         self.webhook: JSON = {"url": ""}
+        # Webhook delivery (see route_webhook): where HTTPS calls really go, and
+        # (update_id, HTTP status or 0 when unreachable) for each attempt.
+        self.webhook_target: str | None = None
+        self.webhook_deliveries: list[tuple[int, int]] = []
+        self.webhook_retry_delay = 0.05
+        self._webhook_task: asyncio.Task[None] | None = None
         self.descriptions: dict[tuple[str, str], str] = {}
         self.port = 0
 
@@ -1150,6 +1158,11 @@ class FakeTelegram:
     async def stop(self) -> None:
         self._closing = True
         self._wake_pollers()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1335,6 +1348,80 @@ class FakeTelegram:
             if loop.time() >= deadline:
                 raise AssertionError(f"updates still pending: {self.pending_updates()}")
             await asyncio.sleep(0.005)
+
+    # -- webhook delivery -----------------------------------------------------------------------
+
+    def route_webhook(self, target: str | None) -> None:
+        """Deliver webhook calls to ``target`` (``http://127.0.0.1:8080``), playing the
+        reverse proxy that terminates TLS in front of a bot: the registered HTTPS URL keeps
+        its path and query, ``target`` replaces its scheme and host.
+
+        While a webhook is set, queued updates are POSTed one at a time in order, as JSON,
+        with the ``X-Telegram-Bot-Api-Secret-Token`` header when a secret was given. A 2xx
+        answer confirms the update; anything else (or no answer) is retried after
+        ``webhook_retry_delay`` seconds, like Telegram does. Until a target is routed the
+        bot is unreachable and updates wait.
+        """
+        self.webhook_target = target
+        self._wake_pollers()
+
+    async def post_webhook(self, body: JSON, *, secret_token: str | None = None) -> int:
+        """POST one raw update (``update_id`` included) to the routed webhook, with the given
+        secret header (none when ``None``), outside the delivery queue; returns the status."""
+        async with aiohttp.ClientSession() as session:
+            return await self._post_webhook(session, body, secret_token)
+
+    def _start_webhook_delivery(self) -> None:
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.create_task(self._deliver_webhook())
+
+    async def _post_webhook(
+        self, session: aiohttp.ClientSession, body: JSON, secret_token: str | None
+    ) -> int:
+        if self.webhook_target is None:
+            return 0
+        parts = urlsplit(str(self.webhook.get("url") or ""))
+        url = self.webhook_target.rstrip("/") + (parts.path or "/")
+        if parts.query:
+            url += "?" + parts.query
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret_token} if secret_token else {}
+        try:
+            async with session.post(
+                url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=60)
+            ) as response:
+                await response.read()
+                return response.status
+        except (aiohttp.ClientError, TimeoutError):
+            return 0
+
+    async def _deliver_webhook(self) -> None:
+        async with aiohttp.ClientSession() as session:
+            while not self._closing and self.webhook.get("url"):
+                if not all(self._allowed(u) for u in self._updates):
+                    self._updates = [u for u in self._updates if self._allowed(u)]
+                update = self._updates[0] if self._updates else None
+                if update is None or self.webhook_target is None:
+                    event = self._new_updates
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(event.wait(), 1.0)
+                    continue
+                secret = self.webhook.get("secret_token")
+                status = await self._post_webhook(session, update.payload, secret)
+                self.webhook_deliveries.append((update.update_id, status))
+                if 200 <= status < 300:
+                    if update in self._updates:
+                        self._updates.remove(update)
+                    if not update.forced:
+                        self._confirmed.append(update.update_id)
+                    self.webhook.pop("last_error_message", None)
+                else:
+                    self.webhook["last_error_date"] = self._now()
+                    self.webhook["last_error_message"] = (
+                        f"Wrong response from the webhook: {status}"
+                        if status
+                        else "Connection refused"
+                    )
+                    await asyncio.sleep(self.webhook_retry_delay)
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -1766,6 +1853,9 @@ class FakeTelegram:
             raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         if params.get("drop_pending_updates") is True:
             self._drop_pending()
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad_request("secret token contains unallowed characters")
         self.webhook = {
             "url": url,
             **{
@@ -1774,12 +1864,19 @@ class FakeTelegram:
                 if k in params
             },
         }
+        allowed = params.get("allowed_updates")
+        if allowed not in (None, ""):
+            self._allowed_updates = list(_load_json(allowed, "allowed updates")) or None
+        if url:
+            self._start_webhook_delivery()
+        self._wake_pollers()
         return True
 
     async def _api_delete_webhook(self, params: JSON, uploads: dict[str, _Upload]) -> Any:
         if params.get("drop_pending_updates") is True:
             self._drop_pending()
         self.webhook = {"url": ""}
+        self._wake_pollers()  # the webhook delivery loop ends
         return True
 
     def _drop_pending(self) -> None:
@@ -1796,6 +1893,9 @@ class FakeTelegram:
             info["max_connections"] = self.webhook.get("max_connections", 40)
             if "ip_address" in self.webhook:
                 info["ip_address"] = self.webhook["ip_address"]
+            if "last_error_message" in self.webhook:
+                info["last_error_date"] = self.webhook["last_error_date"]
+                info["last_error_message"] = self.webhook["last_error_message"]
             if "allowed_updates" in self.webhook:
                 info["allowed_updates"] = _load_json(
                     self.webhook["allowed_updates"], "allowed updates"
