@@ -49,6 +49,14 @@ class ConsoleSender:
         kind = payload.get("kind")
         if kind == "clear_buttons":
             return Sent()
+        if kind == "document":
+            # A terminal has no files to hand over: the caption, then the content.
+            self.screen.show("")
+            self.screen.show(html_to_plain(payload.get("caption", "")))
+            self.screen.show(f"--- {payload.get('filename', '')} ---")
+            self.screen.show(str(payload.get("content", "")))
+            self.screen.message_id = next(self.screen._ids)
+            return Sent(external_id=str(self.screen.message_id))
         text = html_to_plain(payload.get("html", ""))
         buttons = payload.get("buttons") or []
         if kind == "edit" and not buttons:

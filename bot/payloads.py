@@ -35,3 +35,18 @@ def to_payload(reply: Reply, locale: str, source_message: str | None) -> dict[st
             if source_message is None:
                 return None
             return {"kind": "clear_buttons", "message": source_message}
+
+
+def document_payload(
+    filename: str, content: str, caption_html: str, mime: str = "application/json"
+) -> dict[str, Any]:
+    """A file made from text (the /mesdonnees export) with an HTML caption. The
+    content lives in the outbox row like any message; keep it small (its
+    producer caps it)."""
+    return {
+        "kind": "document",
+        "filename": filename,
+        "mime": mime,
+        "content": content,
+        "caption": caption_html,
+    }

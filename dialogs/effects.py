@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dialogs.replies import Msg
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordConsent:
@@ -162,6 +164,25 @@ class ShareContacts:
 
 RelayEffect = RelayToAiguilleur | EndRelay | ShareContacts
 
+# -- the person's rights over their data (RGPD); executed by bot/privacy.py -------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportPersonalData:
+    """Send the person everything stored about them as a JSON file (/mesdonnees),
+    with `caption` under it, in `locale`."""
+
+    locale: str
+    caption: Msg
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErasePersonalData:
+    """Erase the person's data, keeping anonymous statistics (/oublier, confirmed)."""
+
+
+PrivacyEffect = ExportPersonalData | ErasePersonalData
+
 Effect = (
     RecordConsent
     | SubmitCase
@@ -170,4 +191,5 @@ Effect = (
     | RequestContact
     | FollowupEffect
     | RelayEffect
+    | PrivacyEffect
 )

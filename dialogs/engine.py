@@ -15,7 +15,7 @@ import dataclasses
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dialogs import followup, relay
+from dialogs import followup, privacy, relay
 from dialogs.context import Context
 from dialogs.effects import Effect
 from dialogs.events import (
@@ -64,6 +64,10 @@ COMMAND_ALIASES = {
     "new": "nouveau",
     "fin": "fin",
     "end": "fin",
+    "mesdonnees": "mesdonnees",
+    "mydata": "mesdonnees",
+    "oublier": "oublier",
+    "forget": "oublier",
 }
 # Command name, help key, in menu order; registered with setMyCommands.
 MENU: tuple[tuple[str, str], ...] = (
@@ -74,7 +78,11 @@ MENU: tuple[tuple[str, str], ...] = (
     ("recommencer", "menu.recommencer"),
     ("annuler", "menu.annuler"),
     ("fin", "menu.fin"),
+    ("mesdonnees", "menu.mesdonnees"),
+    ("oublier", "menu.oublier"),
 )
+# /aide: the commands, then what the person can do with their data.
+HELP = (msg("help.body"), msg("help.privacy"))
 # Stages between requests: the person is not answering intake questions.
 RESTING = frozenset({Stage.IDLE, Stage.PROPOSALS})
 # English command names for the English menu: the aliases that are not French.
@@ -116,7 +124,9 @@ def first_contact(event: Event, ctx: Context) -> Outcome:
     if isinstance(event, Choice):
         # A button from a conversation we forgot (consent refused, erased).
         return Outcome(state=None, replies=(ClearButtons(),), toast=msg("button.stale"))
-    before = (msg("help.body"),) if is_command(event, "aide") else ()
+    if is_command(event, privacy.EXPORT) or is_command(event, privacy.FORGET):
+        return privacy.nothing_stored()
+    before = HELP if is_command(event, "aide") else ()
     return enter(fresh, Stage.WELCOME, ctx, before=before)
 
 
@@ -197,9 +207,9 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
             return Outcome(state=redrawn, replies=(reply,), effects=effects)
         case Retry(reason=reason):
             return retry(state, reason, ctx, from_button)
-        case Leave(farewell=farewell):
+        case Leave(farewell=farewell, effects=effects):
             cleared: tuple[Reply, ...] = (ClearButtons(),) if from_button else ()
-            return Outcome(state=None, replies=(*cleared, Say(lines=(farewell,))))
+            return Outcome(state=None, replies=(*cleared, Say(lines=(farewell,))), effects=effects)
 
 
 def answered_in_place(state: State, action: str, ctx: Context) -> Reply:
@@ -225,7 +235,7 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
                 return new_request(state, ctx)
             return reask(state, ctx, before=(msg("start.resume"),))
         case "aide":
-            return reask(state, ctx, before=(msg("help.body"),))
+            return reask(state, ctx, before=HELP)
         case "annuler":
             if in_intake:
                 asking = dataclasses.replace(state, resume=state.stage)
@@ -254,13 +264,24 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
         case "fin":
             # With an aiguilleur holding the case, dialogs/relay.py takes /fin first.
             return reask(state, ctx, before=(msg("relay.nothing_to_end"),))
+        case "mesdonnees":
+            export = privacy.export_effect(state)
+            if state.stage in RESTING:
+                return Outcome(state=state, effects=(export,))
+            return dataclasses.replace(reask(state, ctx), effects=(export,))
+        case "oublier":
+            if state.stage == Stage.CONFIRM_FORGET:
+                return reask(state, ctx)
+            resume = state.resume if state.stage in privacy.CONFIRMING else state.stage
+            asking = dataclasses.replace(state, resume=resume)
+            return enter(asking, Stage.CONFIRM_FORGET, ctx)
         case _:
             unknown = msg("command.unknown", name=cmd.name[:32])
             return reask(state, ctx, before=(unknown,))
 
 
 def go_back(state: State, ctx: Context) -> Outcome:
-    if state.stage in (Stage.CONFIRM_CANCEL, Stage.CONFIRM_RESTART):
+    if state.stage in privacy.CONFIRMING:
         back = state.resume or Stage.LIEU_NAME
         return enter(dataclasses.replace(state, resume=None), back, ctx)
     if state.stage not in INTAKE_STAGES:

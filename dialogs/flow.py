@@ -107,9 +107,10 @@ class Retry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Leave:
-    """End the conversation: forget the state (consent refused)."""
+    """End the conversation: forget the state (consent refused, data erased)."""
 
     farewell: Msg
+    effects: tuple[Effect, ...] = ()
 
 
 Result = Next | Redraw | Retry | Leave

@@ -38,6 +38,7 @@ from dialogs.intake import (
     restarted,
     themes_question,
 )
+from dialogs.privacy import forgotten
 from dialogs.proposals import proposals_question
 from dialogs.state import Stage, State
 
@@ -63,6 +64,7 @@ QUESTIONS: Mapping[Stage, Question] = {
         Question(stage=Stage.EDIT_PICK, ask=ask_edit_pick, answer=answer_edit_pick),
         confirm_question(Stage.CONFIRM_CANCEL, "cancel.ask", cancelled),
         confirm_question(Stage.CONFIRM_RESTART, "restart.ask", restarted),
+        confirm_question(Stage.CONFIRM_FORGET, "forget.ask", forgotten),
         proposals_question(),
         Question(stage=Stage.IDLE, ask=ask_idle, answer=answer_idle),
     )

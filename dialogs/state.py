@@ -37,6 +37,7 @@ class Stage(StrEnum):
     EDIT_PICK = "edit_pick"
     CONFIRM_CANCEL = "confirm_cancel"
     CONFIRM_RESTART = "confirm_restart"
+    CONFIRM_FORGET = "confirm_forget"
     PROPOSALS = "proposals"
     IDLE = "idle"
 
@@ -53,7 +54,7 @@ class State:
     draft: Mapping[str, Any] = field(default_factory=dict)
     # Set while the person edits one field from the summary.
     editing: bool = False
-    # Where a confirmation question (cancel, restart) returns on "no".
+    # Where a confirmation question (cancel, restart, forget) returns on "no".
     resume: Stage | None = None
 
     def with_answer(self, key: str, value: Any) -> State:
