@@ -11,21 +11,31 @@ import signal
 import sys
 from typing import IO
 
+from bot.admin.call import Services
+from bot.admin.router import AdminDesk
 from bot.clock import Clock, SystemClock
-from bot.config import Config, require_token
+from bot.config import Config, ConfigError, require_token
 from bot.console import TRANSPORT as CONSOLE
 from bot.console import ConsoleScreen, ConsoleSender, ConsoleTransport
+from bot.digest import WeeklyDigest
+from bot.flood import FloodGate
+from bot.followup_config import CoordinatorsConfig
 from bot.followup_runtime import FollowupRuntime
+from bot.health import Health, check
+from bot.http_server import HttpServer
 from bot.matrix.config import MatrixConfig
-from bot.matrix.desk import MatrixDesk
 from bot.matrix.sender import TRANSPORT as MATRIX
 from bot.matrix.service import MatrixService
+from bot.metrics import MeteredDesk, MeteredRuntime, Metrics, read_gauges
 from bot.nudges import NudgeScheduler, NudgeWorker
 from bot.outbox import Dispatcher
 from bot.pacing import NoPacing, Pacer
+from bot.privacy import RetentionJob
 from bot.runtime import Runtime
 from bot.telegram import TRANSPORT as TELEGRAM
 from bot.telegram import TelegramTransport
+from bot.webhook import TelegramWebhook
+from dialogs.replies import msg
 from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
 
@@ -50,13 +60,21 @@ async def run_chat(
     try:
         screen = ConsoleScreen(out or sys.stdout)
         clock = clock or SystemClock()
-        runtime = Runtime(db, clock)
-        # A terminal has no flood limits.
+        # A terminal has no flood limits (neither per person nor towards Telegram).
+        runtime = Runtime(db, clock, flood=FloodGate.disabled())
         dispatcher = Dispatcher(db, clock, {CONSOLE: ConsoleSender(screen)}, pacer=NoPacing())
         transport = ConsoleTransport(runtime, dispatcher, screen, locale=config.locale)
         await transport.run(read_line=read_line)  # type: ignore[arg-type]
     finally:
         await db.dispose()
+
+
+def coordination_desk(config: Config, coordinators: CoordinatorsConfig, clock: Clock) -> AdminDesk:
+    """Coordination commands; the Matrix accounts of [matrix] coordinators are
+    coordinators too."""
+    matrix_ids = {*coordinators.matrix_ids, *(config.matrix.coordinators if config.matrix else ())}
+    coordinators = dataclasses.replace(coordinators, matrix_ids=tuple(sorted(matrix_ids)))
+    return AdminDesk(clock, Services(coordinators=coordinators, settings={"report": config.report}))
 
 
 class BotService:
@@ -83,6 +101,12 @@ class BotService:
         # rate_limit=False (tests against an unlimited fake) also drops the pacing.
         self.pacer = pacer or (Pacer() if rate_limit else NoPacing())
         self.tasks: list[asyncio.Task[None]] = []
+        # Telegram's webhook ([telegram] mode = "webhook") and the HTTP server
+        # ([http] listen) that receives it and answers /healthz and /metrics.
+        self.webhook: TelegramWebhook | None = None
+        self.http: HttpServer | None = None
+        transports = ([TELEGRAM] if self.token else []) + ([MATRIX] if config.matrix else [])
+        self.metrics = Metrics(transports)
 
     async def start(self) -> None:
         self.db = await open_database(self.config)
@@ -92,13 +116,23 @@ class BotService:
             room = self.config.matrix.coordinators_room
             coordinators = dataclasses.replace(coordinators, matrix_room=room)
         followup = FollowupRuntime(self.config.followup, coordinators)
-        self.runtime = Runtime(self.db, self.clock, followup)
+        self.runtime = MeteredRuntime(self.db, self.clock, followup, metrics=self.metrics)
+        self.admin = coordination_desk(self.config, coordinators, self.clock)
+        self.runtime.admin = self.admin
         self.dispatcher = Dispatcher(self.db, self.clock, {}, pacer=self.pacer)
         self.nudges = NudgeWorker(
             self.db, self.clock, self.runtime, followup, on_queued=self.dispatcher.kick
         )
         self.dispatcher.on_failed = self.nudges.contact_failed
         self.scheduler = NudgeScheduler(self.nudges, self.clock, self.config.followup.wake_interval)
+        # The nightly retention purge ([privacy]), woken by the same APScheduler.
+        self.retention = RetentionJob(self.db, self.clock, self.config.privacy)
+        self.retention.start(self.scheduler.scheduler)
+        # The coordinators' weekly digest ([report] digest), woken the same way.
+        self.digest = WeeklyDigest(
+            self.db, self.clock, self.config.report, coordinators, self.dispatcher.kick
+        )
+        self.digest.start(self.scheduler.scheduler)
         self.tasks = []
         if self.token:
             self.transport = TelegramTransport(
@@ -106,26 +140,58 @@ class BotService:
             )
             self.dispatcher.senders[TELEGRAM] = self.transport.sender
             await self.transport.start()
-            self.tasks.append(asyncio.create_task(self.transport.poll(), name="telegram-poll"))
+            telegram = self.config.telegram
+            if telegram.mode == "webhook":
+                self.webhook = TelegramWebhook(
+                    self.transport, telegram.webhook_url, telegram.webhook_secret
+                )
+            else:
+                self.tasks.append(asyncio.create_task(self.transport.poll(), name="telegram-poll"))
         if self.config.matrix is not None:
             await self.start_matrix(self.config.matrix)
         self.scheduler.start()
         self.tasks += [
             asyncio.create_task(self.dispatcher.run(), name="outbox"),
             asyncio.create_task(self.scheduler.run(), name="nudges"),
+            asyncio.create_task(self.retention.run(), name="privacy"),
+            asyncio.create_task(self.digest.run(), name="digest"),
         ]
+        await self.start_http()
         log.info("bot started")
 
+    async def start_http(self) -> None:
+        """The server first, then setWebhook: Telegram may call at once."""
+        if self.config.http is None:
+            if self.webhook is not None:
+                raise ConfigError(msg("config.webhook_needs", key="[http] listen"))
+            return
+        self.http = HttpServer(
+            self.config.http,
+            self.health,
+            self.metrics,
+            lambda: read_gauges(self.db, self.clock),
+            self.webhook,
+        )
+        await self.http.start()
+        if self.webhook is not None:
+            await self.webhook.register()
+
+    async def health(self) -> Health:
+        return await check(self.db, self.tasks)
+
     async def start_matrix(self, matrix: MatrixConfig) -> None:
-        desk = MatrixDesk(
+        desk = MeteredDesk(
             self.db,
             self.clock,
             locale=self.config.locale,
             offer_timeout=matrix.offer_timeout,
             coordinators_room=matrix.coordinators_room or self.config.coordinators.matrix_room,
+            metrics=self.metrics,
         )
         desk.kick = self.dispatcher.kick
         self.runtime.desk = desk
+        desk.admin = self.admin
+        self.admin.services.desk = desk
         self.matrix = MatrixService(matrix, self.db, self.clock, desk, locale=self.config.locale)
         self.dispatcher.senders[MATRIX] = self.matrix.sender
         self.dispatcher.on_sent[MATRIX] = desk.on_sent
@@ -152,9 +218,16 @@ class BotService:
         # The outbox and the nudge worker finish the unit of work in hand first:
         # a task cancelled inside a transaction leaves its connection to be
         # closed in the background, which can hang the process at exit.
+        # Webhook calls in hand finish their unit of work before the server closes.
+        if self.http is not None:
+            await self.http.stop()
         self.scheduler.stop()
+        self.retention.stop()
+        self.digest.stop()
         self.dispatcher.stop()
-        graceful = [t for t in self.tasks if t.get_name() in ("outbox", "nudges")]
+        graceful = [
+            t for t in self.tasks if t.get_name() in ("outbox", "nudges", "privacy", "digest")
+        ]
         if graceful:
             await asyncio.wait(graceful, timeout=10)
         for task in self.tasks:

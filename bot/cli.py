@@ -14,6 +14,8 @@ from pathlib import Path
 
 from bot.catalog_cli import add_catalog_commands, run_catalog_command
 from bot.config import Config, ConfigError, load_config, require_token
+from bot.privacy_cli import add_privacy_commands, run_privacy_command
+from bot.report_cli import add_report_commands, run_report_command
 from dialogs.i18n import supported, translate
 from dialogs.render import html_to_plain, render_msg
 from dialogs.replies import Msg, msg
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_db_options(db_commands.add_parser("upgrade", help=translate(loc, "cli.db.upgrade")))
     add_db_options(db_commands.add_parser("current", help=translate(loc, "cli.db.current")))
     add_catalog_commands(commands, add_db_options, loc)
+    add_privacy_commands(commands, add_db_options, loc)
+    add_report_commands(commands, add_db_options, loc)
     return parser
 
 
@@ -64,6 +68,20 @@ def config_path(given: Path | None) -> Path | None:
     return default if default.exists() else None
 
 
+QUIET_LIBRARIES = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "alembic",
+    "nio",
+    "peewee",
+    "aiohttp",
+)
+
+
 def configure_logging(config: Config, interactive: bool = False) -> None:
     # In the terminal chat, log lines would interleave with the conversation.
     level = config.log_level
@@ -74,8 +92,10 @@ def configure_logging(config: Config, interactive: bool = False) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx logs every request URL, and Telegram URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Libraries log whole requests at DEBUG (chat ids, what people typed, SQL
+    # parameters): only their warnings, whatever [bot] log_level says.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 async def db_upgrade(config: Config) -> None:
@@ -134,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run_chat(config))
         elif args.command in ("catalog", "match"):
             return run_catalog_command(args, config, cli_locale())
+        elif args.command == "privacy":
+            return run_privacy_command(args, config, cli_locale())
+        elif args.command in ("report", "demo-data"):
+            return run_report_command(args, config, cli_locale())
         elif args.command == "db" and args.db_command == "upgrade":
             asyncio.run(db_upgrade(config))
         elif args.command == "db" and args.db_command == "current":

@@ -25,7 +25,7 @@ SECTION_KEYS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
         "catch_up_per_minute": int,
         "wake_interval": str,
     },
-    "coordinators": {"telegram_ids": list, "matrix_room": str, "locale": str},
+    "coordinators": {"telegram_ids": list, "matrix_ids": list, "matrix_room": str, "locale": str},
 }
 
 
@@ -69,6 +69,8 @@ class FollowupConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CoordinatorsConfig:
     telegram_ids: tuple[int, ...] = ()
+    # Matrix accounts of coordinators (national: every région).
+    matrix_ids: tuple[str, ...] = ()
     matrix_room: str = ""
     locale: str = "fr"
 
@@ -148,10 +150,19 @@ def parse_coordinators(raw: Mapping[str, Any]) -> CoordinatorsConfig:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _bad("[coordinators] telegram_ids", value)
         ids.append(value)
+    matrix_ids = []
+    for value in raw.get("matrix_ids", []):
+        text = str(value).strip() if isinstance(value, str) else ""
+        if not (text.startswith("@") and ":" in text):
+            raise _bad("[coordinators] matrix_ids", value)
+        matrix_ids.append(text)
     locale = str(raw.get("locale", "fr"))
     if locale not in ("fr", "en"):
         key = "[coordinators] locale"
         raise FollowupConfigError(msg("config.bad_locale", key=key, value=locale))
     return CoordinatorsConfig(
-        telegram_ids=tuple(ids), matrix_room=str(raw.get("matrix_room", "")).strip(), locale=locale
+        telegram_ids=tuple(ids),
+        matrix_ids=tuple(matrix_ids),
+        matrix_room=str(raw.get("matrix_room", "")).strip(),
+        locale=locale,
     )

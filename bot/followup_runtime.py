@@ -143,7 +143,10 @@ class FollowupRuntime:
                 until = next_allowed(now + timedelta(minutes=minutes), self.config.quiet)
                 await uow.nudges.defer(nudge_id, until=until, now=now)
             case NudgeCancelled(nudge_id=nudge_id, reason=reason):
-                await uow.nudges.cancel(nudge_id, reason=reason, now=now)
+                nudge = await uow.nudges.get(nudge_id)
+                if nudge is not None and await uow.nudges.cancel(nudge_id, reason=reason, now=now):
+                    data = {"kind": nudge.kind, "reason": reason}
+                    await self.timeline(uow, nudge, "nudge_cancelled", data, now)
             case NudgeAnswered(nudge_id=nudge_id, answer=answer, text=text):
                 nudge = await uow.nudges.get(nudge_id)
                 if nudge is not None:

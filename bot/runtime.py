@@ -10,19 +10,30 @@ process. Transports call `handle`; they never touch the state themselves.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from bot.catalog_service import MatchIndexCache, propose
+from bot import privacy
+from bot.admin.router import AdminDesk
+from bot.catalog_service import MatchIndexCache, propose_with_sources
 from bot.clock import Clock
+from bot.flood import FloodGate, FloodLimit, Verdict
 from bot.followup_runtime import FOLLOWUP_EFFECTS, FollowupRuntime
+from bot.lazy_context import (
+    UNLOADED_CASES,
+    UNLOADED_LIEU,
+    cases_unloaded,
+    step_unless_cases_needed,
+)
 from bot.payloads import to_payload
 from dialogs.context import CaseSummary, Context, RelayView
 from dialogs.effects import (
     AddCaseMessage,
     Effect,
     EndRelay,
+    ErasePersonalData,
+    ExportPersonalData,
     RecordConsent,
     RecordInterest,
     RelayEffect,
@@ -32,11 +43,12 @@ from dialogs.effects import (
     SubmitCase,
 )
 from dialogs.engine import Outcome, step
-from dialogs.events import CaseCreated, Event, Suggestion
+from dialogs.events import CaseCreated, Choice, Event, Suggestion
 from dialogs.flow import LIEU_FIELDS
 from dialogs.i18n import supported
 from dialogs.matching import MatchQuery
 from dialogs.render import render_msg
+from dialogs.replies import Say, msg
 from dialogs.state import State
 from storage.db import Database, UnitOfWork
 from storage.models import Case, Conversation
@@ -77,22 +89,34 @@ class Handled:
     duplicate: bool = False
     toast: str | None = None
     queued: int = 0
+    # Over the sender's flood limit: claimed, not read (bot/flood.py).
+    flooded: bool = False
 
 
 class Runtime:
-    def __init__(self, db: Database, clock: Clock, followup: FollowupRuntime | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        followup: FollowupRuntime | None = None,
+        flood: FloodGate | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
+        # Per-person flood limit on what people send (not on nudges, which the bot sends).
+        self.flood = flood if flood is not None else FloodGate(FloodLimit())
         self.matches = MatchIndexCache()
         # Follow-up nudges: scheduled on case creation, their answers recorded.
         self.followup = followup or FollowupRuntime.disabled()
         # Assignment to aiguilleurs and the relay (set when Matrix is configured).
         self.desk: Desk | None = None
+        # Coordination commands (bot/admin/), answered before the conversation.
+        self.admin: AdminDesk | None = None
 
     async def handle(self, incoming: Incoming) -> Handled:
         try:
             async with self.db.unit() as uow:
-                return await self._handle(uow, incoming)
+                return await self._handle(uow, incoming, limited=True)
         except DuplicateUpdate:
             log.info("duplicate update %s:%s ignored", incoming.transport, incoming.update_key)
             return Handled(duplicate=True)
@@ -103,15 +127,34 @@ class Runtime:
         DuplicateUpdate, which must abandon the whole unit."""
         return await self._handle(uow, incoming)
 
-    async def _handle(self, uow: UnitOfWork, incoming: Incoming) -> Handled:
+    async def _handle(self, uow: UnitOfWork, incoming: Incoming, limited: bool = False) -> Handled:
         now = self.clock.now()
         await uow.inbox.claim(incoming.transport, incoming.update_key, now)
+        if limited:
+            # After the claim: a redelivered duplicate takes no token.
+            sender = f"{incoming.transport}:{incoming.sender_id}"
+            verdict = self.flood.check(sender, incoming.update_key, now)
+            if verdict is not Verdict.ADMIT:
+                return await self.refuse(uow, incoming, verdict)
+        if self.admin is not None:
+            answered = await self.admin.from_chat(
+                uow,
+                transport=incoming.transport,
+                address=incoming.address,
+                sender_id=incoming.sender_id,
+                sender_name=incoming.sender_name,
+                locale_hint=incoming.locale_hint,
+                event=incoming.event,
+                source_message=incoming.source_message,
+            )
+            if answered is not None:
+                return Handled(toast=answered.toast, queued=answered.queued)
         row = await uow.conversations.for_update(incoming.transport, incoming.address)
         state = State.from_json(row.state) if row is not None else None
         person_id = row.person_id if row is not None else None
         ctx = await self.context(uow, person_id, incoming)
 
-        outcome = step(state, incoming.event, ctx)
+        outcome, ctx = await self.first_step(uow, state, incoming.event, ctx, person_id)
         replies = list(outcome.replies)
         for _ in range(MAX_FEEDBACK):
             if not outcome.effects:
@@ -130,17 +173,13 @@ class Runtime:
             await uow.conversations.forget(incoming.transport, incoming.address)
         else:
             await self.save(uow, row, incoming, person_id, final)
-        queued = 0
-        for reply in replies:
-            payload = to_payload(reply, locale, incoming.source_message)
-            if payload is not None:
-                await uow.outbox.enqueue(
-                    transport=incoming.transport,
-                    address=incoming.address,
-                    payload=payload,
-                    now=now,
-                )
-                queued += 1
+        payloads = [to_payload(reply, locale, incoming.source_message) for reply in replies]
+        queued = await uow.outbox.enqueue_all(
+            transport=incoming.transport,
+            address=incoming.address,
+            payloads=[p for p in payloads if p is not None],
+            now=now,
+        )
         toast = render_msg(locale, outcome.toast) if outcome.toast else None
         log.debug(
             "handled %s:%s → %s",
@@ -149,6 +188,29 @@ class Runtime:
             final.stage if final else "forgotten",
         )
         return Handled(toast=toast, queued=queued)
+
+    async def refuse(self, uow: UnitOfWork, incoming: Incoming, verdict: Verdict) -> Handled:
+        """A flooded update: claimed, not read. The first of an episode queues one
+        warning saying so; a button press gets a short toast (its spinner must stop)."""
+        is_press = isinstance(incoming.event, Choice)
+        if verdict is Verdict.DROP and not is_press:
+            return Handled(flooded=True)
+        row = await uow.conversations.for_update(incoming.transport, incoming.address)
+        locale = State.from_json(row.state).locale if row else supported(incoming.locale_hint)
+        queued = 0
+        if verdict is Verdict.WARN:
+            log.warning("flood on %s: updates not read until calm", incoming.transport)
+            payload = to_payload(Say(lines=(msg("flood.warning"),)), locale, None)
+            assert payload is not None
+            await uow.outbox.enqueue(
+                transport=incoming.transport,
+                address=incoming.address,
+                payload=payload,
+                now=self.clock.now(),
+            )
+            queued = 1
+        toast = render_msg(locale, msg("flood.toast")) if is_press else None
+        return Handled(toast=toast, queued=queued, flooded=True)
 
     async def save(
         self,
@@ -168,19 +230,12 @@ class Runtime:
         )
 
     async def context(self, uow: UnitOfWork, person_id: int | None, incoming: Incoming) -> Context:
-        cases: tuple[Case, ...] = ()
-        if person_id is not None:
-            cases = tuple(await uow.cases.of_person(person_id))
+        """The person's cases are placeholders, loaded by `first_step` if needed."""
         return Context(
             now=self.clock.now(),
             locale_hint=incoming.locale_hint,
-            cases=tuple(
-                CaseSummary(
-                    ref=c.ref, status=c.status, created_at=c.created_at, lieu_name=c.lieu_name
-                )
-                for c in cases
-            ),
-            last_lieu=lieu_of(cases[0]) if cases else None,
+            cases=UNLOADED_CASES if person_id is not None else (),
+            last_lieu=UNLOADED_LIEU if person_id is not None else None,
             nudge=await self.followup.view(
                 uow, incoming.transport, incoming.address, incoming.event
             ),
@@ -189,6 +244,40 @@ class Runtime:
                 if self.desk is not None and person_id is not None
                 else None
             ),
+        )
+
+    async def first_step(
+        self,
+        uow: UnitOfWork,
+        state: State | None,
+        event: Event,
+        ctx: Context,
+        person_id: int | None,
+    ) -> tuple[Outcome, Context]:
+        """`step`, with the person's cases loaded only if it looks at them
+        (bot/lazy_context.py); then the context the fed-back steps must use."""
+        outcome = step_unless_cases_needed(state, event, ctx)
+        if outcome is None:
+            ctx = await self.with_cases(uow, ctx, person_id)
+            outcome = step(state, event, ctx)
+        if outcome.effects and cases_unloaded(ctx):
+            # Before the effects change them: fed-back steps see them as they were.
+            ctx = await self.with_cases(uow, ctx, person_id)
+        return outcome, ctx
+
+    async def with_cases(self, uow: UnitOfWork, ctx: Context, person_id: int | None) -> Context:
+        cases: tuple[Case, ...] = ()
+        if person_id is not None:
+            cases = tuple(await uow.cases.of_person(person_id))
+        return replace(
+            ctx,
+            cases=tuple(
+                CaseSummary(
+                    ref=c.ref, status=c.status, created_at=c.created_at, lieu_name=c.lieu_name
+                )
+                for c in cases
+            ),
+            last_lieu=lieu_of(cases[0]) if cases else None,
         )
 
     async def execute(
@@ -251,6 +340,28 @@ class Runtime:
                 if self.desk is not None:
                     await self.desk.relay(uow, effect, person_id)
                 return person_id, None
+            case ExportPersonalData(locale=locale, caption=caption):
+                await privacy.queue_export(
+                    uow,
+                    transport=incoming.transport,
+                    address=incoming.address,
+                    sender_id=incoming.sender_id,
+                    person_id=person_id,
+                    locale=locale,
+                    caption=caption,
+                    now=now,
+                )
+                return person_id, None
+            case ErasePersonalData():
+                await privacy.erase_on_request(
+                    uow,
+                    transport=incoming.transport,
+                    address=incoming.address,
+                    sender_id=incoming.sender_id,
+                    person_id=person_id,
+                    now=now,
+                )
+                return None, None
             case _ if isinstance(effect, FOLLOWUP_EFFECTS):
                 await self.followup.execute(uow, effect, now)
                 return person_id, None
@@ -261,10 +372,12 @@ class Runtime:
         """What the matching engine proposes for a new case, recorded on its timeline."""
         text = "\n".join(t for t in (case.problem, case.tried, case.goal) if t)
         query = MatchQuery(text=text, themes=tuple(case.themes), region=case.region, limit=9)
-        result = await propose(uow, self.matches, query, now)
-        index = await self.matches.get(uow)
-        catalog = {doc.resource.id: doc.resource for doc in index.docs}
-        names = {c.profile.id: c.profile.name for c in await uow.catalog.candidates()}
+        # The index and candidates the match used: asking for them again cost
+        # three more queries.
+        proposal = await propose_with_sources(uow, self.matches, query, now)
+        result = proposal.result
+        catalog = {doc.resource.id: doc.resource for doc in proposal.index.docs}
+        names = {c.profile.id: c.profile.name for c in proposal.candidates}
         resources = tuple(
             Suggestion(
                 id=p.id,

@@ -6,7 +6,7 @@ Telegram or Matrix object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from dialogs.replies import Msg
@@ -44,6 +44,10 @@ class Command:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attachment:
     kind: AttachmentKind
+    # A document's file name, and its bytes when the transport fetched them
+    # (Telegram does for catalog files a coordinator may send: bot/telegram.py).
+    name: str | None = None
+    content: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

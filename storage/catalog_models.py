@@ -51,5 +51,7 @@ class Aiguilleur(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     # When the bot last proposed this person (UTC): rotation among equals.
     last_proposed_at: Mapped[datetime | None]
+    # Completed the aiguilleur training (recorded by a coordinator).
+    trained_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,11 +26,17 @@ from storage.repos.assignments import AssignmentsRepo
 from storage.repos.cases import CasesRepo
 from storage.repos.catalog import CatalogRepo
 from storage.repos.conversations import ConversationsRepo
+from storage.repos.coordination import CoordinationRepo
 from storage.repos.inbox import InboxRepo
+from storage.repos.inscriptions import InscriptionsRepo
+from storage.repos.interventions import InterventionsRepo
 from storage.repos.matrix import MatrixRepo
 from storage.repos.nudges import NudgesRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.people import PeopleRepo
+from storage.repos.privacy import PrivacyRepo
+from storage.repos.reports import ReportsRepo
+from storage.sqlite_driver import LoopConnection, connection_creator
 
 
 @dataclass(slots=True)
@@ -45,6 +51,11 @@ class UnitOfWork:
     catalog: CatalogRepo
     assignments: AssignmentsRepo
     matrix: MatrixRepo
+    coordination: CoordinationRepo
+    privacy: PrivacyRepo
+    reports: ReportsRepo
+    interventions: InterventionsRepo
+    inscriptions: InscriptionsRepo
 
     @classmethod
     def over(cls, session: AsyncSession) -> UnitOfWork:
@@ -59,6 +70,11 @@ class UnitOfWork:
             catalog=CatalogRepo(session),
             assignments=AssignmentsRepo(session),
             matrix=MatrixRepo(session),
+            coordination=CoordinationRepo(session),
+            privacy=PrivacyRepo(session),
+            reports=ReportsRepo(session),
+            interventions=InterventionsRepo(session),
+            inscriptions=InscriptionsRepo(session),
         )
 
 
@@ -67,11 +83,18 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str) -> AsyncEngine:
+    # hide_parameters: a database error's message (logged) would otherwise quote
+    # the statement's values, i.e. what people typed.
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Write transactions run on the event loop, waits for a lock on
+        # aiosqlite's thread (storage/sqlite_driver.py); the URL's own
+        # arguments still apply.
+        engine = create_async_engine(
+            url, async_creator=connection_creator(url, timeout=30), hide_parameters=True
+        )
         _sqlite_pragmas(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
@@ -88,6 +111,12 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
+        # Straight to the driver while the write lock is free: a statement's
+        # machinery would cost more than SQLite's work. Otherwise as a
+        # statement, which waits for the lock off the event loop.
+        driver = conn.connection.driver_connection
+        if isinstance(driver, LoopConnection) and driver.begin_immediate_now():
+            return
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -123,6 +152,13 @@ class Database:
                     yield UnitOfWork.over(session)
             finally:
                 self._writer_task = None
+
+    async def ping(self) -> None:
+        """`SELECT 1` in a unit of work: raises when the database does not answer
+        (on SQLite it also waits for the writer in hand, which a healthy bot
+        releases within milliseconds)."""
+        async with self.unit() as uow:
+            await uow.session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

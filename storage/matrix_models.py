@@ -4,7 +4,11 @@ the waiting queue and the sync position.
 An assignment row is the whole truth about one offer of one case to one
 aiguilleur: ``offered`` → ``accepted`` | ``declined`` | ``expired``;
 ``accepted`` → ``returned`` (handed back) | ``closed`` (finished by the
-aiguilleur) | ``ended`` (the person ended the relay). At most one row per case is
+aiguilleur) | ``ended`` (the person ended the relay). A coordinator's
+``assigner``/``reassigner``/``clore`` (bot/admin/) creates a row straight in
+``accepted`` (``room_id`` empty when the aiguilleur has no Matrix room), withdraws
+an offer (``offered`` → ``withdrawn``) and hands back or closes an accepted one
+(``returned`` | ``closed``, with a reason). At most one row per case is
 open (offered or accepted); the runtime checks it inside the unit of work.
 """
 
@@ -24,6 +28,7 @@ EXPIRED = "expired"
 RETURNED = "returned"
 CLOSED = "closed"
 ENDED = "ended"
+WITHDRAWN = "withdrawn"
 OPEN_STATES = (OFFERED, ACCEPTED)
 
 

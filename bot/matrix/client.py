@@ -16,6 +16,7 @@ from typing import Any
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    InviteMemberEvent,
     LoginResponse,
     MegolmEvent,
     ReactionEvent,
@@ -55,6 +56,9 @@ class RoomReaction:
 class Invite:
     room_id: str
     inviter: str | None
+    # The inviter marked the room as a direct chat with the bot (``is_direct``
+    # in the bot's membership event): where anyone may ask for an inscription.
+    direct: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,9 +152,22 @@ def invites(client: AsyncClient, response: SyncResponse) -> list[Invite]:
         Invite(
             room_id=room_id,
             inviter=getattr(client.invited_rooms.get(room_id), "inviter", None),
+            direct=is_direct(info.invite_state, client.user_id),
         )
-        for room_id in response.rooms.invite
+        for room_id, info in response.rooms.invite.items()
     ]
+
+
+def is_direct(invite_state: list[Any], own_user: str) -> bool:
+    """The bot's own invite membership says ``is_direct``."""
+    for event in invite_state:
+        if (
+            isinstance(event, InviteMemberEvent)
+            and event.state_key == own_user
+            and event.membership == "invite"
+        ):
+            return bool((event.content or {}).get("is_direct"))
+    return False
 
 
 async def keep_keys(client: AsyncClient) -> None:

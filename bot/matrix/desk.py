@@ -14,11 +14,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.admin.router import AdminDesk
+from bot.case_views import answers_of
 from bot.clock import Clock
 from bot.matrix.client import OwnEcho, RoomEvent, RoomReaction, RoomText
 from bot.matrix.sender import TRANSPORT, matrix_payload
 from bot.payloads import rendered_payload
-from dialogs.aiguilleur_commands import Parsed, parse
+from dialogs.aiguilleur_commands import Misused, Parsed, parse
 from dialogs.assignment import (
     ActorView,
     AssignmentView,
@@ -61,31 +63,8 @@ from storage.repos.inbox import DuplicateUpdate
 log = logging.getLogger(__name__)
 
 CLOSED_STATUSES = frozenset({"clos"})
-
-
-def answers_of(case: Case) -> dict[str, Any]:
-    """The case's sheet in the intake's shape, for `dialogs.sheet.sheet_lines`."""
-    place = None
-    if case.departement:
-        place = {
-            "departement": case.departement,
-            "region": case.region,
-            "commune": case.commune,
-            "postal_code": case.postal_code,
-        }
-    values: dict[str, Any] = {
-        "lieu_name": case.lieu_name,
-        "place": place,
-        "role": case.role,
-        "themes": list(case.themes or []),
-        "problem": case.problem,
-        "tried": case.tried,
-        "goal": case.goal,
-        "constraints": case.constraints,
-        "help": list(case.help or []),
-        "urgency": case.urgency,
-    }
-    return {k: v for k, v in values.items() if v is not None}
+# In the coordinators' room, help means the coordination commands.
+HELP_WORDS = frozenset({"!aide", "!help"})
 
 
 def contact_link(transport: str, external_id: str) -> str:
@@ -109,6 +88,8 @@ class MatrixDesk:
         self.coordinators_room = coordinators_room
         # Wakes the outbox after a commit (set by the service).
         self.kick: Callable[[], None] = lambda: None
+        # Coordination commands (set by the service).
+        self.admin: AdminDesk | None = None
 
     # -- views ---------------------------------------------------------------------
 
@@ -157,11 +138,37 @@ class MatrixDesk:
         try:
             async with self.db.unit() as uow:
                 await uow.inbox.claim(TRANSPORT, event.event_id, self.clock.now())
-                await self.apply(uow, await self.decide(uow, event))
+                if not await self.coordination(uow, event):
+                    await self.apply(uow, await self.decide(uow, event))
         except DuplicateUpdate:
             return False
         self.kick()
         return True
+
+    async def coordination(self, uow: UnitOfWork, event: RoomEvent) -> bool:
+        """Coordination commands (bot/admin/): first in the coordinators' room,
+        elsewhere only for words the aiguilleurs' commands don't know."""
+        if self.admin is None or not isinstance(event, RoomText):
+            return False
+        body = event.body
+        in_coordinators_room = bool(self.coordinators_room) and (
+            event.room_id == self.coordinators_room
+        )
+        if in_coordinators_room and body.strip().lower() in HELP_WORDS:
+            body = "!admin"
+        own = parse(body)
+        commands_first = (
+            in_coordinators_room or own is None or (isinstance(own, Misused) and own.spec is None)
+        )
+        return await self.admin.from_matrix(
+            uow,
+            room_id=event.room_id,
+            sender=event.sender,
+            body=body,
+            thread=event.thread_root,
+            locale=self.locale,
+            commands_first=commands_first,
+        )
 
     async def echo(self, event: OwnEcho) -> None:
         """The bot's own message came back through sync: if it is an offer, its
@@ -279,6 +286,8 @@ class MatrixDesk:
         if found is None:
             return None
         row, case = found
+        if not row.room_id:
+            return None  # assigned without a Matrix room: nothing to relay to
         return RelayView(
             assignment_id=row.id,
             ref=case.ref,
@@ -366,7 +375,12 @@ class MatrixDesk:
             case Queue(ref=ref):
                 case = await uow.cases.by_ref(ref)
                 if case is not None:
-                    await uow.assignments.enqueue(case.id, now)
+                    if await uow.assignments.enqueue(case.id, now):
+                        # The status change below gets its timeline row.
+                        before = {"previous_status": case.status}
+                        await uow.cases.add_event(
+                            case, actor="bot", kind="queued", data=before, now=now
+                        )
                     case.status = "en_attente"
                     case.updated_at = now
                     log.info("case %s waits for an aiguilleur", ref)
@@ -380,10 +394,12 @@ class MatrixDesk:
                 if case is not None:
                     case.status = status
                     case.updated_at = now
-            case Note(ref=ref, actor=actor, kind=kind, text=text):
+            case Note(ref=ref, actor=actor, kind=kind, text=text, size=size):
                 case = await uow.cases.by_ref(ref)
                 if case is not None:
-                    data = {"text": text} if text else {}
+                    data: dict[str, Any] = {"text": text} if text else {}
+                    if size is not None:
+                        data["length"] = size
                     await uow.cases.add_event(case, actor=actor, kind=kind, data=data, now=now)
             case SetAvailable(aiguilleur_id=aiguilleur_id, available=available):
                 await uow.matrix.set_available(aiguilleur_id, available, now)
@@ -450,4 +466,4 @@ class MatrixDesk:
                 )
 
 
-__all__ = ["MatrixDesk", "RelayView"]
+__all__ = ["MatrixDesk", "RelayView", "answers_of"]

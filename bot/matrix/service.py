@@ -28,9 +28,11 @@ from bot.matrix.client import (
 )
 from bot.matrix.config import MatrixConfig
 from bot.matrix.desk import MatrixDesk
-from bot.matrix.sender import MatrixSender
+from bot.matrix.sender import TRANSPORT, MatrixSender, matrix_payload
 from dialogs.assignment import Drain
 from dialogs.i18n import translate
+from dialogs.render import render
+from dialogs.replies import msg
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -146,17 +148,23 @@ class MatrixService:
 
     async def on_invite(self, invite: Invite) -> None:
         """Join when invited by a known aiguilleur or coordinator; an aiguilleur's
-        invite gives them their room unless one was configured for them."""
+        invite gives them their room unless one was configured for them. Anyone
+        else is joined only in a direct chat, where they may ask to become an
+        aiguilleur (``!inscription``); their other rooms are refused."""
         async with self.db.unit() as uow:
             person = (
                 await uow.matrix.aiguilleur_by_matrix_id(invite.inviter) if invite.inviter else None
             )
-        if person is None and invite.inviter not in self.config.coordinators:
+        known = person is not None or invite.inviter in self.config.coordinators
+        if not known and not invite.direct:
             log.info("invite to %s from an unknown user ignored", invite.room_id)
             return
         joined = await self.client.join(invite.room_id)
         if not isinstance(joined, JoinResponse):
             log.warning("could not join %s: %s", invite.room_id, joined)
+            return
+        if not known:
+            await self.greet_stranger(invite.room_id)
             return
         if person is None or invite.room_id == self.coordinators_room:
             return
@@ -167,6 +175,18 @@ class MatrixService:
                     person.id, invite.room_id, created_by_bot=False, now=self.clock.now()
                 )
                 await self.desk.apply(uow, (Drain(),))
+        self.desk.kick()
+
+    async def greet_stranger(self, room_id: str) -> None:
+        """A direct chat from someone the bot does not know: say what it offers."""
+        html = render(self.locale, (msg("admin.inscription.welcome", command="!inscription"),)).html
+        async with self.db.unit() as uow:
+            await uow.outbox.enqueue(
+                transport=TRANSPORT,
+                address=room_id,
+                payload=matrix_payload(html),
+                now=self.clock.now(),
+            )
         self.desk.kick()
 
     async def ensure_rooms(self) -> int:

@@ -50,6 +50,17 @@ class AssignmentsRepo:
             .with_for_update()
         )
 
+    async def open_of_cases(self, case_ids: Sequence[int]) -> dict[int, Assignment]:
+        """Case id → its open assignment (offered or accepted), for listings."""
+        if not case_ids:
+            return {}
+        result = await self.session.scalars(
+            select(Assignment)
+            .where(Assignment.case_id.in_(list(case_ids)), Assignment.state.in_(OPEN_STATES))
+            .order_by(Assignment.id)
+        )
+        return {row.case_id: row for row in result.all()}
+
     async def accepted_for_case(self, case_id: int) -> Assignment | None:
         """The latest accepted assignment: who holds the case now."""
         return await self.session.scalar(

@@ -1,15 +1,24 @@
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, bindparam, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Case, CaseEvent, Counter
 
 CASE_COUNTER = "case"
+
+
+# Built once: the runtime loads a person's cases for nearly every update.
+_OF_PERSON = (
+    select(Case)
+    .where(Case.person_id == bindparam("person_id"))
+    .order_by(Case.created_at.desc(), Case.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 def case_ref(number: int) -> str:
@@ -78,12 +87,7 @@ class CasesRepo:
         return await self.session.scalar(select(Case).where(Case.ref == ref.upper()))
 
     async def of_person(self, person_id: int, limit: int = 20) -> Sequence[Case]:
-        result = await self.session.scalars(
-            select(Case)
-            .where(Case.person_id == person_id)
-            .order_by(Case.created_at.desc(), Case.id.desc())
-            .limit(limit)
-        )
+        result = await self.session.scalars(_OF_PERSON, {"person_id": person_id, "limit": limit})
         return result.all()
 
     async def add_event(
@@ -134,3 +138,36 @@ class CasesRepo:
 
     async def count(self) -> int:
         return int(await self.session.scalar(select(func.count(Case.id))) or 0)
+
+    async def listing(
+        self,
+        *,
+        status: str | None = None,
+        theme: str | None = None,
+        region: str | None = None,
+        regions: Collection[str] | None = None,
+        offset: int = 0,
+        limit: int = 10,
+    ) -> tuple[Sequence[Case], int]:
+        """A page of cases, newest first, and how many match in all. `regions`:
+        a coordinator's scope (None: every case; else only cases of those régions)."""
+        clauses: list[Any] = []
+        if status is not None:
+            clauses.append(Case.status == status)
+        if region is not None:
+            clauses.append(Case.region == region)
+        if regions is not None:
+            clauses.append(Case.region.in_(sorted(regions)))
+        if theme is not None:
+            # Theme ids are plain words, so their JSON text is a portable match
+            # on SQLite and PostgreSQL alike.
+            clauses.append(cast(Case.themes, Text).like(f'%"{theme}"%'))
+        total = await self.session.scalar(select(func.count(Case.id)).where(*clauses))
+        result = await self.session.scalars(
+            select(Case)
+            .where(*clauses)
+            .order_by(Case.created_at.desc(), Case.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return result.all(), int(total or 0)

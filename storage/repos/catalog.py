@@ -195,6 +195,39 @@ class CatalogRepo:
         await self.session.flush()
         return plan
 
+    # -- single entries (coordination commands) ---------------------------------
+
+    async def resource(self, resource_id: str) -> Resource | None:
+        return await self.session.get(Resource, resource_id)
+
+    async def aiguilleur(self, aiguilleur_id: str) -> Aiguilleur | None:
+        return await self.session.get(Aiguilleur, aiguilleur_id)
+
+    async def save_resource(self, entry: ResourceEntry, now: datetime) -> Resource:
+        """Add a resource, or overwrite and reactivate the row with its id."""
+        row = await self.resource(entry.id)
+        if row is None:
+            row = Resource(id=entry.id, created_at=now)
+            self.session.add(row)
+        write_resource(row, entry)
+        row.active = True
+        row.updated_at = now
+        await self.session.flush()
+        return row
+
+    async def save_aiguilleur(self, profile: AiguilleurProfile, now: datetime) -> Aiguilleur:
+        """Add an aiguilleur, or overwrite and reactivate the row with its id
+        (their training date and rotation are kept)."""
+        row = await self.aiguilleur(profile.id)
+        if row is None:
+            row = Aiguilleur(id=profile.id, created_at=now, last_proposed_at=None)
+            self.session.add(row)
+        write_aiguilleur(row, profile)
+        row.active = True
+        row.updated_at = now
+        await self.session.flush()
+        return row
+
     async def active_resources(self) -> list[ResourceEntry]:
         rows = await self.session.scalars(
             select(Resource).where(Resource.active.is_(True)).order_by(Resource.id)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ProcessedUpdate
+
+# Built once: every incoming update runs it (a Core statement skips the ORM flush).
+_CLAIM = insert(ProcessedUpdate.__table__)
 
 
 class DuplicateUpdate(Exception):
@@ -21,11 +24,10 @@ class InboxRepo:
 
     async def claim(self, transport: str, update_key: str, now: datetime) -> None:
         """Insert the id; the primary key refuses a second one (no check-then-insert)."""
-        self.session.add(
-            ProcessedUpdate(transport=transport, update_key=update_key, processed_at=now)
-        )
         try:
-            await self.session.flush()
+            await self.session.execute(
+                _CLAIM, {"transport": transport, "update_key": update_key, "processed_at": now}
+            )
         except IntegrityError as exc:
             raise DuplicateUpdate(f"{transport}:{update_key}") from exc
 
@@ -35,3 +37,12 @@ class InboxRepo:
             delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < moment)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def has_any(self, transport: str) -> bool:
+        """Whether any id of this transport is recorded (e.g. a digest ever sent)."""
+        found = await self.session.scalar(
+            select(ProcessedUpdate.update_key)
+            .where(ProcessedUpdate.transport == transport)
+            .limit(1)
+        )
+        return found is not None

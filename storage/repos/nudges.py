@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,24 @@ CANCELLED = "cancelled"
 ACTIVE = (PENDING, SENT)
 # Rows whose buttons or typed answers are still expected.
 OPEN = (SENT, ESCALATED)
+
+
+# Built once: the runtime asks one of these for every text or nudge button.
+_OF_CHAT = select(Nudge).where(
+    Nudge.id == bindparam("nudge_id"),
+    Nudge.transport == bindparam("transport"),
+    Nudge.address == bindparam("address"),
+)
+_AWAITING_TEXT = (
+    select(Nudge)
+    .where(
+        Nudge.transport == bindparam("transport"),
+        Nudge.address == bindparam("address"),
+        (Nudge.state.in_(OPEN)) | (Nudge.impact_step.is_not(None)),
+    )
+    .order_by(Nudge.sent_at.desc(), Nudge.id.desc())
+    .limit(1)
+)
 
 
 class NudgesRepo:
@@ -110,23 +128,14 @@ class NudgesRepo:
     async def of_chat(self, nudge_id: int, transport: str, address: str) -> Nudge | None:
         """The nudge a button names, only if it was sent to this very chat."""
         return await self.session.scalar(
-            select(Nudge).where(
-                Nudge.id == nudge_id, Nudge.transport == transport, Nudge.address == address
-            )
+            _OF_CHAT, {"nudge_id": nudge_id, "transport": transport, "address": address}
         )
 
     async def awaiting_text(self, transport: str, address: str) -> Nudge | None:
         """The latest nudge of this chat that typed text should answer: sent and
         unanswered, or in the middle of its impact questions."""
         return await self.session.scalar(
-            select(Nudge)
-            .where(
-                Nudge.transport == transport,
-                Nudge.address == address,
-                (Nudge.state.in_(OPEN)) | (Nudge.impact_step.is_not(None)),
-            )
-            .order_by(Nudge.sent_at.desc(), Nudge.id.desc())
-            .limit(1)
+            _AWAITING_TEXT, {"transport": transport, "address": address}
         )
 
     async def _set(self, nudge_id: int, now: datetime, **values: Any) -> None:
@@ -176,6 +185,9 @@ class NudgesRepo:
             select(Nudge.case_id)
             .where(Nudge.transport == transport, Nudge.address == address)
             .distinct()
+            # Oldest case first, on PostgreSQL too (its DISTINCT hashes, in no set order): the
+            # coordinators' alert lists the refs in this order and is sent to the first's région.
+            .order_by(Nudge.case_id)
         )
         return result.all()
 
@@ -233,6 +245,11 @@ class NudgesRepo:
             .values(due_at=None, updated_at=now)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def due_count(self, now: datetime) -> int:
+        """Pending nudges whose time has come (a backlog means the worker lags)."""
+        query = select(func.count(Nudge.id)).where(Nudge.state == PENDING, Nudge.due_at <= now)
+        return int(await self.session.scalar(query) or 0)
 
     async def count(self, state: str | None = None) -> int:
         query = select(func.count(Nudge.id))

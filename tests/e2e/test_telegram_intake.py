@@ -91,6 +91,17 @@ async def test_statut_shows_the_case(tg: FakeTelegram, bot: BotService) -> None:
     assert "en cours de lecture" in (status.plain_text or "")
 
 
+async def test_nouveau_offers_the_lieu_of_the_last_case(tg: FakeTelegram, bot: BotService) -> None:
+    """The person's cases are loaded only when a step reads them
+    (bot/lazy_context.py): /nouveau does, mid-intake answers do not."""
+    alice = tg.user("Alice", language_code="fr")
+    await full_intake(alice, lieu="La Friche")
+    await choose(alice, "Confirmer")
+    reuse = await answer(alice, "/nouveau")
+    assert "La Friche" in (reuse.plain_text or ""), alice.dump()
+    assert "Quel est votre rôle" not in (reuse.plain_text or "")
+
+
 async def test_duplicated_update_is_processed_once(tg: FakeTelegram, bot: BotService) -> None:
     alice = tg.user("Alice", language_code="fr")
     await full_intake(alice)
@@ -229,7 +240,7 @@ async def test_bot_killed_mid_intake_resumes_where_the_person_was(
         await alice.press("Valider (1)")
         await wait_for_text(alice, "Racontez-nous le problème")
         await process.stop()
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'aiguillage.sqlite3'}")
+        db = Database(process.database_url)
         try:
             async with db.unit() as uow:
                 row = await uow.session.scalar(select(Conversation))

@@ -356,3 +356,19 @@ async def test_scheduler_arms_a_date_job_at_the_next_due_time(world: World) -> N
 
 def test_followup_runtime_disabled_has_no_policy() -> None:
     assert FollowupRuntime.disabled().config.policy == ()
+
+
+async def test_blocked_person_with_several_cases_alert_lists_them_in_order(world: World) -> None:
+    first = await world.make_case()
+    for _ in range(5):  # more requests from the same chat
+        async with world.db.unit() as uow:
+            case = await uow.cases.create(
+                person_id=first.person_id, locale="fr", sheet={}, now=world.clock.now()
+            )
+            await world.followup.schedule(uow, case, "telegram", "1001", world.clock.now())
+    await world.worker.contact_failed("telegram", "1001", "forbidden: bot was blocked")
+    await world.dispatcher.deliver_due()
+    [alert] = world.sender.to(COORDINATOR)
+    refs = [f"AIG-{n:04d}" for n in range(1, 7)]
+    positions = [alert["html"].index(ref) for ref in refs]
+    assert positions == sorted(positions), alert["html"]
