@@ -82,7 +82,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("oublier", "menu.oublier"),
 )
 # /aide: the commands, then what the person can do with their data.
-HELP = (msg("help.body"), msg("help.privacy"))
+HELP = (msg("help.body"), msg("help.privacy"), msg("help.admin"))
 # Stages between requests: the person is not answering intake questions.
 RESTING = frozenset({Stage.IDLE, Stage.PROPOSALS})
 # English command names for the English menu: the aliases that are not French.

@@ -357,7 +357,7 @@ def test_recommencer_asks_then_restarts() -> None:
 def test_aide_then_same_question() -> None:
     t = to_themes(Transcript())
     t.command("aide")
-    assert t.said() == ["help.body", "help.privacy", "intake.themes.ask"]
+    assert t.said() == ["help.body", "help.privacy", "help.admin", "intake.themes.ask"]
     assert t.stage == Stage.THEMES
     t.command("help")
     assert t.said()[0] == "help.body"
