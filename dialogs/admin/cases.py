@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from dialogs.admin.grammar import FUNDINGS, Filters
 from dialogs.admin.interventions import duration, funding
+from dialogs.followup import short_date
 from dialogs.options import CASE_STATUSES, THEMES
 from dialogs.replies import Msg, Param, msg
 from dialogs.sheet import sheet_lines
@@ -138,11 +139,6 @@ def moment(at: datetime) -> Msg:
     )
 
 
-def day(at: datetime) -> Msg:
-    local = at.astimezone(PARIS)
-    return msg("date.short", day=local.day, month=local.month, year=local.year)
-
-
 def status_label(status: str) -> Msg | str:
     return msg(f"admin.cases.status.{status}") if status in CASE_STATUSES else status
 
@@ -226,7 +222,7 @@ def case_line(row: CaseRow) -> Msg:
     return msg(
         "admin.cases.line",
         ref=row.ref,
-        date=day(row.created_at),
+        date=short_date(row.created_at),
         status=status_label(row.status),
         lieu=row.lieu_name or msg("escalation.nolieu"),
         region=region_label(row.region),
@@ -251,7 +247,7 @@ def case_lines(
             "admin.cases.sheet.title",
             ref=row.ref,
             status=status_label(row.status),
-            date=day(row.created_at),
+            date=short_date(row.created_at),
         ),
         msg("admin.cases.sheet.holder", holder=holder_label(row.holder)),
         msg("desk.offer.person", name=person_name or msg("desk.someone")),

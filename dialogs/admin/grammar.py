@@ -19,6 +19,7 @@ from datetime import date
 from enum import StrEnum
 
 from dialogs.admin.access import Role, allowed
+from dialogs.aiguilleur_commands import case_ref  # one spelling of a case's ref everywhere
 from dialogs.options import CASE_STATUSES, THEMES
 from dialogs.places import region_codes, region_name
 from dialogs.replies import Msg, msg
@@ -26,7 +27,6 @@ from dialogs.textnorm import fold
 
 MAX_TEXT = 3000
 MAX_NAME = 120
-_REF = re.compile(r"^(?:aig-?)?0*(\d{1,6})$", re.IGNORECASE)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _MATRIX_ID = re.compile(r"^@[^:\s]{1,200}:[^\s]{1,200}$")
 _DURATION = re.compile(r"^(?:(\d{1,3})(?:[.,](\d{1,2}))?\s*h)?\s*(?:(\d{1,4})\s*(?:min|mn|m)?)?$")
@@ -199,11 +199,6 @@ class Misused:
 
 
 # -- words ------------------------------------------------------------------------
-
-
-def case_ref(word: str) -> str | None:
-    found = _REF.match(word.strip())
-    return f"AIG-{int(found.group(1)):04d}" if found else None
 
 
 def slug(word: str) -> str | None:

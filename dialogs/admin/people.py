@@ -16,13 +16,12 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from dialogs.admin.grammar import Filters
+from dialogs.followup import short_date
 from dialogs.replies import Msg, msg
 from dialogs.textnorm import fold
 
-PARIS = ZoneInfo("Europe/Paris")
 PAGE_SIZE = 10
 SLUG_MAX = 60
 MIN_CAPACITY = 1
@@ -92,11 +91,6 @@ def regions_msg(regions: Sequence[str]) -> Msg:
     if not regions:
         return msg("admin.people.everywhere")
     return msg("admin.people.list", items=tuple(msg(f"region.{r}") for r in regions))
-
-
-def short_date(moment: datetime) -> Msg:
-    local = moment.astimezone(PARIS)
-    return msg("date.short", day=local.day, month=local.month, year=local.year)
 
 
 def identity_msg(transport: str, external_id: str) -> Msg:

@@ -171,22 +171,10 @@ class CatalogRepo:
         aiguilleurs = await self._aiguilleur_rows()
         for entry in plan.catalog.resources:
             if (RESOURCES, entry.id) in touched:
-                row = resources.get(entry.id)
-                if row is None:
-                    row = Resource(id=entry.id, created_at=now)
-                    self.session.add(row)
-                write_resource(row, entry)
-                row.active = True
-                row.updated_at = now
+                self._put_resource(resources.get(entry.id), entry, now)
         for profile in plan.catalog.aiguilleurs:
             if (AIGUILLEURS, profile.id) in touched:
-                person = aiguilleurs.get(profile.id)
-                if person is None:
-                    person = Aiguilleur(id=profile.id, created_at=now, last_proposed_at=None)
-                    self.session.add(person)
-                write_aiguilleur(person, profile)
-                person.active = True
-                person.updated_at = now
+                self._put_aiguilleur(aiguilleurs.get(profile.id), profile, now)
         for gone in plan.disabled:
             target = resources.get(gone.id) if gone.table == RESOURCES else aiguilleurs.get(gone.id)
             if target is not None:
@@ -205,27 +193,38 @@ class CatalogRepo:
 
     async def save_resource(self, entry: ResourceEntry, now: datetime) -> Resource:
         """Add a resource, or overwrite and reactivate the row with its id."""
-        row = await self.resource(entry.id)
-        if row is None:
-            row = Resource(id=entry.id, created_at=now)
-            self.session.add(row)
-        write_resource(row, entry)
-        row.active = True
-        row.updated_at = now
+        row = self._put_resource(await self.resource(entry.id), entry, now)
         await self.session.flush()
         return row
 
     async def save_aiguilleur(self, profile: AiguilleurProfile, now: datetime) -> Aiguilleur:
         """Add an aiguilleur, or overwrite and reactivate the row with its id
         (their training date and rotation are kept)."""
-        row = await self.aiguilleur(profile.id)
+        row = self._put_aiguilleur(await self.aiguilleur(profile.id), profile, now)
+        await self.session.flush()
+        return row
+
+    def _put_resource(self, row: Resource | None, entry: ResourceEntry, now: datetime) -> Resource:
+        """Overwrite and reactivate `row`, or add a new one when there is none."""
+        if row is None:
+            row = Resource(id=entry.id, created_at=now)
+            self.session.add(row)
+        write_resource(row, entry)
+        row.active = True
+        row.updated_at = now
+        return row
+
+    def _put_aiguilleur(
+        self, row: Aiguilleur | None, profile: AiguilleurProfile, now: datetime
+    ) -> Aiguilleur:
+        """Overwrite and reactivate `row` (training date and rotation kept), or add a
+        new one when there is none."""
         if row is None:
             row = Aiguilleur(id=profile.id, created_at=now, last_proposed_at=None)
             self.session.add(row)
         write_aiguilleur(row, profile)
         row.active = True
         row.updated_at = now
-        await self.session.flush()
         return row
 
     async def active_resources(self) -> list[ResourceEntry]:

@@ -67,6 +67,21 @@ def _due_query() -> Any:
 _DUE = _due_query()
 
 
+def _new_row(
+    transport: str, address: str, payload: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The values of a message queued now, due at once."""
+    return {
+        "transport": transport,
+        "address": address,
+        "payload": payload,
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
 class OutboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -78,15 +93,7 @@ class OutboxRepo:
             # Matrix sends are idempotent by transaction id only: it must be in
             # the row before the first attempt, so a retry reuses it.
             payload = {**payload, "txn_id": f"aig-{uuid.uuid4().hex}"}
-        values = {
-            "transport": transport,
-            "address": address,
-            "payload": payload,
-            "state": PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
+        values = _new_row(transport, address, payload, now)
         result = await self.session.execute(_ENQUEUE, values)
         # What the row holds, for the caller (not attached to the session).
         return OutboxMessage(id=result.inserted_primary_key[0], **values)
@@ -101,19 +108,7 @@ class OutboxRepo:
             return len(payloads)
         if payloads:
             await self.session.execute(
-                _ENQUEUE,
-                [
-                    {
-                        "transport": transport,
-                        "address": address,
-                        "payload": payload,
-                        "state": PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                    }
-                    for payload in payloads
-                ],
+                _ENQUEUE, [_new_row(transport, address, payload, now) for payload in payloads]
             )
         return len(payloads)
 

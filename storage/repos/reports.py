@@ -140,26 +140,9 @@ class ReportsRepo:
                 )
                 for row in cases
             ),
-            interventions=tuple(
-                InterventionRow(
-                    case_id=r.case_id,
-                    aiguilleur_id=r.aiguilleur_id,
-                    minutes=r.minutes,
-                    funding=r.funding,
-                    at=r.at,
-                )
-                for r in interventions
-            ),
-            assignments=tuple(
-                AssignmentRow(
-                    case_id=r.case_id,
-                    aiguilleur_id=r.aiguilleur_id,
-                    state=r.state,
-                    offered_at=r.offered_at,
-                    decided_at=r.decided_at,
-                )
-                for r in assignments
-            ),
+            # Both queries select exactly the fields of their row, by name.
+            interventions=tuple(InterventionRow(**r._asdict()) for r in interventions),
+            assignments=tuple(AssignmentRow(**r._asdict()) for r in assignments),
             impacts=tuple(
                 ImpactRow(
                     case_id=r.case_id,

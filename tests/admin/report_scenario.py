@@ -33,10 +33,11 @@ from dialogs.admin.report import (
     Roadmap,
     Rows,
 )
-from storage.catalog_models import Aiguilleur, Resource
+from storage.catalog_models import Resource
 from storage.coordination_models import Intervention
 from storage.db import Database
 from storage.matrix_models import Assignment
+from tests.admin.support import aiguilleur_row
 
 
 def at(month: int, day: int, hour: int = 12, minute: int = 0) -> datetime:
@@ -210,20 +211,7 @@ async def seed(db: Database) -> dict[str, str]:
     async with db.unit() as uow:
         for slug, name in NAMES.items():
             uow.session.add(
-                Aiguilleur(
-                    id=slug,
-                    name=name,
-                    matrix_id=f"@{slug}:example.org",
-                    telegram_id=None,
-                    themes=["gestion"],
-                    regions=["BRE"],
-                    capacity=3,
-                    available=True,
-                    demo=False,
-                    active=True,
-                    created_at=at(1, 1),
-                    updated_at=at(1, 1),
-                )
+                aiguilleur_row(slug, name=name, created_at=at(1, 1), updated_at=at(1, 1))
             )
         for r in RESOURCES:
             uow.session.add(

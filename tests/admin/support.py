@@ -48,6 +48,23 @@ async def say(user: FakeUser, text: str) -> str:
     return reply.plain_text or ""
 
 
+def plain(text: str | None) -> str:
+    """French typography puts no-break spaces before ':' and inside « »: read them as
+    plain ones."""
+    return (text or "").replace("\u00a0", " ")
+
+
+async def ask(user: FakeUser, text: str) -> str:
+    """Type a command, return the bot's answer with plain spaces."""
+    return plain(await say(user, text))
+
+
+async def press(user: FakeUser, label: str) -> str:
+    """Press a button, return the bot's next answer with plain spaces."""
+    await user.press(label)
+    return plain((await next_question(user)).plain_text)
+
+
 @asynccontextmanager
 async def coordination_desk(
     tg: FakeTelegram, data_dir: Path, **coordinators: Any

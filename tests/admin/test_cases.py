@@ -4,27 +4,15 @@ and as a coordinator scoped to one région."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from storage.db import Database
 from storage.matrix_models import Assignment
-from tests.admin.support import (
-    T0,
-    Desk,
-    aiguilleur_row,
-    command_log,
-    coordination_desk,
-    make_case,
-    say,
-)
-from tests.e2e.harness import TOKEN, next_question
-from tests.fakes.telegram_api import FakeTelegram, FakeUser
+from tests.admin.support import T0, Desk, aiguilleur_row, ask, command_log, make_case, plain
+from tests.e2e.harness import next_question
 
 SCOPED_ID = 700_003
 IDF = {"lieu_name": "La Cantine", "place": {"departement": "75", "region": "IDF"}}
@@ -39,21 +27,6 @@ COMMANDS = (
     "/relances AIG-0001 reporter 7j",
     "/relances AIG-0001 annuler",
 )
-
-
-@pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    async with FakeTelegram(token=TOKEN) as tg, coordination_desk(tg, tmp_path) as world:
-        yield world
-
-
-def text(answer: str) -> str:
-    """French typography puts no-break spaces before ':' and inside « »."""
-    return answer.replace("\u00a0", " ")
-
-
-async def ask(user: FakeUser, command: str) -> str:
-    return text(await say(user, command))
 
 
 async def case_state(db: Database, ref: str) -> tuple[str, list[str]]:
@@ -204,7 +177,7 @@ async def test_assign_and_reassign_without_matrix(desk: Desk) -> None:
     answer = await ask(desk.coordinator, f"/assigner {ref} camille-durand")
     assert f"Dossier {ref} confié à Camille Durand" in answer
     assert "Camille Durand est prévenu·e sur Telegram" in answer
-    told = text((await next_question(desk.aiguilleur)).plain_text or "")
+    told = plain((await next_question(desk.aiguilleur)).plain_text or "")
     assert f"Demande {ref} — La Fabrique : la coordination vous la confie" in told
     assert "Nos adhésions sont dans un tableur." in told and "mettra en relation" in told
     assert await assignments(desk.db) == [("camille-durand", "accepted", "", None)]
@@ -227,7 +200,7 @@ async def test_assign_and_reassign_without_matrix(desk: Desk) -> None:
     assert "Camille Durand, qui avait le dossier, est prévenu·e" in moved
     # Basile has neither a Matrix room nor Telegram: the coordinator is warned.
     assert "Je ne peux pas joindre Basile" in moved
-    previous = text((await next_question(desk.aiguilleur)).plain_text or "")
+    previous = plain((await next_question(desk.aiguilleur)).plain_text or "")
     assert f"confié la demande {ref} à quelqu'un d'autre" in previous
     assert await assignments(desk.db) == [
         ("camille-durand", "returned", "", "coordination"),
@@ -268,7 +241,7 @@ async def test_close_and_reopen(desk: Desk) -> None:
     closed = await ask(desk.coordinator, f"/clore {ref} doublon de AIG-0002")
     assert f"Dossier {ref} clos" in closed and "Relances annulées : 2" in closed
     assert "Camille Durand, qui avait le dossier, est prévenu·e" in closed
-    told = text((await next_question(desk.aiguilleur)).plain_text or "")
+    told = plain((await next_question(desk.aiguilleur)).plain_text or "")
     assert f"La coordination a clos la demande {ref}" in told
     assert [state for state, _ in await nudge_rows(desk.db, ref)] == ["cancelled", "cancelled"]
     assert (await assignments(desk.db))[-1][:2] == ("camille-durand", "closed")
@@ -371,6 +344,6 @@ async def test_an_offer_waiting_for_the_chosen_aiguilleur_is_accepted_for_them(d
     # The offer itself does not count against their capacity.
     assert "confié à Camille Durand" in answer and "capacité" not in answer
     assert await assignments(desk.db) == [("camille-durand", "accepted", "", None)]
-    assert "la coordination vous la confie" in text(
+    assert "la coordination vous la confie" in plain(
         (await next_question(desk.aiguilleur)).plain_text or ""
     )

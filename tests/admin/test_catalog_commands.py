@@ -4,9 +4,6 @@ confirmed then imported); each as a coordinator, an aiguilleur and a stranger.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
@@ -15,9 +12,9 @@ from bot.admin.router import CATALOG_UPLOAD
 from bot.catalog_service import starter_catalog
 from storage.catalog_models import Aiguilleur, Resource
 from storage.coordination_models import PendingAction
-from tests.admin.support import T0, Desk, command_log, coordination_desk, say
-from tests.e2e.harness import TOKEN, next_question
-from tests.fakes.telegram_api import FakeTelegram, FakeUser
+from tests.admin.support import T0, Desk, ask, command_log, plain, press
+from tests.e2e.harness import next_question
+from tests.fakes.telegram_api import FakeUser
 
 VALID_YAML = """\
 resources:
@@ -74,25 +71,10 @@ RESOURCE_COMMANDS = (
 )
 
 
-@pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    async with FakeTelegram(token=TOKEN) as tg, coordination_desk(tg, tmp_path) as world:
-        yield world
-
-
-async def ask(user: FakeUser, text: str) -> str:
-    return (await say(user, text)).replace("\u00a0", " ")
-
-
 async def send_file(user: FakeUser, name: str, content: str | bytes) -> str:
     data = content.encode("utf-8") if isinstance(content, str) else content
     await user.send_document(name, data)
-    return ((await next_question(user)).plain_text or "").replace("\u00a0", " ")
-
-
-async def press(user: FakeUser, label: str) -> str:
-    await user.press(label)
-    return ((await next_question(user)).plain_text or "").replace("\u00a0", " ")
+    return plain((await next_question(user)).plain_text)
 
 
 async def counts(desk: Desk) -> tuple[int, int, int]:

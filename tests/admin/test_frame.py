@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from bot.admin.registry import HANDLERS
 from dialogs.admin.grammar import ALL_SPECS
-from tests.admin.support import Desk, command_log, coordination_desk, say
-from tests.e2e.harness import TOKEN
-from tests.fakes.telegram_api import FakeTelegram
-
-
-@pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    async with FakeTelegram(token=TOKEN) as tg, coordination_desk(tg, tmp_path) as world:
-        yield world
+from tests.admin.support import Desk, command_log, say
 
 
 async def test_help_depends_on_the_role(desk: Desk) -> None:

@@ -4,36 +4,13 @@ profile with the same form."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import func, select
 
 from storage.catalog_models import Aiguilleur
 from storage.coordination_models import Inscription
-from tests.admin.support import Desk, command_log, coordination_desk, say
-from tests.e2e.harness import TOKEN, next_question
-from tests.fakes.telegram_api import FakeTelegram, FakeUser
-
-
-@pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    async with FakeTelegram(token=TOKEN) as tg, coordination_desk(tg, tmp_path) as world:
-        yield world
-
-
-def plain(text: str | None) -> str:
-    return (text or "").replace("\u00a0", " ")
-
-
-async def ask(user: FakeUser, text: str) -> str:
-    return plain(await say(user, text))
-
-
-async def press(user: FakeUser, label: str) -> str:
-    await user.press(label)
-    return plain((await next_question(user)).plain_text)
+from tests.admin.support import Desk, ask, command_log, plain, press
+from tests.e2e.harness import next_question
+from tests.fakes.telegram_api import FakeUser
 
 
 async def toggle(user: FakeUser, label: str) -> str:

@@ -4,33 +4,8 @@ refused; each record is on the case's timeline and the answer sums the case."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from storage.matrix_models import CLOSED, DECLINED, Assignment
-from tests.admin.support import (
-    T0,
-    Desk,
-    aiguilleur_row,
-    command_log,
-    coordination_desk,
-    make_case,
-    say,
-)
-from tests.e2e.harness import TOKEN
-from tests.fakes.telegram_api import FakeTelegram, FakeUser
-
-
-@pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    async with FakeTelegram(token=TOKEN) as tg, coordination_desk(tg, tmp_path) as world:
-        yield world
-
-
-async def ask(user: FakeUser, text: str) -> str:
-    return (await say(user, text)).replace("\u00a0", " ")
+from tests.admin.support import T0, Desk, aiguilleur_row, ask, command_log, make_case
 
 
 async def assign(desk: Desk, ref: str, aiguilleur: str, state: str) -> None:

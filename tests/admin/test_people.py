@@ -4,9 +4,6 @@ coordinator, an aiguilleur and a stranger."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -19,13 +16,11 @@ from tests.admin.support import (
     T0,
     Desk,
     aiguilleur_row,
+    ask,
     command_log,
-    coordination_desk,
     make_case,
-    say,
 )
-from tests.e2e.harness import TOKEN, next_question
-from tests.fakes.telegram_api import FakeTelegram, FakeUser
+from tests.e2e.harness import next_question
 
 SCOPED_ID = 700_003
 
@@ -41,17 +36,6 @@ PEOPLE_COMMANDS = (
     "/coordinateur retirer 700009",
     "/annonce Bonjour",
 )
-
-
-@pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    async with FakeTelegram(token=TOKEN) as tg, coordination_desk(tg, tmp_path) as world:
-        yield world
-
-
-async def ask(user: FakeUser, text: str) -> str:
-    """The bot's answer, French no-break spaces read as plain ones."""
-    return (await say(user, text)).replace("\u00a0", " ")
 
 
 async def person(desk: Desk, slug: str) -> Aiguilleur:
@@ -184,6 +168,11 @@ async def test_coordinators_are_listed_added_and_removed(desk: Desk) -> None:
 
     configured = await ask(desk.coordinator, f"/coordinateur retirer {COORDINATOR_ID}")
     assert "fichier de configuration" in configured and "pas dans le chat" in configured
+    already = await ask(desk.coordinator, f"/coordinateur ajouter {COORDINATOR_ID}")
+    assert "déjà coordinateur·ice (fichier de configuration)" in already
+    log = await command_log(desk.db)
+    assert ("coordinator", "coordinateur.retirer", "refused") in log
+    assert ("coordinator", "coordinateur.ajouter", "ok") in log
     removed = await ask(desk.coordinator, "/coordinateur retirer @claude:example.org")
     assert "n'est plus coordinateur·ice" in removed
     assert "n'est pas coordinateur·ice" in await ask(

@@ -4,13 +4,11 @@ coordinator, aiguilleur and stranger."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import event
 
 from bot.report_chart import PNG_MAGIC, render_png
@@ -28,9 +26,8 @@ from tests.admin.report_scenario import (
     figures,
     seed,
 )
-from tests.admin.support import Desk, command_log, coordination_desk, say
-from tests.e2e.harness import TOKEN, next_question
-from tests.fakes.telegram_api import FakeTelegram
+from tests.admin.support import Desk, command_log, say
+from tests.e2e.harness import next_question
 
 CONFIG = ReportConfig(
     start=ROADMAP.start,
@@ -126,12 +123,6 @@ async def test_stats_figures(database: Database) -> None:
 
 
 # -- in chat ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    async with FakeTelegram(token=TOKEN) as tg, coordination_desk(tg, tmp_path) as world:
-        yield world
 
 
 async def test_stats_and_report_in_chat(desk: Desk) -> None:

@@ -8,8 +8,12 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+from bot.app import BotService
 from bot.config import Config, DatabaseConfig, TelegramConfig
 from tests import databases
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
@@ -28,6 +32,28 @@ def bot_config(tg: FakeTelegram, data_dir: Path) -> Config:
         ),
         database=DatabaseConfig(url=databases.url(data_dir)),
     )
+
+
+@asynccontextmanager
+async def running_bot(config: Config, **options: Any) -> AsyncIterator[BotService]:
+    """The bot service started in this process (no send pacing unless asked), stopped
+    on the way out; `options` go to `BotService` (clock, pacer…)."""
+    service = BotService(config, **{"rate_limit": False, **options})
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
+async def until(check: Any, what: str, timeout: float = 20.0) -> None:
+    """Until `check()` is true (state that another task will reach)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"never: {what}")
+        await asyncio.sleep(0.02)
 
 
 async def next_question(user: FakeUser, timeout: float = 10.0) -> BotMessage:

@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import BotService
 from bot.clock import FakeClock
-from tests.e2e.harness import TOKEN, choose, full_intake, next_question
+from tests.e2e.harness import choose, full_intake, next_question, running_bot
 from tests.e2e.http_support import (
     eventually,
     get,
@@ -28,19 +28,9 @@ TELEGRAM = {"transport": "telegram"}
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
 async def bot(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[BotService]:
-    service = BotService(polling_config(tg, tmp_path), clock=FakeClock(), rate_limit=False)
-    await service.start()
-    try:
+    async with running_bot(polling_config(tg, tmp_path), clock=FakeClock()) as service:
         yield service
-    finally:
-        await service.stop()
 
 
 async def gauge(bot: BotService, name: str) -> float:

@@ -20,23 +20,17 @@ from bot.config import Config, DatabaseConfig
 from storage.models import Case, Conversation, Person
 from tests import databases
 from tests.e2e.harness import (
-    TOKEN,
     BotProcess,
     answer,
     bot_config,
     choose,
     full_intake,
     next_question,
+    running_bot,
 )
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
 
 PROBLEM = "Nos adhésions sont dans un tableur que plus personne ne comprend."
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -46,12 +40,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def bot(tg: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[BotService]:
-    service = BotService(bot_config(tg, tmp_path), clock=clock, rate_limit=False)
-    await service.start()
-    try:
+    async with running_bot(bot_config(tg, tmp_path), clock=clock) as service:
         yield service
-    finally:
-        await service.stop()
 
 
 async def confirmed_case(user: FakeUser, lieu: str) -> None:

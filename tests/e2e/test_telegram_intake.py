@@ -14,31 +14,21 @@ from bot.app import BotService
 from storage.db import Database
 from storage.models import Case, Conversation, ProcessedUpdate
 from tests.e2e.harness import (
-    TOKEN,
     BotProcess,
     answer,
     bot_config,
     choose,
     full_intake,
     next_question,
+    running_bot,
 )
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
 async def bot(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[BotService]:
-    service = BotService(bot_config(tg, tmp_path), rate_limit=False)
-    await service.start()
-    try:
+    async with running_bot(bot_config(tg, tmp_path)) as service:
         yield service
-    finally:
-        await service.stop()
 
 
 async def count_cases(db: Database) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.app import BotService
 from bot.telegram import TRANSPORT
 from storage.models import ProcessedUpdate
-from tests.e2e.harness import TOKEN, answer, bot_config, choose, next_question
+from tests.e2e.harness import answer, bot_config, choose, next_question
 from tests.e2e.http_support import (
     SECRET,
     WEBHOOK_URL,
@@ -28,12 +28,6 @@ from tests.e2e.http_support import (
 )
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as fake:
-        yield fake
 
 
 async def start_webhook_bot(

@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from bot.app import BotService
 from bot.clock import FakeClock
 from bot.config import Config
-from storage.models import Conversation, OutboxMessage, ProcessedUpdate
-from tests.e2e.harness import TOKEN, answer, bot_config, choose, next_question
+from storage.models import OutboxMessage, ProcessedUpdate
+from tests.e2e.harness import bot_config, choose, next_question, running_bot, until
 from tests.failure.flaky_proxy import Fault, FlakyProxy
-from tests.fakes.telegram_api import FakeTelegram, FakeUser
+from tests.failure.interrupted_intake import at_lieu_question, place_answered_once
+from tests.fakes.telegram_api import FakeTelegram
 
 
 class RunningClock(FakeClock):
@@ -33,12 +34,6 @@ class RunningClock(FakeClock):
 
     def now(self) -> datetime:
         return self._now + timedelta(seconds=time.monotonic() - self._t0)
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -57,46 +52,8 @@ def through(proxy: FlakyProxy, config: Config) -> Config:
 @pytest.fixture
 async def bot(tg: FakeTelegram, proxy: FlakyProxy, tmp_path: Path) -> AsyncIterator[BotService]:
     config = through(proxy, bot_config(tg, tmp_path))
-    service = BotService(config, clock=RunningClock(), rate_limit=False)
-    await service.start()
-    try:
+    async with running_bot(config, clock=RunningClock()) as service:
         yield service
-    finally:
-        await service.stop()
-
-
-async def until(check: object, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"never: {what}")
-
-
-async def at_lieu_question(user: FakeUser) -> None:
-    await answer(user, "/start")
-    await choose(user, "J'accepte")
-
-
-async def place_answered_once(bot: BotService, tg: FakeTelegram, user: FakeUser) -> None:
-    """La Friche then 44000 were each read once, in order."""
-    place = await next_question(user, timeout=30)
-    assert "Où se trouve" in (place.plain_text or ""), user.dump()
-    confirm = await next_question(user, timeout=30)
-    assert "Loire-Atlantique" in (confirm.plain_text or ""), user.dump()
-    await tg.wait_delivered(timeout=20)
-    await user.expect_silence(0.5)
-    async with bot.db.unit() as uow:
-        row = await uow.session.scalar(select(Conversation))
-        claimed = await uow.session.scalar(select(func.count()).select_from(ProcessedUpdate))
-    assert row is not None and row.state["answers"]["lieu_name"] == "La Friche"
-    assert row.state["stage"] == "place_confirm"
-    assert claimed == len(tg._history)
-    texts = [m.plain_text or "" for m in user.messages]
-    assert sum("Où se trouve" in t for t in texts) == 1
-    assert sum("Loire-Atlantique" in t for t in texts) == 1
-    assert not any("problème technique" in t for t in texts)
 
 
 async def test_get_updates_errors_are_survived(tg: FakeTelegram, bot: BotService) -> None:

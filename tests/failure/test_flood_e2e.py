@@ -15,27 +15,17 @@ from bot.app import BotService
 from bot.clock import FakeClock
 from bot.flood import FloodLimit
 from storage.models import Conversation, ProcessedUpdate
-from tests.e2e.harness import TOKEN, answer, bot_config, choose, full_intake
+from tests.e2e.harness import answer, bot_config, choose, full_intake, running_bot
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 
 WARNING = "Doucement"
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
 async def bot(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[BotService]:
     # A clock that does not move: the whole flood arrives "in the same second".
-    service = BotService(bot_config(tg, tmp_path), clock=FakeClock(), rate_limit=False)
-    await service.start()
-    try:
+    async with running_bot(bot_config(tg, tmp_path), clock=FakeClock()) as service:
         yield service
-    finally:
-        await service.stop()
 
 
 async def settle(tg: FakeTelegram, user: FakeUser) -> None:

@@ -114,12 +114,18 @@ def test_a_message_after_the_intake_has_a_limit_too() -> None:
     assert len(t.effects) == effects  # nothing added to the case
 
 
-def test_relay_refuses_a_huge_message_instead_of_cutting_it() -> None:
+def idle_person() -> Transcript:
+    """A person past consent with nothing asked: where a relay or a nudge answer lands."""
     t = Transcript()
     t.say("bonjour")
     t.press("yes")
     assert t.state is not None
     t.state = replace(t.state, stage=Stage.IDLE)
+    return t
+
+
+def test_relay_refuses_a_huge_message_instead_of_cutting_it() -> None:
+    t = idle_person()
     t.ctx = replace(t.ctx, relay=RelayView(assignment_id=7, ref="AIG-0007", aiguilleur_name="Alix"))
     out = t.say(HUGE)
     assert keys(out) == ["input.too_long"]
@@ -130,11 +136,7 @@ def test_relay_refuses_a_huge_message_instead_of_cutting_it() -> None:
 
 
 def test_a_nudge_answer_refuses_a_huge_text() -> None:
-    t = Transcript()
-    t.say("bonjour")
-    t.press("yes")
-    assert t.state is not None
-    t.state = replace(t.state, stage=Stage.IDLE)
+    t = idle_person()
     t.ctx = replace(t.ctx, nudge=NudgeView(id=3, ref="AIG-0007", kind="ouverture"))
     out = t.say(HUGE)
     assert keys(out) == ["input.too_long"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import textwrap
 from collections.abc import AsyncIterator
@@ -21,10 +19,9 @@ from sqlalchemy.pool import NullPool
 
 from tests.fakes import postgres as pg
 from tests.fakes.postgres import PostgresServer, find_pg_bin
+from tests.inner_pytest import run_pytest
 
 postgres_server = pg.postgres_server  # make the session fixture visible in this module
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @asynccontextmanager
@@ -272,28 +269,9 @@ def test_fixture_skips_locally_but_fails_in_ci(
         )
     )
     env = {k: v for k, v in os.environ.items() if k not in ("CI", pg.ENV_REQUIRE)}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     if variable is not None:
         env[variable] = "true"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-rsE",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            str(tmp_path),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_pytest(tmp_path, env, "-p", "no:randomly")
     output = proc.stdout + proc.stderr
     assert expected in output, output
     assert "PostgreSQL server binaries not found" in output, output

@@ -5,22 +5,12 @@ person in its thread, and hears when the coordination closes it."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from storage.matrix_models import Assignment
 from tests.matrix.conftest import World
-from tests.matrix.test_scenarios import thread_of
+from tests.matrix.test_scenarios import states, thread_of
 
 
 def plain(body: str) -> str:
     return body.replace("\u00a0", " ")
-
-
-async def states(world: World) -> list[tuple[str, str]]:
-    assert world.bot is not None
-    async with world.bot.db.unit() as uow:
-        rows = await uow.session.scalars(select(Assignment).order_by(Assignment.id))
-        return [(row.aiguilleur_id, row.state) for row in rows]
 
 
 async def test_case_commands_in_the_coordinators_room(world: World) -> None:

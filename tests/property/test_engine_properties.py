@@ -162,6 +162,32 @@ suggestions = st.builds(
 # -- engine: checks -------------------------------------------------------------
 
 
+def event_of(
+    action: Action, state: State | None, latest: list[Button], seen: list[Button]
+) -> Event | None:
+    """The event a scripted action stands for at this point of the run (`latest`: the
+    buttons of the last reply that had some, `seen`: all so far); None when it cannot
+    be played yet (no button to press)."""
+    if isinstance(action, PressValid):
+        if not latest:
+            return None
+        return Choice(data=latest[action.index % len(latest)].data)
+    if isinstance(action, Advance):
+        typed = SENSIBLE.get(state.stage) if state is not None else None
+        if typed is not None and (not latest or not action.move_on):
+            return Text(text=typed)
+        if latest:
+            onward = [b for b in latest if b.data.partition(":")[2] in MOVING_ON]
+            pool = onward if action.move_on and onward else latest
+            return Choice(data=pool[action.index % len(pool)].data)
+        return Text(text="bonjour")
+    if isinstance(action, FreshStale):
+        if not seen:
+            return None
+        return Choice(data=seen[action.index % len(seen)].data)
+    return action
+
+
 def buttons_of(replies: tuple[Reply, ...]) -> list[Button]:
     for reply in reversed(replies):
         if isinstance(reply, Say | Edit) and reply.buttons:
@@ -212,27 +238,9 @@ def run_sequence(
     seen: list[Button] = []
     cases = 0
     for action in script:
-        event: Event
-        if isinstance(action, PressValid):
-            if not latest:
-                continue
-            event = Choice(data=latest[action.index % len(latest)].data)
-        elif isinstance(action, Advance):
-            typed = SENSIBLE.get(state.stage) if state is not None else None
-            if typed is not None and (not latest or not action.move_on):
-                event = Text(text=typed)
-            elif latest:
-                onward = [b for b in latest if b.data.partition(":")[2] in MOVING_ON]
-                pool = onward if action.move_on and onward else latest
-                event = Choice(data=pool[action.index % len(pool)].data)
-            else:
-                event = Text(text="bonjour")
-        elif isinstance(action, FreshStale):
-            if not seen:
-                continue
-            event = Choice(data=seen[action.index % len(seen)].data)
-        else:
-            event = action
+        event = event_of(action, state, latest, seen)
+        if event is None:
+            continue
         outcome = step(state, event, ctx)
         check_state(outcome.state)
         check_replies(outcome.replies, outcome.toast)

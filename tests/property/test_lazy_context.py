@@ -19,15 +19,11 @@ from dialogs.events import CaseCreated, Choice, Command, Event, Text
 from dialogs.replies import Button
 from dialogs.state import Stage, State
 from tests.property.test_engine_properties import (
-    MOVING_ON,
     NOW,
-    SENSIBLE,
     Action,
-    Advance,
-    FreshStale,
-    PressValid,
     actions,
     buttons_of,
+    event_of,
     guided_scripts,
 )
 
@@ -51,27 +47,9 @@ def walk(script: list[Action], ctx: Context) -> int:
     seen: list[Button] = []
     needed = 0
     for action in script:
-        event: Event
-        if isinstance(action, PressValid):
-            if not latest:
-                continue
-            event = Choice(data=latest[action.index % len(latest)].data)
-        elif isinstance(action, Advance):
-            typed = SENSIBLE.get(state.stage) if state is not None else None
-            if typed is not None and (not latest or not action.move_on):
-                event = Text(text=typed)
-            elif latest:
-                onward = [b for b in latest if b.data.partition(":")[2] in MOVING_ON]
-                pool = onward if action.move_on and onward else latest
-                event = Choice(data=pool[action.index % len(pool)].data)
-            else:
-                event = Text(text="bonjour")
-        elif isinstance(action, FreshStale):
-            if not seen:
-                continue
-            event = Choice(data=seen[action.index % len(seen)].data)
-        else:
-            event = action
+        event = event_of(action, state, latest, seen)
+        if event is None:
+            continue
         outcome, asked = same_or_needed(state, event, ctx)
         needed += asked
         state, replies = outcome.state, outcome.replies  # type: ignore[attr-defined]

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from storage.catalog_models import Aiguilleur
 from storage.coordination_models import Inscription, Intervention, PendingAction
 from storage.db import Database
 from storage.models import Base
+from tests.admin.support import aiguilleur_row
 
 MARK = "Zorglub"
 ROOM = "!salon-alix:example.org"
@@ -32,22 +32,7 @@ class Seeded:
 async def add_aiguilleurs(db: Database, now: datetime) -> None:
     async with db.unit() as uow:
         for slug, name in (("alix", "Alix Martin"), ("bea", "Béa Dupont")):
-            uow.session.add(
-                Aiguilleur(
-                    id=slug,
-                    name=name,
-                    matrix_id=f"@{slug}:example.org",
-                    telegram_id=None,
-                    themes=["gestion"],
-                    regions=["BRE"],
-                    capacity=3,
-                    available=True,
-                    demo=False,
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            uow.session.add(aiguilleur_row(slug, name=name, created_at=now, updated_at=now))
 
 
 async def seed_person(db: Database, number: int, now: datetime) -> Seeded:

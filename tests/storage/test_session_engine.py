@@ -5,8 +5,6 @@ without server binaries skips with its reason locally but fails when PostgreSQL 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -16,8 +14,7 @@ from sqlalchemy import text
 from storage.db import Database
 from tests import databases
 from tests.fakes import postgres as pg
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.inner_pytest import run_pytest
 
 
 async def test_same_key_same_database_other_key_another(tmp_path: Path) -> None:
@@ -92,29 +89,9 @@ def test_postgresql_pass_without_binaries(tmp_path: Path, required: bool, expect
     )
     env = {k: v for k, v in os.environ.items() if k not in ("CI", pg.ENV_REQUIRE)}
     env.pop(databases.ENV_ENGINE, None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     if required:
         env[pg.ENV_REQUIRE] = "1"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-rsE",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "asyncio_mode=auto",
-            "--db=postgresql",
-            str(tmp_path),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_pytest(tmp_path, env, "-o", "asyncio_mode=auto", "--db=postgresql")
     output = proc.stdout + proc.stderr
     assert expected in output, output
     assert "PostgreSQL server binaries not found" in output, output

@@ -9,6 +9,8 @@ not in chat. What the answers say is in dialogs/admin/people.py.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.admin.call import AdminCall
 from bot.admin.registry import handles
 from dialogs.admin.access import any_in_scope
@@ -29,7 +31,7 @@ from dialogs.admin.people import (
 )
 from dialogs.assignment import Drain
 from dialogs.catalog import AiguilleurProfile
-from dialogs.replies import msg
+from dialogs.replies import Msg, msg
 from storage.catalog_models import Aiguilleur
 from storage.repos.catalog import AIGUILLEURS
 
@@ -216,17 +218,30 @@ async def list_coordinators(call: AdminCall) -> None:
     await call.say(*coordinators_lines([*configured_views(call), *added]))
 
 
-@handles("coordinateur.ajouter")
-async def add_coordinator(call: AdminCall) -> None:
-    assert call.parsed is not None
+async def commanded_ident(
+    call: AdminCall, answer: Callable[[Msg], Awaitable[None]], configured_key: str
+) -> tuple[str, str, Msg] | None:
+    """The coordinator's identity typed in the command, and how to name it; None when
+    it is unusable or comes from the configuration file, which commands leave alone
+    (then answered with `configured_key`)."""
     ident = await usable_ident(call)
     if ident is None:
-        return
+        return None
     transport, external_id = ident
     who = identity_msg(transport, external_id)
     if is_configured(call, transport, external_id):
-        await call.say(msg("admin.people.coordinator.configured_already", who=who))
+        await answer(msg(configured_key, who=who))
+        return None
+    return transport, external_id, who
+
+
+@handles("coordinateur.ajouter")
+async def add_coordinator(call: AdminCall) -> None:
+    assert call.parsed is not None
+    target = await commanded_ident(call, call.say, "admin.people.coordinator.configured_already")
+    if target is None:
         return
+    transport, external_id, who = target
     regions = tuple(call.parsed.regions)
     scope = call.actor.regions
     if scope is not None:
@@ -250,15 +265,10 @@ async def add_coordinator(call: AdminCall) -> None:
 
 @handles("coordinateur.retirer")
 async def remove_coordinator(call: AdminCall) -> None:
-    assert call.parsed is not None
-    ident = await usable_ident(call)
-    if ident is None:
+    target = await commanded_ident(call, call.refuse, "admin.people.coordinator.configured")
+    if target is None:
         return
-    transport, external_id = ident
-    who = identity_msg(transport, external_id)
-    if is_configured(call, transport, external_id):
-        await call.refuse(msg("admin.people.coordinator.configured", who=who))
-        return
+    transport, external_id, who = target
     row = await call.uow.coordination.coordinator(transport, external_id)
     if row is None:
         await call.not_found(msg("admin.people.coordinator.unknown", who=who))
