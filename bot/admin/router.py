@@ -7,7 +7,8 @@ unless this person has a pending coordination action in this chat (a form, a
 confirmation), whose next message is theirs.
 Matrix: in the coordinators' room the coordination grammar comes first; in an
 aiguilleur's room their own commands (bot/matrix/desk.py) come first and the
-coordination grammar takes what they don't know.
+coordination grammar takes what they don't know. A catalog file sent in a room
+(fetched by bot/matrix/files.py) goes to the same handler as on Telegram.
 
 Every command is logged with its outcome (refusals included). A handler that
 fails is rolled back to a savepoint: the person gets an apology, the update
@@ -179,6 +180,63 @@ class AdminDesk:
             else:
                 await self.run(call, CONTINUATIONS.get(pending.kind), pending.kind)
         return True
+
+    async def from_matrix_file(
+        self,
+        uow: UnitOfWork,
+        *,
+        room_id: str,
+        sender: str,
+        name: str,
+        content: bytes | None,
+        locale: str,
+        coordinators_room: bool = False,
+    ) -> bool:
+        """A catalog file (by its name) sent in a room: the same handler and
+        confirmation as on Telegram. `content` is None when the transport did not
+        fetch it (too large, unreadable). True when something was answered."""
+        now = self.clock.now()
+        pending = await uow.coordination.pending("matrix", room_id, sender, now)
+        actor = await resolve_actor(uow, self.configured, "matrix", sender)
+        if pending is None and actor.role != Role.COORDINATOR:
+            if not coordinators_room:
+                return False  # someone's file in their own room: not ours to read
+            call = self.matrix_call(uow, actor, room_id, locale, None, None)
+            await call.say(msg("admin.catalog.file.coordinators_only"))
+            return True
+        event = Attachment(kind=AttachmentKind.DOCUMENT, name=name, content=content)
+        call = self.matrix_call(uow, actor, room_id, locale, pending, event)
+        if pending is not None:
+            await self.run(call, CONTINUATIONS.get(pending.kind), pending.kind)
+        else:
+            await self.run(call, HANDLERS.get(CATALOG_UPLOAD), CATALOG_UPLOAD)
+        return True
+
+    def matrix_call(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        room_id: str,
+        locale: str,
+        pending: PendingAction | None,
+        event: Event | None,
+    ) -> AdminCall:
+        return AdminCall(
+            uow=uow,
+            actor=actor,
+            now=self.clock.now(),
+            locale=locale,
+            prefix="!",
+            transport="matrix",
+            address=room_id,
+            services=self.services,
+            pending=pending,
+            event=event,
+        )
+
+    async def is_coordinator(self, uow: UnitOfWork, transport: str, external_id: str) -> bool:
+        actor = await resolve_actor(uow, self.configured, transport, external_id)
+        return actor.role == Role.COORDINATOR
 
     # -- commands ------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """matrix-nio, kept at arm's length: the client is built and logged in here, and a
 sync response is translated into plain events (`RoomText`, `RoomReaction`,
-`Invite`). Nothing here decides anything.
+`RoomFile`, `Invite`). Nothing here decides anything.
 
 The client never retries on its own: nio would otherwise sleep through a 429
 or a refused connection inside `room_send`, while the outbox must record the
@@ -10,7 +10,7 @@ delay and move on to other rooms.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nio import (
@@ -20,6 +20,8 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     ReactionEvent,
+    RoomEncryptedFile,
+    RoomMessageFile,
     RoomMessageText,
     SyncResponse,
 )
@@ -53,6 +55,31 @@ class RoomReaction:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FileSecret:
+    """How to decrypt a file sent in an encrypted room (its ``file`` object)."""
+
+    key: str  # the JWK's "k"
+    sha256: str
+    iv: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoomFile:
+    """An ``m.file`` message; `content` is filled in by the service when it
+    fetched the bytes (bot/matrix/files.py), before the event's unit of work."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    name: str
+    url: str
+    size: int | None = None
+    secret: FileSecret | None = None
+    thread_root: str | None = None
+    content: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Invite:
     room_id: str
     inviter: str | None
@@ -70,7 +97,7 @@ class OwnEcho:
     txn_id: str
 
 
-RoomEvent = RoomText | RoomReaction
+RoomEvent = RoomText | RoomReaction | RoomFile
 
 
 def build_client(config: MatrixConfig) -> AsyncClient:
@@ -141,10 +168,37 @@ def room_events(response: SyncResponse, own_user: str) -> list[RoomEvent | OwnEc
                         target=event.reacts_to,
                     )
                 )
+            elif isinstance(event, RoomMessageFile | RoomEncryptedFile):
+                found.append(room_file(room_id, event))
             elif isinstance(event, MegolmEvent):
                 # Sent before the bot's device got the room key: nothing to read.
                 log.warning("undecryptable event %s in %s", event.event_id, room_id)
     return found
+
+
+def room_file(room_id: str, event: RoomMessageFile | RoomEncryptedFile) -> RoomFile:
+    content = event.source.get("content") or {}
+    # Newer clients put the file name in "filename" and a caption in "body".
+    name = content.get("filename") if isinstance(content.get("filename"), str) else event.body
+    info = content.get("info") if isinstance(content.get("info"), dict) else {}
+    size = info.get("size")
+    secret = None
+    if isinstance(event, RoomEncryptedFile):
+        secret = FileSecret(
+            key=str(event.key.get("k", "")),
+            sha256=str(event.hashes.get("sha256", "")),
+            iv=event.iv,
+        )
+    return RoomFile(
+        room_id=room_id,
+        event_id=event.event_id,
+        sender=event.sender,
+        name=str(name or ""),
+        url=event.url,
+        size=size if isinstance(size, int) else None,
+        secret=secret,
+        thread_root=thread_root(event.source),
+    )
 
 
 def invites(client: AsyncClient, response: SyncResponse) -> list[Invite]:

@@ -17,7 +17,8 @@ from typing import Any
 from bot.admin.router import AdminDesk
 from bot.case_views import answers_of
 from bot.clock import Clock
-from bot.matrix.client import OwnEcho, RoomEvent, RoomReaction, RoomText
+from bot.matrix.client import OwnEcho, RoomEvent, RoomFile, RoomReaction, RoomText
+from bot.matrix.files import is_catalog_file, is_catalog_name
 from bot.matrix.sender import TRANSPORT, matrix_payload
 from bot.payloads import rendered_payload
 from dialogs.aiguilleur_commands import Misused, Parsed, parse
@@ -147,7 +148,20 @@ class MatrixDesk:
 
     async def coordination(self, uow: UnitOfWork, event: RoomEvent) -> bool:
         """Coordination commands (bot/admin/): first in the coordinators' room,
-        elsewhere only for words the aiguilleurs' commands don't know."""
+        elsewhere only for words the aiguilleurs' commands don't know. A file is
+        only ever a coordination matter (a catalog to import), or nothing."""
+        if isinstance(event, RoomFile):
+            if self.admin is not None and event.thread_root is None and is_catalog_name(event.name):
+                await self.admin.from_matrix_file(
+                    uow,
+                    room_id=event.room_id,
+                    sender=event.sender,
+                    name=event.name,
+                    content=event.content,
+                    locale=self.locale,
+                    coordinators_room=event.room_id == self.coordinators_room,
+                )
+            return True
         if self.admin is None or not isinstance(event, RoomText):
             return False
         body = event.body
@@ -169,6 +183,14 @@ class MatrixDesk:
             locale=self.locale,
             commands_first=commands_first,
         )
+
+    async def wants_file(self, event: RoomFile) -> bool:
+        """Worth downloading: a small catalog file, outside a thread, from a
+        coordinator (the router checks the role again in the event's unit)."""
+        if self.admin is None or event.thread_root is not None or not is_catalog_file(event):
+            return False
+        async with self.db.unit() as uow:
+            return await self.admin.is_coordinator(uow, "matrix", event.sender)
 
     async def echo(self, event: OwnEcho) -> None:
         """The bot's own message came back through sync: if it is an offer, its

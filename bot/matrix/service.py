@@ -12,6 +12,7 @@ every room again, which it needs to send into encrypted ones.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomPreset, SyncResponse
@@ -20,6 +21,7 @@ from bot.clock import Clock
 from bot.matrix.client import (
     Invite,
     OwnEcho,
+    RoomFile,
     build_client,
     invites,
     keep_keys,
@@ -28,6 +30,7 @@ from bot.matrix.client import (
 )
 from bot.matrix.config import MatrixConfig
 from bot.matrix.desk import MatrixDesk
+from bot.matrix.files import download
 from bot.matrix.sender import TRANSPORT, MatrixSender, matrix_payload
 from dialogs.assignment import Drain
 from dialogs.i18n import translate
@@ -113,8 +116,12 @@ class MatrixService:
             for event in room_events(response, self.client.user_id):
                 if isinstance(event, OwnEcho):
                     await self.desk.echo(event)
-                else:
-                    handled += await self.desk.handle(event)
+                    continue
+                if isinstance(event, RoomFile) and await self.desk.wants_file(event):
+                    # Fetched before the event's unit of work (no network inside it).
+                    content = await download(self.client, event)
+                    event = dataclasses.replace(event, content=content)
+                handled += await self.desk.handle(event)
         async with self.db.unit() as uow:
             await uow.matrix.save_sync_token(response.next_batch, self.clock.now())
         self.token = response.next_batch

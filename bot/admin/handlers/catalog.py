@@ -8,9 +8,10 @@ before importing (the catalog may have changed meanwhile). An invalid file is
 answered with its problems; nothing is imported.
 
 A whole-catalog import may disable entries everywhere, so it is for national
-coordinators; régional ones are told so. Files arrive from Telegram (the
-transport downloads small .yaml/.yml/.csv documents); on Matrix, files are
-not read.
+coordinators; régional ones are told so. Files arrive from Telegram and
+from Matrix (each transport downloads small .yaml/.yml/.csv files, before the
+unit of work: bot/telegram.py, bot/matrix/files.py). Matrix has no buttons:
+the summary says what to type (``!confirmer`` or oui, ``!annuler``).
 """
 
 from __future__ import annotations
@@ -135,6 +136,9 @@ async def dry_run(call: AdminCall, event: Attachment) -> None:
         await call.say(*lines)
         return
     data = {"name": name, "content": base64.b64encode(event.content).decode("ascii")}
+    if call.transport == "matrix":
+        await call.ask(CONFIRM_IMPORT, data, (*lines, msg("admin.catalog.file.confirm_typed")))
+        return
     await call.ask(
         CONFIRM_IMPORT,
         data,
@@ -162,7 +166,10 @@ async def confirm_import(call: AdminCall) -> None:
         await call.say(msg("admin.catalog.file.cancelled"))
         return
     if action != "import" and not is_yes(typed):
-        await call.say(msg("admin.catalog.file.confirm_retry", cancel=f"{call.prefix}annuler"))
+        if call.transport == "matrix":
+            await call.say(msg("admin.catalog.file.confirm_typed"))
+        else:
+            await call.say(msg("admin.catalog.file.confirm_retry", cancel=f"{call.prefix}annuler"))
         return
     data = dict(call.pending.data)
     await call.finish()
