@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -43,6 +44,7 @@ from bot.app import BotService  # noqa: E402
 from bot.clock import FakeClock  # noqa: E402
 from bot.followup_config import FollowupConfig, PolicyStep  # noqa: E402
 from bot.pacing import Pacer  # noqa: E402
+from bot.schedule import Quiet  # noqa: E402
 from dialogs.state import Stage, State  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -135,9 +137,11 @@ async def populate(
 
 
 def config_for(tg: FakeTelegram, data_dir: Path):  # type: ignore[no-untyped-def]
-    return dataclasses.replace(
-        bot_config(tg, data_dir), followup=FollowupConfig(policy=POLICY, grace=timedelta(days=3))
-    )
+    # No quiet hours or days: the figures must not depend on when the bench runs
+    # (an evening run would otherwise wait for the morning).
+    always = Quiet(start=dt_time(0, 0), end=dt_time(0, 0), days=frozenset())
+    followup = FollowupConfig(policy=POLICY, grace=timedelta(days=3), quiet=always)
+    return dataclasses.replace(bot_config(tg, data_dir), followup=followup)
 
 
 async def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
