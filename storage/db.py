@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,12 +36,16 @@ from storage.repos.outbox import OutboxRepo
 from storage.repos.people import PeopleRepo
 from storage.repos.privacy import PrivacyRepo
 from storage.repos.reports import ReportsRepo
-from storage.sqlite_driver import LoopConnection, connection_creator
+from storage.sqlite_units import BEGIN_IMMEDIATE, LoopSession, SqliteUnits, sqlite_pragmas
+
+# What repositories are given: the async session, or on SQLite in WAL mode its
+# on-loop stand-in (storage/sqlite_units.py).
+DbSession = AsyncSession | LoopSession
 
 
 @dataclass(slots=True)
 class UnitOfWork:
-    session: AsyncSession
+    session: DbSession
     people: PeopleRepo
     conversations: ConversationsRepo
     inbox: InboxRepo
@@ -58,7 +62,7 @@ class UnitOfWork:
     inscriptions: InscriptionsRepo
 
     @classmethod
-    def over(cls, session: AsyncSession) -> UnitOfWork:
+    def over(cls, session: DbSession) -> UnitOfWork:
         return cls(
             session=session,
             people=PeopleRepo(session),
@@ -78,6 +82,10 @@ class UnitOfWork:
         )
 
 
+# Seconds a write waits for SQLite's lock held by another process.
+SQLITE_TIMEOUT = 30
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -86,38 +94,23 @@ def make_engine(url: str) -> AsyncEngine:
     # hide_parameters: a database error's message (logged) would otherwise quote
     # the statement's values, i.e. what people typed.
     if is_sqlite(url):
-        # Write transactions run on the event loop, waits for a lock on
-        # aiosqlite's thread (storage/sqlite_driver.py); the URL's own
-        # arguments still apply.
+        # Units of work on a WAL file go through storage/sqlite_units.py; this
+        # engine serves migrations, and units of work if the file is not in WAL.
         engine = create_async_engine(
-            url, async_creator=connection_creator(url, timeout=30), hide_parameters=True
+            url, connect_args={"timeout": SQLITE_TIMEOUT}, hide_parameters=True
         )
-        _sqlite_pragmas(engine)
+        _sqlite_events(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy emit BEGIN itself (see on_begin) instead of pysqlite.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+def _sqlite_events(engine: AsyncEngine) -> None:
+    event.listen(engine.sync_engine, "connect", sqlite_pragmas)
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
-        # Straight to the driver while the write lock is free: a statement's
-        # machinery would cost more than SQLite's work. Otherwise as a
-        # statement, which waits for the lock off the event loop.
-        driver = conn.connection.driver_connection
-        if isinstance(driver, LoopConnection) and driver.begin_immediate_now():
-            return
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers queue on the lock's busy timeout instead of failing on an upgrade.
+        conn.exec_driver_sql(BEGIN_IMMEDIATE)
 
 
 class Database:
@@ -130,7 +123,17 @@ class Database:
         # them collide costs the busy handler's sleeps (1 to 100 ms each), which
         # halved the outbox's throughput once sends ran concurrently.
         self._writer = asyncio.Lock() if is_sqlite(url) else None
+        # The fast path of SQLite units of work (storage/sqlite_units.py).
+        self._loop_units = SqliteUnits(url, timeout=SQLITE_TIMEOUT) if is_sqlite(url) else None
         self._writer_task: asyncio.Task[object] | None = None
+
+    @property
+    def sync_engines(self) -> tuple[Engine, ...]:
+        """Every engine statements go through, for event listeners (tests)."""
+        engines: tuple[Engine, ...] = (self.engine.sync_engine,)
+        if self._loop_units is not None:
+            engines += (self._loop_units.engine,)
+        return engines
 
     @property
     def dialect(self) -> str:
@@ -148,8 +151,12 @@ class Database:
         async with self._writer:
             self._writer_task = asyncio.current_task()
             try:
-                async with self.sessions() as session, session.begin():
-                    yield UnitOfWork.over(session)
+                if self._loop_units is not None and self._loop_units.wal():
+                    async with self._loop_units.session() as loop_session:
+                        yield UnitOfWork.over(loop_session)
+                else:
+                    async with self.sessions() as session, session.begin():
+                        yield UnitOfWork.over(session)
             finally:
                 self._writer_task = None
 
@@ -161,4 +168,6 @@ class Database:
             await uow.session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._loop_units is not None:
+            self._loop_units.dispose()
         await self.engine.dispose()

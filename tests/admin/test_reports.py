@@ -45,11 +45,13 @@ def counted(db: Database) -> Iterator[list[str]]:
     def record(*args: Any) -> None:
         statements.append(str(args[2]))
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    for engine in db.sync_engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        for engine in db.sync_engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_report_figures_from_the_database(database: Database) -> None:

@@ -161,11 +161,13 @@ async def test_marks_that_come_together_share_one_transaction(
         nonlocal commits
         commits += 1
 
-    event.listen(db.engine.sync_engine, "commit", count)
+    for engine in db.sync_engines:
+        event.listen(engine, "commit", count)
     try:
         await asyncio.gather(*(marks.mark(row_id, f"x{row_id}") for row_id in ids))
     finally:
-        event.remove(db.engine.sync_engine, "commit", count)
+        for engine in db.sync_engines:
+            event.remove(engine, "commit", count)
     assert commits == 1
     recorded = await rows(db)
     assert [(r.state, r.external_id, r.attempts) for r in recorded] == [
