@@ -51,7 +51,8 @@ from dialogs.render import render_msg
 from dialogs.replies import Say, msg
 from dialogs.state import State
 from storage.db import Database, UnitOfWork
-from storage.models import Case, Conversation
+from storage.models import Case
+from storage.repos.conversations import ChatRow
 from storage.repos.inbox import DuplicateUpdate
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ class Runtime:
     async def save(
         self,
         uow: UnitOfWork,
-        row: Conversation | None,
+        row: ChatRow | None,
         incoming: Incoming,
         person_id: int | None,
         state: State,

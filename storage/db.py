@@ -9,15 +9,13 @@ failing on a lock upgrade.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
-    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
@@ -36,50 +34,54 @@ from storage.repos.outbox import OutboxRepo
 from storage.repos.people import PeopleRepo
 from storage.repos.privacy import PrivacyRepo
 from storage.repos.reports import ReportsRepo
-from storage.sqlite_units import BEGIN_IMMEDIATE, LoopSession, SqliteUnits, sqlite_pragmas
+from storage.session import DbSession
+from storage.sqlite_units import BEGIN_IMMEDIATE, SqliteUnits, sqlite_pragmas
 
-# What repositories are given: the async session, or on SQLite in WAL mode its
-# on-loop stand-in (storage/sqlite_units.py).
-DbSession = AsyncSession | LoopSession
+R = TypeVar("R")
 
 
-@dataclass(slots=True)
+class _Repo(Generic[R]):
+    """A repository of the unit of work, made on first use and then kept (the
+    instance attribute shadows this non-data descriptor)."""
+
+    def __init__(self, factory: Callable[[DbSession], R]) -> None:
+        self.factory = factory
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, uow: UnitOfWork, owner: type) -> R:
+        repo = self.factory(uow.session)
+        uow.__dict__[self.name] = repo
+        return repo
+
+
 class UnitOfWork:
-    session: DbSession
-    people: PeopleRepo
-    conversations: ConversationsRepo
-    inbox: InboxRepo
-    cases: CasesRepo
-    outbox: OutboxRepo
-    nudges: NudgesRepo
-    catalog: CatalogRepo
-    assignments: AssignmentsRepo
-    matrix: MatrixRepo
-    coordination: CoordinationRepo
-    privacy: PrivacyRepo
-    reports: ReportsRepo
-    interventions: InterventionsRepo
-    inscriptions: InscriptionsRepo
+    """One transaction's session and its repositories (an update touches four
+    or five of them, so each is made when first asked for)."""
+
+    people = _Repo(PeopleRepo)
+    conversations = _Repo(ConversationsRepo)
+    inbox = _Repo(InboxRepo)
+    cases = _Repo(CasesRepo)
+    outbox = _Repo(OutboxRepo)
+    nudges = _Repo(NudgesRepo)
+    catalog = _Repo(CatalogRepo)
+    assignments = _Repo(AssignmentsRepo)
+    matrix = _Repo(MatrixRepo)
+    coordination = _Repo(CoordinationRepo)
+    privacy = _Repo(PrivacyRepo)
+    reports = _Repo(ReportsRepo)
+    interventions = _Repo(InterventionsRepo)
+    inscriptions = _Repo(InscriptionsRepo)
+
+    def __init__(self, session: DbSession) -> None:
+        self.session = session
 
     @classmethod
     def over(cls, session: DbSession) -> UnitOfWork:
-        return cls(
-            session=session,
-            people=PeopleRepo(session),
-            conversations=ConversationsRepo(session),
-            inbox=InboxRepo(session),
-            cases=CasesRepo(session),
-            outbox=OutboxRepo(session),
-            nudges=NudgesRepo(session),
-            catalog=CatalogRepo(session),
-            assignments=AssignmentsRepo(session),
-            matrix=MatrixRepo(session),
-            coordination=CoordinationRepo(session),
-            privacy=PrivacyRepo(session),
-            reports=ReportsRepo(session),
-            interventions=InterventionsRepo(session),
-            inscriptions=InscriptionsRepo(session),
-        )
+        return cls(session)
 
 
 # Seconds a write waits for SQLite's lock held by another process.

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.matrix_models import ACCEPTED, OFFERED, OPEN_STATES, Assignment, CaseQueue
 from storage.models import Case, Conversation
+from storage.session import DbSession
 
 
 class AssignmentsRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     async def offer(

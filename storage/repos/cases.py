@@ -5,9 +5,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Case, CaseEvent, Counter
+from storage.session import DbSession
 
 CASE_COUNTER = "case"
 
@@ -26,7 +26,7 @@ def case_ref(number: int) -> str:
 
 
 class CasesRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     async def next_number(self) -> int:

@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.catalog import AiguilleurProfile, Catalog
 from dialogs.catalog import Resource as ResourceEntry
 from dialogs.matching import AiguilleurCandidate
 from storage.catalog_models import Aiguilleur, Resource
 from storage.matrix_models import OPEN_STATES, Assignment
+from storage.session import DbSession
 
 RESOURCES = "resources"
 AIGUILLEURS = "aiguilleurs"
@@ -121,7 +121,7 @@ def diff(
 
 
 class CatalogRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     async def _resource_rows(self) -> dict[str, Resource]:

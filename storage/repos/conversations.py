@@ -1,27 +1,29 @@
 """Where each chat stands. Every incoming update loads its chat's row and saves
-it back, so those two statements are built once and the save is a Core UPDATE
-(an ORM flush costs several times more for one row)."""
+it back, so those statements are built once and run as Core statements: the
+row comes back as a small `ChatRow`, not an ORM object (loading one into the
+session and flushing it cost several times SQLite's work for one row)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from storage.models import Conversation
+from storage.session import DbSession
 
+_TABLE = Conversation.__table__
 _FOR_UPDATE = (
-    select(Conversation)
+    select(_TABLE.c.id, _TABLE.c.person_id, _TABLE.c.state)
     .where(
-        Conversation.transport == bindparam("transport"),
-        Conversation.address == bindparam("address"),
+        _TABLE.c.transport == bindparam("transport"),
+        _TABLE.c.address == bindparam("address"),
     )
     .with_for_update()
 )
-_TABLE = Conversation.__table__
+_INSERT = insert(_TABLE)
 _SAVE = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("row_id"))
@@ -33,46 +35,58 @@ _SAVE = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ChatRow:
+    """A chat's row as loaded: its id, person and dialog state (JSON)."""
+
+    id: int
+    person_id: int | None
+    state: dict[str, Any]
+
+
 class ConversationsRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
-    async def for_update(self, transport: str, address: str) -> Conversation | None:
+    async def for_update(self, transport: str, address: str) -> ChatRow | None:
         """The chat's row, locked until commit on PostgreSQL so that two updates of
         one chat never interleave (SQLite already serialises writers)."""
-        return await self.session.scalar(_FOR_UPDATE, {"transport": transport, "address": address})
+        result = await self.session.execute(
+            _FOR_UPDATE, {"transport": transport, "address": address}
+        )
+        found = result.first()
+        return ChatRow(found.id, found.person_id, found.state) if found is not None else None
 
     async def save(
         self,
-        row: Conversation | None,
+        row: ChatRow | None,
         *,
         transport: str,
         address: str,
         person_id: int | None,
         state: dict[str, Any],
         now: datetime,
-    ) -> Conversation:
-        if row is None or row.id is None:
-            if row is None:
-                row = Conversation(transport=transport, address=address)
-                self.session.add(row)
-            row.state = state
-            row.person_id = person_id
-            row.updated_at = now
-            await self.session.flush()
-            return row
+    ) -> ChatRow:
+        """Insert the chat's row (`row` None) or update the loaded one; a person
+        once known stays (None keeps the row's)."""
+        if row is None:
+            result = await self.session.execute(
+                _INSERT,
+                {
+                    "transport": transport,
+                    "address": address,
+                    "person_id": person_id,
+                    "state": state,
+                    "updated_at": now,
+                },
+            )
+            return ChatRow(result.inserted_primary_key[0], person_id, state)
         person_id = person_id if person_id is not None else row.person_id
         await self.session.execute(
             _SAVE,
             {"row_id": row.id, "state": state, "person_id": person_id, "updated_at": now},
         )
-        # The loaded object says what the row now holds, without a second write
-        # at commit (set_committed_value records no change to flush).
-        set_committed_value(row, "state", state)
-        set_committed_value(row, "person_id", person_id)
-        set_committed_value(row, "updated_at", now)
-        return row
-
+        return ChatRow(row.id, person_id, state)
     async def forget(self, transport: str, address: str) -> None:
         await self.session.execute(
             delete(Conversation).where(

@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.catalog_models import Aiguilleur
 from storage.coordination_models import CommandLog, Coordinator, PendingAction
+from storage.session import DbSession
 
 # Every update a person sends asks whether an admin action waits for them; the
 # answer is nearly always no. A Core statement built once answers that for a
@@ -26,7 +26,7 @@ _ANY_PENDING = select(_PENDING_TABLE.c.expires_at).where(
 
 
 class CoordinationRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     # -- coordinators --------------------------------------------------------------

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ProcessedUpdate
+from storage.session import DbSession
 
 # Built once: every incoming update runs it (a Core statement skips the ORM flush).
 _CLAIM = insert(ProcessedUpdate.__table__)
@@ -19,7 +19,7 @@ class DuplicateUpdate(Exception):
 
 
 class InboxRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     async def claim(self, transport: str, update_key: str, now: datetime) -> None:

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.coordination_models import APPROVED, PENDING, REJECTED, Inscription
+from storage.session import DbSession
 
 
 class InscriptionsRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     async def create(

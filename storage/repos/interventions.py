@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.coordination_models import Intervention
 from storage.matrix_models import ACCEPTED, CLOSED, ENDED, RETURNED, Assignment
+from storage.session import DbSession
 
 # Assignment states that mean "this aiguilleur took the case on".
 WORKED_STATES = (ACCEPTED, CLOSED, ENDED, RETURNED)
@@ -28,7 +28,7 @@ class CaseTotal:
 
 
 class InterventionsRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     async def add(

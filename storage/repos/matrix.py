@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.catalog_models import Aiguilleur
 from storage.matrix_models import MatrixRoom, MatrixSync
+from storage.session import DbSession
 
 SYNC_TOKEN = "next_batch"
 
 
 class MatrixRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     async def room_of(self, aiguilleur_id: str) -> str | None:

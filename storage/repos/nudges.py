@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.nudge_models import CaseFlag, Nudge
+from storage.session import DbSession
 
 PENDING = "pending"
 SENT = "sent"
@@ -43,7 +43,7 @@ _AWAITING_TEXT = (
 
 
 class NudgesRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     # -- scheduling -------------------------------------------------------------

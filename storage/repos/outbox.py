@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
+from storage.session import DbSession
 
 PENDING = "pending"
 SENT = "sent"
@@ -83,7 +83,7 @@ def _new_row(
 
 
 class OutboxRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     async def enqueue(

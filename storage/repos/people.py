@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person
+from storage.session import DbSession
 
 
 class PeopleRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     async def by_external_id(self, transport: str, external_id: str) -> Person | None:

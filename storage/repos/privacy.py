@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, exists, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.options import ROLES
 from storage.catalog_models import Aiguilleur
@@ -33,6 +32,7 @@ from storage.matrix_models import ENDED, OPEN_STATES, Assignment, CaseQueue
 from storage.models import Case, CaseEvent, Conversation, OutboxMessage, Person
 from storage.nudge_models import Nudge
 from storage.repos.nudges import PENDING, SENT
+from storage.session import DbSession
 
 ERASED = "personal_data_erased"
 CLOSED = "clos"
@@ -98,7 +98,7 @@ def mentions(ref: str) -> re.Pattern[str]:
 
 
 class PrivacyRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     # -- lookups ---------------------------------------------------------------------

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.admin.report import (
     FIRST_CONTACT_KINDS,
@@ -32,6 +31,7 @@ from storage.coordination_models import Intervention
 from storage.matrix_models import DECLINED, EXPIRED, Assignment, CaseQueue
 from storage.models import Case, CaseEvent
 from storage.nudge_models import Nudge
+from storage.session import DbSession
 
 CLOSED = "clos"
 STOPPED = ("action_verifiee", "clos")
@@ -42,7 +42,7 @@ def _scoped(query: Select[Any], regions: Iterable[str] | None) -> Select[Any]:
 
 
 class ReportsRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: DbSession) -> None:
         self.session = session
 
     # -- the report ----------------------------------------------------------------
