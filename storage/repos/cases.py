@@ -21,6 +21,16 @@ _OF_PERSON = (
 )
 
 
+# Each new case takes the next number: the UPDATE locks the counter row until commit.
+_COUNTER = Counter.__table__
+_NEXT_NUMBER = (
+    update(_COUNTER)
+    .where(_COUNTER.c.name == bindparam("counter"))
+    .values(value=_COUNTER.c.value + 1)
+    .returning(_COUNTER.c.value)
+)
+
+
 def case_ref(number: int) -> str:
     return f"AIG-{number:04d}"
 
@@ -32,12 +42,7 @@ class CasesRepo:
     async def next_number(self) -> int:
         """Atomic increment: the UPDATE locks the counter row until commit, so two
         processes never get the same number."""
-        value = await self.session.scalar(
-            update(Counter)
-            .where(Counter.name == CASE_COUNTER)
-            .values(value=Counter.value + 1)
-            .returning(Counter.value)
-        )
+        value = await self.session.scalar(_NEXT_NUMBER, {"counter": CASE_COUNTER})
         if value is None:
             self.session.add(Counter(name=CASE_COUNTER, value=1))
             await self.session.flush()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from dialogs.catalog import AiguilleurProfile, Catalog
 from dialogs.catalog import Resource as ResourceEntry
@@ -21,6 +21,30 @@ from dialogs.matching import AiguilleurCandidate
 from storage.catalog_models import Aiguilleur, Resource
 from storage.matrix_models import OPEN_STATES, Assignment
 from storage.session import DbSession
+
+# What every new case's matching asks (bot/catalog_service.py), built once.
+_VERSION = select(func.count(), func.max(Resource.updated_at)).select_from(Resource)
+# populate_existing: rows already in the session take the database's values
+# (`_MARK_PROPOSED` is a Core update that leaves them as they were).
+_ACTIVE_AIGUILLEURS = (
+    select(Aiguilleur)
+    .where(Aiguilleur.active.is_(True))
+    .order_by(Aiguilleur.id)
+    .execution_options(populate_existing=True)
+)
+_OPEN_CASE_COUNTS = (
+    select(Assignment.aiguilleur_id, func.count(Assignment.id))
+    .where(Assignment.state.in_(OPEN_STATES))
+    .group_by(Assignment.aiguilleur_id)
+)
+_AIGUILLEURS = Aiguilleur.__table__
+# Core, not an ORM update (which would look for the rows among the session's
+# objects to keep them in step); `_ACTIVE_AIGUILLEURS` reloads them.
+_MARK_PROPOSED = (
+    update(_AIGUILLEURS)
+    .where(_AIGUILLEURS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(last_proposed_at=bindparam("now", type_=_AIGUILLEURS.c.last_proposed_at.type))
+)
 
 RESOURCES = "resources"
 AIGUILLEURS = "aiguilleurs"
@@ -234,10 +258,7 @@ class CatalogRepo:
         return [resource_entry(row) for row in rows]
 
     async def active_aiguilleurs(self) -> list[Aiguilleur]:
-        rows = await self.session.scalars(
-            select(Aiguilleur).where(Aiguilleur.active.is_(True)).order_by(Aiguilleur.id)
-        )
-        return list(rows)
+        return list(await self.session.scalars(_ACTIVE_AIGUILLEURS))
 
     async def candidates(self) -> list[AiguilleurCandidate]:
         """Active aiguilleurs with their load and rotation data, for `match`.
@@ -256,20 +277,14 @@ class CatalogRepo:
         """Aiguilleur id → number of cases they currently hold: accepted ones and
         offers still waiting for an answer (so that offers in a row never exceed
         someone's capacity). See `storage.matrix_models.Assignment`."""
-        result = await self.session.execute(
-            select(Assignment.aiguilleur_id, func.count(Assignment.id))
-            .where(Assignment.state.in_(OPEN_STATES))
-            .group_by(Assignment.aiguilleur_id)
-        )
+        result = await self.session.execute(_OPEN_CASE_COUNTS)
         return {aiguilleur: int(count) for aiguilleur, count in result.all()}
 
     async def mark_proposed(self, ids: Iterable[str], now: datetime) -> None:
         """Record that these aiguilleurs were just proposed (rotation)."""
         chosen = sorted(set(ids))
         if chosen:
-            await self.session.execute(
-                update(Aiguilleur).where(Aiguilleur.id.in_(chosen)).values(last_proposed_at=now)
-            )
+            await self.session.execute(_MARK_PROPOSED, {"ids": chosen, "now": now})
 
     async def export(self) -> Catalog:
         """The active catalog, both sections."""
@@ -285,11 +300,7 @@ class CatalogRepo:
     async def version(self) -> tuple[int, datetime | None]:
         """Changes whenever an import changes resources: (rows, latest update).
         Lets a long-running process rebuild its match index only when needed."""
-        row = (
-            await self.session.execute(
-                select(func.count(), func.max(Resource.updated_at)).select_from(Resource)
-            )
-        ).one()
+        row = (await self.session.execute(_VERSION)).one()
         return int(row[0]), row[1]
 
     async def disable_demo_aiguilleurs(self, now: datetime) -> list[str]:

@@ -4,7 +4,7 @@ reply is delivered, and the echo baseline answers every update."""
 
 from __future__ import annotations
 
-from bench.intake import echo_run, intake_bench, memory_child
+from bench.intake import Run, echo_run, intake_bench, median_run, memory_child
 
 
 async def test_intake_bench_smoke() -> None:
@@ -23,3 +23,11 @@ async def test_echo_baseline_and_memory_child_smoke() -> None:
     memory = await memory_child(16)
     assert memory["conversations"] == 16
     assert memory["misses"] == 0
+
+
+def test_the_median_run_is_reported() -> None:
+    """Repeats on a shared machine: neither the luckiest nor the unluckiest run."""
+    runs = [Run(100, wall, []) for wall in (1.0, 4.0, 2.0)]
+    assert median_run(runs, lambda r: r.rate).wall_s == 2.0
+    assert median_run(runs[:2], lambda r: r.rate).wall_s == 4.0  # the lower of two
+    assert median_run(runs[:1], lambda r: r.rate) is runs[0]
