@@ -121,7 +121,12 @@ class BotService:
         self.runtime.admin = self.admin
         self.dispatcher = Dispatcher(self.db, self.clock, {}, pacer=self.pacer)
         self.nudges = NudgeWorker(
-            self.db, self.clock, self.runtime, followup, on_queued=self.dispatcher.kick
+            self.db,
+            self.clock,
+            self.runtime,
+            followup,
+            on_queued=self.dispatcher.kick,
+            pace=self.pacer.interval / 2,
         )
         self.dispatcher.on_failed = self.nudges.contact_failed
         self.scheduler = NudgeScheduler(self.nudges, self.clock, self.config.followup.wake_interval)

@@ -56,6 +56,7 @@ class NudgeWorker:
         followup: FollowupRuntime,
         on_queued: Callable[[], None] | None = None,
         tolerance: timedelta = LATE_TOLERANCE,
+        pace: float = 0.0,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -63,6 +64,11 @@ class NudgeWorker:
         self.followup = followup
         self.on_queued = on_queued or (lambda: None)
         self.tolerance = tolerance
+        # Seconds between two nudges handled: half the sender's interval
+        # (`BotService`), so a batch is prepared just ahead of the sender
+        # instead of taking the loop from it (and from incoming messages) until
+        # it is all queued. 0: only a turn for the others (tests, no limit).
+        self.pace = pace
         # Next free catch-up slot; per process (two processes catching up at once
         # each keep the pace, which is still far from a burst).
         self._cursor: datetime | None = None
@@ -84,8 +90,13 @@ class NudgeWorker:
                 if not await self.handle_next():
                     break
                 batch += 1
-                if batch % KICK_EVERY == 0:
+                if batch == 1 or batch % KICK_EVERY == 0:
                     self.on_queued()
+                # A unit on SQLite never waits (storage/sqlite_units.py): without
+                # this the batch would hold the loop until it is all queued. A
+                # timer, not a bare yield, so that the sender's own timers, due
+                # earlier, run first and keep their pace.
+                await asyncio.sleep(self.pace)
             handled += batch
             if batch:
                 self.on_queued()

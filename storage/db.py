@@ -150,11 +150,6 @@ class Database:
         if self._writer_task is not None and self._writer_task is asyncio.current_task():
             # Would wait for itself forever: a unit of work inside another.
             raise RuntimeError("nested unit of work on SQLite")
-        # A unit on SQLite never waits on its own (sqlite_units.py), so a task
-        # running units back to back (the nudge worker's batch) would keep the
-        # loop from polling and sending until it is done: each unit first lets
-        # the other ready tasks have a turn.
-        await asyncio.sleep(0)
         async with self._writer:
             self._writer_task = asyncio.current_task()
             try:
