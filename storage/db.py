@@ -79,10 +79,6 @@ class UnitOfWork:
     def __init__(self, session: DbSession) -> None:
         self.session = session
 
-    @classmethod
-    def over(cls, session: DbSession) -> UnitOfWork:
-        return cls(session)
-
 
 # Seconds a write waits for SQLite's lock held by another process.
 SQLITE_TIMEOUT = 30
@@ -145,7 +141,7 @@ class Database:
     async def unit(self) -> AsyncIterator[UnitOfWork]:
         if self._writer is None:
             async with self.sessions() as session, session.begin():
-                yield UnitOfWork.over(session)
+                yield UnitOfWork(session)
             return
         if self._writer_task is not None and self._writer_task is asyncio.current_task():
             # Would wait for itself forever: a unit of work inside another.
@@ -155,10 +151,10 @@ class Database:
             try:
                 if self._loop_units is not None and self._loop_units.wal():
                     async with self._loop_units.session() as loop_session:
-                        yield UnitOfWork.over(loop_session)
+                        yield UnitOfWork(loop_session)
                 else:
                     async with self.sessions() as session, session.begin():
-                        yield UnitOfWork.over(session)
+                        yield UnitOfWork(session)
             finally:
                 self._writer_task = None
 

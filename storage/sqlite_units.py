@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -45,10 +45,11 @@ class LoopSavepoint:
     def __init__(self, transaction: SessionTransaction) -> None:
         self._transaction = transaction
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, LoopSavepoint]:
         # Already begun: awaiting it just hands it over, as AsyncSession does.
-        if False:  # pragma: no cover - makes this a generator
-            yield
+        return self._itself().__await__()
+
+    async def _itself(self) -> LoopSavepoint:
         return self
 
     async def commit(self) -> None:
