@@ -73,7 +73,7 @@ class Done:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cancelled:
-    pass
+    """The person answered no at the confirmation: nothing is recorded."""
 
 
 Result = Ask | Done | Cancelled

@@ -129,7 +129,7 @@ async def test_the_same_update_twice_is_handled_once(tg: FakeTelegram, bot: BotS
 
 
 class Rollback(Exception):
-    pass
+    """Raised to leave a unit of work without committing it."""
 
 
 async def test_no_acknowledgement_before_the_commit(tg: FakeTelegram, bot: BotService) -> None:
