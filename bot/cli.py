@@ -12,7 +12,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.backup import Refused, refuse_empty_start
+from bot.backup_cli import add_backup_commands, run_backup_command
 from bot.catalog_cli import add_catalog_commands, run_catalog_command
+from bot.cli_errors import database_error_msg, os_error_msg, speak_argparse
 from bot.config import Config, ConfigError, load_config, require_token
 from bot.privacy_cli import add_privacy_commands, run_privacy_command
 from bot.report_cli import add_report_commands, run_report_command
@@ -42,6 +45,7 @@ def add_db_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     loc = cli_locale()
+    speak_argparse(loc)
     parser = argparse.ArgumentParser(
         prog="aiguillage", description=translate(loc, "cli.description")
     )
@@ -55,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_catalog_commands(commands, add_db_options, loc)
     add_privacy_commands(commands, add_db_options, loc)
     add_report_commands(commands, add_db_options, loc)
+    add_backup_commands(commands, add_db_options, loc)
     return parser
 
 
@@ -79,6 +84,10 @@ QUIET_LIBRARIES = (
     "nio",
     "peewee",
     "aiohttp",
+    # APScheduler logs every wake-up of every job at INFO (thousands a day).
+    "apscheduler",
+    "matplotlib",
+    "PIL",
 )
 
 
@@ -121,16 +130,32 @@ async def prepare_catalog(config: Config, include_demo_aiguilleurs: bool) -> Non
         await db.dispose()
 
 
-async def db_current(config: Config) -> None:
-    from storage.db import Database
-    from storage.migrate import current_revision, head_revisions
+async def db_current(config: Config) -> int:
+    """The schema's revision against the code's; exit status 1 when the database
+    has no schema at all (empty, or the wrong database)."""
+    from storage.backup import inventory, sqlite_path
+    from storage.db import Database, is_sqlite
+    from storage.migrate import head_revisions
 
-    db = Database(config.database.url)
+    url = config.database.url
+    head = ", ".join(head_revisions())
+    if is_sqlite(url) and not sqlite_path(url).exists():
+        say(msg("cli.db.current.no_file", path=str(sqlite_path(url)), head=head))
+        return 1
+    db = Database(url)
     try:
-        current = await current_revision(db)
-        say(msg("cli.db.current.result", revision=str(current), head=", ".join(head_revisions())))
+        found = await inventory(db)
     finally:
         await db.dispose()
+    if found.revision is None:
+        say(msg("cli.db.current.empty", head=head))
+        return 1
+    say(msg("cli.db.current.result", revision=found.revision, head=head))
+    if found.revision not in head_revisions():
+        say(msg("cli.db.current.behind"))
+    elif not found.has_rows:
+        say(msg("cli.db.current.no_rows"))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.app import run_bot
 
             require_token(config)  # before touching the database
+            refuse_empty_start(config)  # before the starter catalog fills it
             asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=False))
             asyncio.run(run_bot(config))
         elif args.command == "chat":
@@ -158,12 +184,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_privacy_command(args, config, cli_locale())
         elif args.command in ("report", "demo-data"):
             return run_report_command(args, config, cli_locale())
+        elif args.command in ("backup", "restore"):
+            return run_backup_command(args, config, cli_locale())
         elif args.command == "db" and args.db_command == "upgrade":
             asyncio.run(db_upgrade(config))
         elif args.command == "db" and args.db_command == "current":
-            asyncio.run(db_current(config))
+            return asyncio.run(db_current(config))
     except ConfigError as exc:
         return fail(msg("cli.config_error", detail=exc.message))
+    except Refused as exc:
+        return fail(exc.message)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
@@ -186,7 +216,15 @@ def explain(exc: Exception) -> Msg:
     # Only the Matrix side speaks aiohttp (Telegram goes through httpx).
     if isinstance(exc, MatrixLoginError | ClientError):
         return msg("cli.matrix_error", detail=str(exc)[:200])
-    if isinstance(exc, DBAPIError | OSError):
+    if isinstance(exc, DBAPIError):
+        first = str(exc).splitlines()[0][:200]
+        return database_error_msg(str(exc)) or msg("cli.database_error", detail=first)
+    if isinstance(exc, OSError):
+        known = database_error_msg(str(exc))
+        if known is not None:
+            return known
+        if exc.filename:
+            return msg("cli.file_error", path=str(exc.filename), detail=os_error_msg(exc))
         return msg("cli.database_error", detail=str(exc).splitlines()[0][:200])
     return msg("cli.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:200]}")
 
