@@ -32,6 +32,9 @@ from sqlalchemy.engine import Connection, make_url
 from storage.db import Database, is_sqlite
 
 VERSION_TABLE = "alembic_version"
+# Tables whose rows the migrations themselves write (the case counter at 0): a database
+# fresh from `db upgrade` holds them and is still empty.
+MIGRATION_ROWS = frozenset({"counters"})
 # What a backup's summary counts, table by table (only tables the schema has).
 COUNTED: Mapping[str, str] = {
     "cases": "SELECT count(*) FROM cases",
@@ -86,7 +89,7 @@ def _inventory(connection: Connection) -> Inventory:
         revision = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
     has_rows = any(
         connection.execute(text(f'SELECT 1 FROM "{name}" LIMIT 1')).first() is not None
-        for name in sorted(names - {VERSION_TABLE})
+        for name in sorted(names - {VERSION_TABLE, *MIGRATION_ROWS})
     )
     counts = {
         key: int(connection.execute(text(query)).scalar() or 0)
