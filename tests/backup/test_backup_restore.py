@@ -20,7 +20,6 @@ from tests.backup.support import ROOT, cli, plain
 from tests.e2e.harness import answer, bot_config, choose, running_bot
 from tests.fakes.telegram_api import FakeTelegram
 
-
 DEMO_CATALOG = ROOT / "docs" / "exemples" / "mon-catalogue.yaml"
 
 
@@ -55,9 +54,10 @@ async def test_backup_wipe_restore_and_the_conversation_resumes(
         await answer(camille, "/start")
         await choose(camille, "J'accepte")
         asked = await answer(camille, "La Fabrique")  # now asked where the place is
-        assert "commune" in (asked.plain_text or "").lower() or "code postal" in (
-            asked.plain_text or ""
-        ).lower()
+        assert (
+            "commune" in (asked.plain_text or "").lower()
+            or "code postal" in (asked.plain_text or "").lower()
+        )
 
     saved = tmp_path / "sauvegardes" / "2026-12-07"
     code, out, err = await run("backup", str(saved), "--db", url, cwd=tmp_path)

@@ -109,9 +109,36 @@ def test_dry_run_lists_changes_and_disabling(
         "AGPL-3.0,true,BlaBlaCar,\n",
         encoding="utf-8",
     )
+    # By default an import merges: what the file does not list stays active.
     code, out, _ = run(capsys, "catalog", "import", str(csv), "--dry-run", "--db", db)
+    assert code == 0 and "désactivation :" not in out
+    assert "restent actives (--replace pour les désactiver)" in out
+    code, out, _ = run(capsys, "catalog", "import", str(csv), "--dry-run", "--replace", "--db", db)
     assert "- ressource framadate (désactivation" in out
     assert "aiguilleur" not in out  # a CSV of resources disables no aiguilleur
+
+
+def test_import_merges_unless_replace_which_lists_first(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's example file on the starter catalog: merged, nothing deactivated;
+    --replace lists what it deactivates before the summary, then does it."""
+    example = Path(__file__).resolve().parents[2] / "docs" / "exemples" / "mon-catalogue.yaml"
+    assert run(capsys, "catalog", "import", str(SEED), "--db", db)[0] == 0
+    code, out, _ = run(capsys, "catalog", "import", str(example), "--db", db)
+    assert code == 0 and "0 désactivation(s)" in out and "1 ajout(s)" in out
+    assert run(capsys, "catalog", "export", str(tmp_path / "fusion.yaml"), "--db", db)[0] == 0
+    merged = (tmp_path / "fusion.yaml").read_text(encoding="utf-8")
+    assert "id: mobicoop" in merged and "id: reseau-tiers-lieux-exemple" in merged
+    code, out, _ = run(capsys, "catalog", "import", str(example), "--replace", "--db", db)
+    lines = out.strip().splitlines()
+    assert code == 0 and "vont être désactivées" in lines[0]
+    assert "- ressource mobicoop (désactivation" in out
+    gone = len(seed_catalog().resources) - 1  # all but framadate, which the file lists
+    assert "Catalogue importé" in lines[-1] and f" {gone} désactivation(s)" in lines[-1]
+    assert run(capsys, "catalog", "export", str(tmp_path / "apres.yaml"), "--db", db)[0] == 0
+    replaced = (tmp_path / "apres.yaml").read_text(encoding="utf-8")
+    assert "id: mobicoop" not in replaced and "id: reseau-tiers-lieux-exemple" in replaced
 
 
 def test_invalid_import_imports_nothing(
