@@ -172,6 +172,10 @@ def summary_msg(key: str, name: str, catalog: Catalog) -> Msg:
 # ------------------------------------------------------------------ import
 
 
+class _Simulated(Exception):
+    """Leaves a dry run's unit of work without committing anything."""
+
+
 async def import_catalog(
     config: Config,
     catalog: Catalog,
@@ -181,12 +185,21 @@ async def import_catalog(
     replace: bool = False,
 ) -> None:
     """Merge by default: entries the file does not list stay as they are. With
-    `replace`, they are deactivated, and listed before it happens."""
+    `replace`, they are deactivated, and listed before it happens.
+
+    Merging into a database without any resource (before the bot's first start)
+    completes the starter catalog the bot would have loaded, instead of leaving the
+    file's few resources alone; a dry run shows the same, inside a rolled-back unit."""
     from bot.app import open_database
+    from bot.catalog_service import starter_catalog
 
     db = await open_database(config)
+    now = datetime.now(UTC)
     try:
         async with db.unit() as uow:
+            if not replace and await uow.catalog.is_empty():
+                loaded = await uow.catalog.apply(starter_catalog(False), now)
+                output.out(msg("catalog.starter_first", count=len(loaded.added)))
             plan = await uow.catalog.plan_import(catalog)
             absent = plan.disabled
             if not replace:
@@ -196,8 +209,11 @@ async def import_catalog(
                 for entry in absent:
                     table = msg(f"catalog.table.{entry.table}")
                     output.out(msg("catalog.plan.disabled", table=table, id=entry.id))
-            if not dry_run:
-                await uow.catalog.apply(plan, datetime.now(UTC))
+            if dry_run:
+                raise _Simulated
+            await uow.catalog.apply(plan, now)
+    except _Simulated:
+        pass
     finally:
         await db.dispose()
     shown = plan.disabled if dry_run else ()

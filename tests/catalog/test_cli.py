@@ -81,12 +81,16 @@ def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
 def test_import_dry_run_then_import_then_again(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "catalog", "import", str(SEED), "--dry-run", "--db", db)
     assert code == 0
-    assert "+ ressource framadate (ajout)" in out
+    # An empty database: the file completes the starter catalog (its resources), so only
+    # the file's (demo) aiguilleurs are new.
+    assert "complète le catalogue de départ" in out
+    assert "+ ressource framadate" not in out
     assert "+ aiguilleur·euse lou-demo (ajout)" in out
     assert "Simulation" in out and "rien n'a été écrit" in out
-    # The dry run wrote nothing: a real import still adds everything.
+    # The dry run wrote nothing: a real import still says the database had no catalog.
     code, out, _ = run(capsys, "catalog", "import", str(SEED), "--db", db)
-    assert code == 0 and "Catalogue importé" in out and "+ ressource framadate" in out
+    assert code == 0 and "Catalogue importé" in out and "catalogue de départ" in out
+    assert "+ aiguilleur·euse lou-demo" in out
     code, out, _ = run(capsys, "catalog", "import", str(SEED), "--db", db)
     assert code == 0 and "déjà à jour" in out and "+ " not in out
 
@@ -141,6 +145,23 @@ def test_import_merges_unless_replace_which_lists_first(
     assert "id: mobicoop" not in replaced and "id: reseau-tiers-lieux-exemple" in replaced
 
 
+def test_merge_into_an_empty_database_completes_the_starter_catalog(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the bot's first start the database has no resource: importing the README's
+    example file must not leave a catalog of two resources (the bot would then never load
+    its starter catalog)."""
+    example = Path(__file__).resolve().parents[2] / "docs" / "exemples" / "mon-catalogue.yaml"
+    starter = len(seed_catalog().resources)
+    code, out, _ = run(capsys, "catalog", "import", str(example), "--db", db)
+    assert code == 0 and f"catalogue de départ ({starter} ressources)" in out
+    assert "1 ajout(s), 1 modification(s), 0 désactivation(s)" in out
+    assert run(capsys, "catalog", "export", str(tmp_path / "tout.yaml"), "--db", db)[0] == 0
+    exported = (tmp_path / "tout.yaml").read_text(encoding="utf-8")
+    assert exported.count("\n- id: ") == starter + 1
+    assert "id: mobicoop" in exported and "id: reseau-tiers-lieux-exemple" in exported
+
+
 def test_invalid_import_imports_nothing(
     db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -151,7 +172,8 @@ def test_invalid_import_imports_nothing(
     assert code == 2 and out == ""
     assert "rien n'a été importé" in err and len(err.strip().splitlines()) == 1
     code, out, _ = run(capsys, "catalog", "import", str(SEED), "--dry-run", "--db", db)
-    assert f"{len(seed_catalog().resources) + len(seed_catalog().aiguilleurs)} ajout" in out
+    assert "complète le catalogue de départ" in out  # still no catalog at all
+    assert f" {len(seed_catalog().aiguilleurs)} ajout" in out
 
 
 def test_export_round_trip(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
