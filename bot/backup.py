@@ -278,6 +278,7 @@ def restore(config: Config, source: Path, force: bool) -> RestoreReport:
                 version=manifest.app_version or "?",
             )
         )
+    refuse_foreign_owner(config)
     dump = source / manifest.database
     if not dump.is_file():
         raise Refused(msg("restore.not_a_backup", path=str(source), detail=manifest.database))
@@ -330,6 +331,29 @@ def restore(config: Config, source: Path, force: bool) -> RestoreReport:
     return RestoreReport(
         manifest=manifest, revision=str(after.revision), counts=after.counts, notes=tuple(notes)
     )
+
+
+def refuse_foreign_owner(config: Config) -> None:
+    """Root restoring into the bot's folder would leave root-owned files the bot
+    cannot write: such a restore must run as the folder's owner."""
+    if os.geteuid() != 0:
+        return
+    folders = [config.matrix.store_path.parent] if config.matrix is not None else []
+    if is_sqlite(config.database.url):
+        folders.append(store.sqlite_path(config.database.url).parent)
+    for folder in folders:
+        try:
+            owner = folder.stat().st_uid
+        except OSError:
+            continue
+        if owner != 0:
+            import pwd
+
+            try:
+                name = pwd.getpwuid(owner).pw_name
+            except KeyError:
+                name = str(owner)
+            raise Refused(msg("restore.as_root", path=str(folder), user=name))
 
 
 async def _drop_tables(url: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -160,3 +161,25 @@ async def test_refusals_are_one_line_and_leave_nothing(tmp_path: Path) -> None:
     code, _out, err = await run("restore", str(tmp_path / "absent"), "--db", url, cwd=tmp_path)
     assert code == 2 and "manifest.json" in err and "introuvable" in err
     assert "No such file" not in err
+
+
+async def test_root_restoring_into_the_bots_folder_is_refused(tmp_path: Path) -> None:
+    """Run as root (CI, a sysadmin forgetting `sudo -u aiguillage`): the bot's folder
+    belongs to another user, so the restore refuses instead of leaving root's files."""
+    source = databases.sqlite_url(tmp_path, "source.sqlite3")
+    code, _out, err = await run("db", "upgrade", "--db", source, cwd=tmp_path)
+    assert code == 0, err
+    saved = tmp_path / "sauvegarde"
+    code, _out, err = await run("backup", str(saved), "--db", source, cwd=tmp_path)
+    assert code == 0, err
+    folder = tmp_path / "var-lib-aiguillage"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        os.chown(folder, 65534, 65534)
+    target = databases.sqlite_url(folder, "aiguillage.sqlite3")
+    code, out, err = await run("restore", str(saved), "--db", target, cwd=tmp_path)
+    if os.geteuid() == 0:
+        assert code == 2 and out == "" and "sudo -u " in err and "Rien n'a été restauré" in err
+        assert not (folder / "aiguillage.sqlite3").exists()
+    else:  # an ordinary user restores into its own folder
+        assert code == 0, err

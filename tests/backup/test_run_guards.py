@@ -48,11 +48,15 @@ async def test_a_matrix_store_on_an_empty_database_refuses_to_start(tmp_path: Pa
         'homeserver = "http://127.0.0.1:9"\n'
         'user_id = "@bot:example.org"\n'
         'access_token = "syt_x"\n'
+        'device_id = "AIGUILLAGE"\n'
         f'store_path = "{store}"\n',
         encoding="utf-8",
     )
     url = databases.url(tmp_path, "vide.sqlite3")
-    done = await asyncio.to_thread(cli, "run", "--config", str(config), "--db", url, cwd=tmp_path)
+    env = {"AIGUILLAGE_TELEGRAM_TOKEN": TOKEN}
+    done = await asyncio.to_thread(
+        cli, "run", "--config", str(config), "--db", url, cwd=tmp_path, env=env
+    )
     assert done.returncode == 2
     line = refused_line(done.stderr)
     assert str(store) in line and "aiguillage restore" in line
