@@ -527,8 +527,11 @@ def test_every_marker_is_understood() -> None:
 
 def test_no_hidden_sudo_and_readme_opens_with_make_demo_and_make_test() -> None:
     for doc in DOCS:
-        text = (ROOT / doc).read_text(encoding="utf-8")
-        assert not re.search(r"\bsudo\b", text), f"{doc} assumes sudo (Debian has none)"
+        # Debian installs no sudo: neither a block nor an inline command may use it.
+        commands = [block.text for block in shell_blocks(doc)]
+        commands += re.findall(r"`([^`\n]+)`", (ROOT / doc).read_text(encoding="utf-8"))
+        for command in commands:
+            assert not re.search(r"\bsudo\s", command), f"{doc} assumes sudo: {command!r}"
     first = shell_blocks("README.md")[0].text.strip().splitlines()
     assert [line.split("#")[0].split() for line in first[:2]] == [
         ["make", "demo"],
@@ -561,3 +564,40 @@ def test_installed_files_are_relocated(tmp_path: Path) -> None:
     assert sandbox.translate(
         "install -d -o aiguillage -g aiguillage -m 700 /var/backups/aiguillage"
     ) == (f"install -d -m 700 {sandbox.root}/var/backups/aiguillage")
+
+
+def test_files_the_guide_names_exist() -> None:
+    """Skipped blocks too: every file of the checkout the guide copies or links exists."""
+    text = (ROOT / "docs/deploiement.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"/opt/aiguillage/src/([\w./-]+[\w])", text))
+    named |= {link.removeprefix("../") for link in re.findall(r"\]\((\.\./[\w./-]+)\)", text)}
+    assert {
+        "constraints.txt",
+        "deploy/aiguillage.cron",
+        "deploy/nginx-aiguillage-http.conf",
+    } <= named
+    missing = sorted(path for path in named if not (ROOT / path).exists())
+    assert not missing, f"the guide names files that do not exist: {missing}"
+
+
+def test_nginx_first_step_loads_without_a_certificate() -> None:
+    """certbot's order: the HTTP-only site cites no certificate and serves the ACME challenge
+    from the webroot certbot writes to; the TLS site cites the certificate certbot makes."""
+    first = (ROOT / "deploy/nginx-aiguillage-http.conf").read_text(encoding="utf-8")
+    second = (ROOT / "deploy/nginx-aiguillage.conf").read_text(encoding="utf-8")
+    guide = (ROOT / "docs/deploiement.md").read_text(encoding="utf-8")
+    assert "ssl" not in re.sub(r"#.*", "", first) and "listen 80;" in first
+    webroot = re.search(r"--webroot-path (\S+)", guide)
+    assert webroot is not None
+    assert f"location /.well-known/acme-challenge/ {{\n        root {webroot[1]};" in first
+    assert (
+        "ssl_certificate     /etc/letsencrypt/live/aiguillage.example.org/fullchain.pem" in second
+    )
+    assert guide.index("nginx-aiguillage-http.conf >") < guide.index(
+        "certbot certonly --webroot --webroot-path"
+    )
+    assert guide.index("certbot certonly --webroot --webroot-path") < guide.index(
+        "/nginx-aiguillage.conf >"
+    )
+    for site in (first, second, (ROOT / "deploy/Caddyfile").read_text(encoding="utf-8")):
+        assert "aiguillage.example.org" in site  # what the guide's sed replaces
