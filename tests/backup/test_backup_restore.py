@@ -60,10 +60,10 @@ async def test_backup_wipe_restore_and_the_conversation_resumes(
             "commune" in (asked.plain_text or "").lower()
             or "code postal" in (asked.plain_text or "").lower()
         )
-
-    saved = tmp_path / "sauvegardes" / "2026-12-07"
-    code, out, err = await run("backup", str(saved), "--db", url, cwd=tmp_path)
-    assert code == 0, err
+        # Backed up while the bot runs, as the nightly cron does.
+        saved = tmp_path / "sauvegardes" / "2026-12-07"
+        code, out, err = await run("backup", str(saved), "--db", url, cwd=tmp_path)
+        assert code == 0, err
     assert f"Sauvegarde écrite dans {saved}" in out and "1 personne(s)" in out
     manifest = json.loads((saved / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["engine"] == databases.session_engine()
