@@ -223,3 +223,18 @@ async def test_missing_postgresql_client_is_explained(
     assert done.returncode == 2 and "pg_restore" in plain(done.stderr)
     code, out, _ = await run("db", "current", "--db", url, cwd=tmp_path)
     assert code == 0 and "0006" in out  # the tables are still there
+
+
+async def test_a_damaged_backup_changes_nothing(tmp_path: Path) -> None:
+    url = databases.url(tmp_path, "base.sqlite3")
+    code, _out, err = await run("demo-data", "--db", url, cwd=tmp_path)
+    assert code == 0, err
+    saved = tmp_path / "abimee"
+    code, _out, err = await run("backup", str(saved), "--db", url, cwd=tmp_path)
+    assert code == 0, err
+    manifest = json.loads((saved / "manifest.json").read_text(encoding="utf-8"))
+    (saved / manifest["database"]).write_bytes(b"pas une base " * 100)
+    code, out, err = await run("restore", str(saved), "--db", url, "--force", cwd=tmp_path)
+    assert code == 2 and out == "" and "illisible" in err and "rien n'a été restauré" in err
+    code, out, _ = await run("db", "current", "--db", url, cwd=tmp_path)
+    assert code == 0 and "0006" in out  # still the database it was
