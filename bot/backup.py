@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -304,6 +305,16 @@ def restore(config: Config, source: Path, force: bool) -> RestoreReport:
     ):
         raise Refused(msg("restore.matrix_not_empty", path=str(store_target)))
 
+    # The backup's copy is sound before anything of the target is removed.
+    try:
+        if is_sqlite(url):
+            store.sqlite_check(dump)
+        else:
+            with dump.open("rb") as stream:
+                store.pg_check(stream)
+    except (sqlite3.DatabaseError, store.ToolFailed) as exc:
+        detail = exc.detail if isinstance(exc, store.ToolFailed) else str(exc)
+        raise Refused(msg("restore.corrupt", path=str(dump), detail=detail[:200])) from exc
     if is_sqlite(url):
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{target_file}{suffix}").unlink(missing_ok=True)

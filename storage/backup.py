@@ -247,5 +247,22 @@ def pg_restore(url: str, dump: IO[bytes]) -> None:
     )
 
 
+def pg_check(dump: IO[bytes]) -> None:
+    """`pg_restore --list`: the dump is a readable custom-format archive (checked
+    before a restore drops anything)."""
+    _run_streamed("pg_restore", ["--list"], dict(os.environ), dump, None)
+
+
+def sqlite_check(path: Path) -> None:
+    """`PRAGMA quick_check` on a backup's copy, opened without touching its folder."""
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    try:
+        result = connection.execute("PRAGMA quick_check").fetchone()
+    finally:
+        connection.close()
+    if not result or result[0] != "ok":
+        raise sqlite3.DatabaseError(str(result[0] if result else "quick_check"))
+
+
 def engine_name(url: str) -> str:
     return "sqlite" if is_sqlite(url) else "postgresql"

@@ -19,6 +19,7 @@ from storage.migrate import upgrade
 from tests import databases
 from tests.backup.support import ROOT, cli, plain
 from tests.e2e.harness import answer, bot_config, choose, running_bot
+from tests.fakes.postgres import PostgresServer
 from tests.fakes.telegram_api import FakeTelegram
 
 DEMO_CATALOG = ROOT / "docs" / "exemples" / "mon-catalogue.yaml"
@@ -59,10 +60,10 @@ async def test_backup_wipe_restore_and_the_conversation_resumes(
             "commune" in (asked.plain_text or "").lower()
             or "code postal" in (asked.plain_text or "").lower()
         )
-
-    saved = tmp_path / "sauvegardes" / "2026-12-07"
-    code, out, err = await run("backup", str(saved), "--db", url, cwd=tmp_path)
-    assert code == 0, err
+        # Backed up while the bot runs, as the nightly cron does.
+        saved = tmp_path / "sauvegardes" / "2026-12-07"
+        code, out, err = await run("backup", str(saved), "--db", url, cwd=tmp_path)
+        assert code == 0, err
     assert f"Sauvegarde écrite dans {saved}" in out and "1 personne(s)" in out
     manifest = json.loads((saved / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["engine"] == databases.session_engine()
@@ -183,3 +184,57 @@ async def test_root_restoring_into_the_bots_folder_is_refused(tmp_path: Path) ->
         assert not (folder / "aiguillage.sqlite3").exists()
     else:  # an ordinary user restores into its own folder
         assert code == 0, err
+
+
+async def test_missing_postgresql_client_is_explained(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """pg_dump/pg_restore absent from the PATH: one line naming the package, and nothing
+    written or dropped (PostgreSQL pass only: it asks for the server itself)."""
+    databases.attach(postgres_server)
+    url = databases.url(tmp_path, "sans-client", engine=databases.POSTGRESQL)
+    code, _out, err = await run("db", "upgrade", "--db", url, cwd=tmp_path)
+    assert code == 0, err
+    empty_path = {"PATH": str(tmp_path / "rien")}
+    saved = tmp_path / "sauvegarde"
+    done = await asyncio.to_thread(
+        cli, "backup", str(saved), "--db", url, cwd=tmp_path, env=empty_path
+    )
+    err = plain(done.stderr)
+    assert done.returncode == 2 and "pg_dump" in err and "apt install postgresql-client" in err
+    assert not saved.exists() and not list(tmp_path.glob(".*.partial"))
+    saved.mkdir()
+    (saved / "manifest.json").write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "created_at": "2026-12-07T03:30:00+00:00",
+                "engine": "postgresql",
+                "schema": "0006",
+                "database": "database.dump",
+            }
+        ),
+        encoding="utf-8",
+    )
+    (saved / "database.dump").write_bytes(b"PGDMP")
+    done = await asyncio.to_thread(
+        cli, "restore", str(saved), "--db", url, cwd=tmp_path, env=empty_path
+    )
+    assert done.returncode == 2 and "pg_restore" in plain(done.stderr)
+    code, out, _ = await run("db", "current", "--db", url, cwd=tmp_path)
+    assert code == 0 and "0006" in out  # the tables are still there
+
+
+async def test_a_damaged_backup_changes_nothing(tmp_path: Path) -> None:
+    url = databases.url(tmp_path, "base.sqlite3")
+    code, _out, err = await run("demo-data", "--db", url, cwd=tmp_path)
+    assert code == 0, err
+    saved = tmp_path / "abimee"
+    code, _out, err = await run("backup", str(saved), "--db", url, cwd=tmp_path)
+    assert code == 0, err
+    manifest = json.loads((saved / "manifest.json").read_text(encoding="utf-8"))
+    (saved / manifest["database"]).write_bytes(b"pas une base " * 100)
+    code, out, err = await run("restore", str(saved), "--db", url, "--force", cwd=tmp_path)
+    assert code == 2 and out == "" and "illisible" in err and "rien n'a été restauré" in err
+    code, out, _ = await run("db", "current", "--db", url, cwd=tmp_path)
+    assert code == 0 and "0006" in out  # still the database it was

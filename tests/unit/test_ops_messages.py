@@ -133,3 +133,14 @@ def test_readme_backup_lands_in_an_ignored_folder() -> None:
             check=False,
         )
         assert ignored.returncode == 0, f"{target} is not ignored by git"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("--help",), ("backup", "--help"), ("restore", "--help"), ("catalog", "import", "--help")],
+)
+def test_help_in_french(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and err == ""
+    assert out.startswith("utilisation :") and "afficher cette aide" in out
+    assert "usage:" not in out and "show this help" not in out
