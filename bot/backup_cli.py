@@ -83,7 +83,7 @@ def run_backup_command(args: argparse.Namespace, config: Config, locale: str) ->
         say(msg("backup.tool_missing", program=exc.program), sys.stderr)
         return 2
     except ToolFailed as exc:
-        say(msg("backup.tool_failed", program=exc.program, detail=exc.detail), sys.stderr)
+        say(tool_failed_msg(exc), sys.stderr)
         return 2
     except sqlite3.Error as exc:
         say(msg("backup.sqlite_error", detail=str(exc)[:200]), sys.stderr)
@@ -107,3 +107,10 @@ def run_backup_command(args: argparse.Namespace, config: Config, locale: str) ->
     )
     say(msg("restore.next"))
     return 0
+
+
+def tool_failed_msg(exc: ToolFailed) -> Msg:
+    """pg_dump older than the server is the usual failure: say which package fixes it."""
+    if "version mismatch" in exc.detail.lower():
+        return msg("backup.tool_version", program=exc.program, detail=exc.detail)
+    return msg("backup.tool_failed", program=exc.program, detail=exc.detail)

@@ -144,3 +144,12 @@ def test_help_in_french(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...
     assert code == 0 and err == ""
     assert out.startswith("utilisation :") and "afficher cette aide" in out
     assert "usage:" not in out and "show this help" not in out
+
+
+def test_pg_dump_older_than_the_server_names_the_package() -> None:
+    from bot.backup_cli import tool_failed_msg
+    from storage.backup import ToolFailed
+
+    detail = "error: aborting because of server version mismatch"
+    line = render_msg("fr", tool_failed_msg(ToolFailed("pg_dump", detail)))
+    assert "postgresql-client-NN" in line and "pg_dump" in line and detail in line
