@@ -27,7 +27,8 @@ How a command typed on a server runs in a test (the substitutions, all here):
   PostgreSQL's superuser.
 - PostgreSQL pass: the guide's ``postgresql+asyncpg://aiguillage@/aiguillage?host=…`` is the
   role and database ``aiguillage`` its commands create on the tests' private server (dropped
-  afterwards); ``PGHOST``/``PGPORT``/``PGUSER`` point ``psql`` there. The README's
+  afterwards); ``PGHOST``/``PGPORT``/``PGUSER`` point ``psql`` there, and that server's
+  client programs come first on ``PATH``. The README's
   ``--db sqlite+aiosqlite:///data/….sqlite3`` becomes a database of that server, and its
   commands without ``--db`` get one through ``AIGUILLAGE_DATABASE_URL``.
 - ``AAAA-MM-JJ`` (a backup's date the reader reads from ``ls``) is today's date.
@@ -363,7 +364,9 @@ def engine_setup(
     if engine != databases.POSTGRESQL:
         return
     host, port, superuser = server.host, server.port, server.user  # type: ignore[attr-defined]
-    sandbox.env.update(PGHOST=host, PGPORT=str(port), PGUSER="aiguillage")
+    # The server's own client programs (createuser, psql, pg_dump) first, as on a server.
+    path = f"{server.bin_dir}{os.pathsep}{sandbox.env.get('PATH', os.defpath)}"  # type: ignore[attr-defined]
+    sandbox.env.update(PGHOST=host, PGPORT=str(port), PGUSER="aiguillage", PATH=path)
     sandbox.replacements.append(
         (GUIDE_PG_URL, f"postgresql+asyncpg://aiguillage@{host}:{port}/aiguillage")
     )
