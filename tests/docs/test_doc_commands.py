@@ -88,7 +88,7 @@ KNOWN_SKIPS: list[tuple[str, str, str]] = [
     (
         "docs/deploiement.md",
         "cd /",
-        "dossier courant de la session ; le test lance chaque bloc depuis /",
+        "état de la session root ; le test part de / et en français",
     ),
     (
         "docs/deploiement.md",
