@@ -31,7 +31,8 @@ How a command typed on a server runs in a test (the substitutions, all here):
   client programs come first on ``PATH``. The README's
   ``--db sqlite+aiosqlite:///data/….sqlite3`` becomes a database of that server, and its
   commands without ``--db`` get one through ``AIGUILLAGE_DATABASE_URL``.
-- ``AAAA-MM-JJ`` (a backup's date the reader reads from ``ls``) is today's date.
+- ``AAAA-MM-JJ`` (a backup's date the reader reads from ``ls``) is today's date (the blocks
+  run with ``TZ=UTC``, like the dates backups write).
 - The README's reader ran ``make demo`` first: its ``aiguillage chat``, left at once (empty
   input), runs before the README's blocks. The guide's blocks start where its skipped root
   steps leave a server: ``/var/lib/aiguillage`` exists. After the guide, the commands of the
@@ -47,7 +48,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -283,7 +284,7 @@ class Sandbox:
                 flags=re.M,
             )
         text = text.replace(f"{self.root}/opt/aiguillage/src", str(ROOT))
-        return text.replace("AAAA-MM-JJ", date.today().isoformat())
+        return text.replace("AAAA-MM-JJ", datetime.now(UTC).date().isoformat())  # blocks: TZ=UTC
 
     def relocate_installed_files(self) -> None:
         """Absolute paths inside files the commands installed (unit, cron, config)."""
