@@ -82,7 +82,7 @@ KNOWN_SKIPS: list[tuple[str, str, str]] = [
     ),
     (
         "README.md",
-        ".venv/bin/aiguillage run",
+        ".venv/bin/aiguillage run    # ou : m",
         "il faut un vrai jeton et Telegram ; tests/e2e le fait avec un faux Bot API",
     ),
     ("README.md", "make lock", "make lock télécharge depuis PyPI ; les mesures durent des minutes"),
