@@ -54,6 +54,7 @@ from pathlib import Path
 import pytest
 
 from tests import databases
+from tests.fakes.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ("README.md", "docs/deploiement.md")
@@ -340,7 +341,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def postgres_role(request: pytest.FixtureRequest, engine: str) -> Iterator[object | None]:
+def postgres_role(request: pytest.FixtureRequest, engine: str) -> Iterator[PostgresServer | None]:
     """On PostgreSQL: the private server, without the role and database the guide creates."""
     if engine != databases.POSTGRESQL:
         yield None
@@ -360,13 +361,14 @@ def postgres_role(request: pytest.FixtureRequest, engine: str) -> Iterator[objec
 
 
 def engine_setup(
-    sandbox: Sandbox, doc: str, engine: str, server: object | None, base: Path
+    sandbox: Sandbox, doc: str, engine: str, server: PostgresServer | None, base: Path
 ) -> None:
     if engine != databases.POSTGRESQL:
         return
-    host, port, superuser = server.host, server.port, server.user  # type: ignore[attr-defined]
+    assert server is not None
+    host, port, superuser = server.host, server.port, server.user
     # The server's own client programs (createuser, psql, pg_dump) first, as on a server.
-    path = f"{server.bin_dir}{os.pathsep}{sandbox.env.get('PATH', os.defpath)}"  # type: ignore[attr-defined]
+    path = f"{server.bin_dir}{os.pathsep}{sandbox.env.get('PATH', os.defpath)}"
     sandbox.env.update(PGHOST=host, PGPORT=str(port), PGUSER="aiguillage", PATH=path)
     sandbox.replacements.append(
         (GUIDE_PG_URL, f"postgresql+asyncpg://aiguillage@{host}:{port}/aiguillage")
@@ -403,7 +405,7 @@ def expected_matches(expected: str, output: str) -> list[str]:
     return missing
 
 
-def run_document(doc: str, engine: str, server: object | None, base: Path) -> list[str]:
+def run_document(doc: str, engine: str, server: PostgresServer | None, base: Path) -> list[str]:
     sandbox = make_sandbox(base, doc)
     engine_setup(sandbox, doc, engine, server, base)
     cwd = sandbox.root if doc == "README.md" else Path("/")
@@ -495,7 +497,7 @@ def run_cron_file(sandbox: Sandbox) -> list[str]:
 
 @pytest.mark.parametrize("doc", DOCS)
 def test_commands_of_the_document_run(
-    doc: str, engine: str, postgres_role: object | None, tmp_path: Path
+    doc: str, engine: str, postgres_role: PostgresServer | None, tmp_path: Path
 ) -> None:
     ran = run_document(doc, engine, postgres_role, tmp_path)
     print(f"\n{doc} ({engine}): {len(ran)} blocks run")
