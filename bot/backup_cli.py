@@ -24,11 +24,6 @@ from dialogs.replies import Msg, msg
 from storage.backup import ToolFailed, ToolMissing
 
 
-def _help(text: str) -> str:
-    """argparse %-formats help texts: the example's `date +%F` must stay literal."""
-    return text.replace("%", "%%")
-
-
 def add_backup_commands(
     commands: argparse._SubParsersAction,  # type: ignore[type-arg]
     add_db_options: Callable[[argparse.ArgumentParser], None],
@@ -39,9 +34,7 @@ def add_backup_commands(
         help=translate(loc, "cli.backup"),
         description=translate(loc, "cli.backup.description"),
     )
-    saving.add_argument(
-        "dir", metavar="DOSSIER", type=Path, help=_help(translate(loc, "cli.backup.dir"))
-    )
+    saving.add_argument("dir", metavar="DOSSIER", type=Path, help=translate(loc, "cli.backup.dir"))
     add_db_options(saving)
     restoring = commands.add_parser(
         "restore",
