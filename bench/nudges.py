@@ -45,7 +45,7 @@ from bot.clock import FakeClock  # noqa: E402
 from bot.followup_config import FollowupConfig, PolicyStep  # noqa: E402
 from bot.pacing import Pacer  # noqa: E402
 from bot.schedule import Quiet  # noqa: E402
-from dialogs.state import Stage, State  # noqa: E402
+from dialogs.kernel.state import Stage, State  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.nudge_models import Nudge  # noqa: E402

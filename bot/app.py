@@ -35,7 +35,7 @@ from bot.runtime import Runtime
 from bot.telegram import TRANSPORT as TELEGRAM
 from bot.telegram import TelegramTransport
 from bot.webhook import TelegramWebhook
-from dialogs.replies import msg
+from dialogs.kernel.replies import msg
 from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
 

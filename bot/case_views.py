@@ -1,5 +1,5 @@
 """A stored case seen the way the dialogs show it: its sheet answers in the
-intake's shape, for `dialogs.sheet.sheet_lines` (the aiguilleurs' offers and
+intake's shape, for `dialogs.intake.sheet.sheet_lines` (the aiguilleurs' offers and
 the coordinators' ``dossier`` show the same sheet)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from storage.models import Case
 
 
 def answers_of(case: Case) -> dict[str, Any]:
-    """The case's sheet in the intake's shape, for `dialogs.sheet.sheet_lines`."""
+    """The case's sheet in the intake's shape, for `dialogs.intake.sheet.sheet_lines`."""
     place = None
     if case.departement:
         place = {

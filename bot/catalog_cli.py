@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config
-from dialogs.catalog import Catalog, CatalogError, CatalogIssue, parse_catalog_file
-from dialogs.i18n import translate
-from dialogs.matching import MatchIndex, MatchQuery, MatchResult, Proposal, match
-from dialogs.options import THEMES
-from dialogs.places import region_codes
-from dialogs.render import html_to_plain, render_msg
-from dialogs.replies import Msg, msg
+from dialogs.catalog.load import Catalog, CatalogError, CatalogIssue, parse_catalog_file
+from dialogs.catalog.matching import MatchIndex, MatchQuery, MatchResult, Proposal, match
+from dialogs.geo.places import region_codes
+from dialogs.kernel.i18n import translate
+from dialogs.kernel.options import THEMES
+from dialogs.kernel.render import html_to_plain, render_msg
+from dialogs.kernel.replies import Msg, msg
 
 MAX_LIMIT = 50
 MAX_ISSUES_SHOWN = 100
@@ -207,8 +207,8 @@ async def import_catalog(
 
 async def export_catalog(config: Config, name: str, output: Output) -> int:
     from bot.app import open_database
-    from dialogs.catalog import dump_catalog_yaml
-    from dialogs.catalog_csv import dump_resources_csv
+    from dialogs.catalog.csv_format import dump_resources_csv
+    from dialogs.catalog.load import dump_catalog_yaml
 
     db = await open_database(config)
     try:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.resources import files
 
-from dialogs.catalog import Catalog, parse_catalog_yaml
-from dialogs.matching import AiguilleurCandidate, MatchIndex, MatchQuery, MatchResult, match
+from dialogs.catalog.load import Catalog, parse_catalog_yaml
+from dialogs.catalog.matching import AiguilleurCandidate, MatchIndex, MatchQuery, MatchResult, match
 from storage.db import Database, UnitOfWork
 
 log = logging.getLogger(__name__)

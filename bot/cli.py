@@ -16,9 +16,9 @@ from bot.catalog_cli import add_catalog_commands, run_catalog_command
 from bot.config import Config, ConfigError, load_config, require_token
 from bot.privacy_cli import add_privacy_commands, run_privacy_command
 from bot.report_cli import add_report_commands, run_report_command
-from dialogs.i18n import supported, translate
-from dialogs.render import html_to_plain, render_msg
-from dialogs.replies import Msg, msg
+from dialogs.kernel.i18n import supported, translate
+from dialogs.kernel.render import html_to_plain, render_msg
+from dialogs.kernel.replies import Msg, msg
 
 
 def cli_locale() -> str:

@@ -31,7 +31,7 @@ from bot.http_config import (
 from bot.matrix.config import MATRIX_KEYS, MatrixConfig, MatrixConfigError, parse_matrix
 from bot.privacy_config import PRIVACY_KEYS, PrivacyConfig, PrivacyConfigError, parse_privacy
 from bot.report_config import REPORT_KEYS, ReportConfig, ReportConfigError, parse_report
-from dialogs.replies import Msg, msg
+from dialogs.kernel.replies import Msg, msg
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_FILE_BASE_URL = "https://api.telegram.org/file/bot"

@@ -16,8 +16,8 @@ from typing import IO, Any
 
 from bot.outbox import Dispatcher, SendResult, Sent
 from bot.runtime import Incoming, Runtime
-from dialogs.events import Choice, Command, Event, Text
-from dialogs.render import html_to_plain
+from dialogs.kernel.events import Choice, Command, Event, Text
+from dialogs.kernel.render import html_to_plain
 
 TRANSPORT = "console"
 

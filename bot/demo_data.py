@@ -23,10 +23,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.catalog_service import load_starter_catalog, starter_catalog
-from dialogs.admin.grammar import FUNDINGS
-from dialogs.admin.report import PARIS, local_day
-from dialogs.catalog_types import AiguilleurProfile
-from dialogs.options import HELP_KINDS, ROLES, THEMES, URGENCIES
+from dialogs.catalog.entries import AiguilleurProfile
+from dialogs.coordination.grammar import FUNDINGS
+from dialogs.kernel.options import HELP_KINDS, ROLES, THEMES, URGENCIES
+from dialogs.reports.report import PARIS, local_day
 from storage.coordination_models import Intervention
 from storage.db import Database, UnitOfWork
 from storage.matrix_models import ACCEPTED, CLOSED, DECLINED, Assignment, CaseQueue

@@ -1,5 +1,5 @@
 """The coordinators' weekly digest: new requests, stuck ones, escalated nudges
-(dialogs/admin/digest.py says what and when), queued in the outbox for the
+(dialogs/reports/digest.py says what and when), queued in the outbox for the
 configured coordinators on Telegram and the coordinators' Matrix room — the
 same recipients as the follow-up's alerts.
 
@@ -30,7 +30,7 @@ from bot.followup_config import CoordinatorsConfig
 from bot.followup_runtime import FollowupRuntime
 from bot.report_config import ReportConfig
 from bot.reports import load_digest
-from dialogs.admin.digest import PARIS, digest_lines, is_due, slot_of_week, week_key
+from dialogs.reports.digest import PARIS, digest_lines, is_due, slot_of_week, week_key
 from storage.db import Database
 from storage.repos.inbox import DuplicateUpdate
 

@@ -11,8 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.schedule import WEEKDAYS, Quiet, parse_clock, parse_duration
-from dialogs.followup import NUDGE_KINDS
-from dialogs.replies import Msg, msg
+from dialogs.followup.steps import NUDGE_KINDS
+from dialogs.kernel.replies import Msg, msg
 
 SECTION_KEYS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
     "followup": {

@@ -1,6 +1,6 @@
 """Follow-up effects, executed inside the runtime's unit of work.
 
-The dialog (dialogs/followup.py) decides; this module writes: nudge rows, the
+The dialog (dialogs/followup/steps.py) decides; this module writes: nudge rows, the
 case's timeline, and escalation messages queued in the outbox for whoever must
 act. Everything here runs in the caller's transaction and never touches the
 network: messages leave after the commit, through the outbox.
@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from bot.followup_config import CoordinatorsConfig, FollowupConfig
 from bot.payloads import to_payload
 from bot.schedule import next_allowed, shift_after
-from dialogs.context import NudgeView
-from dialogs.effects import (
+from dialogs.followup.steps import PREFIX, short_date
+from dialogs.kernel.context import NudgeView
+from dialogs.kernel.effects import (
     CaseVerified,
     Effect,
     Escalate,
@@ -28,9 +29,8 @@ from dialogs.effects import (
     NudgeDeferred,
     NudgeSnoozed,
 )
-from dialogs.events import Choice, Event, Text
-from dialogs.followup import PREFIX, short_date
-from dialogs.replies import Msg, Say, msg
+from dialogs.kernel.events import Choice, Event, Text
+from dialogs.kernel.replies import Msg, Say, msg
 from storage.db import UnitOfWork
 from storage.models import Case
 from storage.nudge_models import Nudge

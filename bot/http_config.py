@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from dialogs.replies import Msg, msg
+from dialogs.kernel.replies import Msg, msg
 
 HTTP_KEYS: Mapping[str, type | tuple[type, ...]] = {"listen": str}
 WEBHOOK_KEYS: Mapping[str, type | tuple[type, ...]] = {

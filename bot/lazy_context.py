@@ -22,10 +22,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NoReturn
 
-from dialogs.context import CaseSummary, Context
-from dialogs.engine import Outcome, step
-from dialogs.events import Event
-from dialogs.state import State
+from dialogs.intake.engine import Outcome, step
+from dialogs.kernel.context import CaseSummary, Context
+from dialogs.kernel.events import Event
+from dialogs.kernel.state import State
 
 
 class CasesNeeded(BaseException):

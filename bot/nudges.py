@@ -28,8 +28,8 @@ from bot.followup_config import FollowupConfig
 from bot.followup_runtime import BLOCKED_FLAG, STOPPED, FollowupRuntime
 from bot.runtime import Incoming, Runtime
 from bot.schedule import Overdue, next_allowed, plan_catch_up
-from dialogs.events import NudgeDue, NudgeUnanswered
-from dialogs.replies import msg
+from dialogs.kernel.events import NudgeDue, NudgeUnanswered
+from dialogs.kernel.replies import msg
 from storage.db import Database, UnitOfWork
 from storage.models import Case
 from storage.nudge_models import Nudge

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialogs.render import Rendered, render
-from dialogs.replies import ClearButtons, Edit, Reply, Say
+from dialogs.kernel.render import Rendered, render
+from dialogs.kernel.replies import ClearButtons, Edit, Reply, Say
 
 
 def rendered_payload(kind: str, shown: Rendered, message: str | None = None) -> dict[str, Any]:

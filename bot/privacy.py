@@ -32,8 +32,8 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.clock import Clock
 from bot.payloads import document_payload
 from bot.privacy_config import PrivacyConfig
-from dialogs.render import render
-from dialogs.replies import Msg, msg
+from dialogs.kernel.render import render
+from dialogs.kernel.replies import Msg, msg
 from storage.db import Database, UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.privacy import PurgeReport, purge
-from dialogs.i18n import translate
-from dialogs.render import html_to_plain, render_msg
-from dialogs.replies import Msg, msg
+from dialogs.kernel.i18n import translate
+from dialogs.kernel.render import html_to_plain, render_msg
+from dialogs.kernel.replies import Msg, msg
 
 PARIS = ZoneInfo("Europe/Paris")
 # Case references listed after the counts, at most.

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dialogs.replies import Msg, msg
+from dialogs.kernel.replies import Msg, msg
 
 PRIVACY_KEYS: Mapping[str, type | tuple[type, ...]] = {"retention_months": int}
 # Fifty years: beyond, 0 ("never") says it better.

@@ -14,11 +14,11 @@ import io
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from dialogs.admin.report import Report
-from dialogs.admin.report_render import theme_label
-from dialogs.i18n import translate
-from dialogs.render import html_to_plain, render_msg
-from dialogs.replies import Msg, msg
+from dialogs.kernel.i18n import translate
+from dialogs.kernel.render import html_to_plain, render_msg
+from dialogs.kernel.replies import Msg, msg
+from dialogs.reports.render import theme_label
+from dialogs.reports.report import Report
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

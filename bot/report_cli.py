@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from dialogs.i18n import translate
-from dialogs.render import html_to_plain, render_msg
-from dialogs.replies import Msg, msg
+from dialogs.kernel.i18n import translate
+from dialogs.kernel.render import html_to_plain, render_msg
+from dialogs.kernel.replies import Msg, msg
 
 if TYPE_CHECKING:
     from bot.demo_data import DemoSummary
@@ -126,7 +126,7 @@ async def make_report(
 ) -> str | bytes:
     from bot.app import open_database
     from bot.reports import load_report, period_of
-    from dialogs.admin.report_render import report_csv, report_markdown
+    from dialogs.reports.render import report_csv, report_markdown
 
     db = await open_database(config)
     try:

@@ -20,10 +20,10 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.schedule import WEEKDAYS, parse_clock
-from dialogs.admin.digest import Slot
-from dialogs.admin.report import Milestone
-from dialogs.replies import Msg, msg
-from dialogs.textnorm import fold
+from dialogs.kernel.replies import Msg, msg
+from dialogs.kernel.textnorm import fold
+from dialogs.reports.digest import Slot
+from dialogs.reports.report import Milestone
 
 REPORT_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "start": (str, date),

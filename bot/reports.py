@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from bot.report_config import ReportConfig
-from dialogs.admin.digest import Digest
-from dialogs.admin.report import Period, Report, Roadmap, build_report, local_day, local_midnight
-from dialogs.admin.stats import ACTIVE_DAYS, Stats
+from dialogs.reports.digest import Digest
+from dialogs.reports.report import Period, Report, Roadmap, build_report, local_day, local_midnight
+from dialogs.reports.stats import ACTIVE_DAYS, Stats
 from storage.db import UnitOfWork
 
 WEEK = timedelta(days=7)

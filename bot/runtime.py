@@ -27,8 +27,10 @@ from bot.lazy_context import (
     step_unless_cases_needed,
 )
 from bot.payloads import to_payload
-from dialogs.context import CaseSummary, Context, RelayView
-from dialogs.effects import (
+from dialogs.catalog.matching import MatchQuery
+from dialogs.intake.engine import Outcome, step
+from dialogs.kernel.context import CaseSummary, Context, RelayView
+from dialogs.kernel.effects import (
     AddCaseMessage,
     Effect,
     EndRelay,
@@ -42,14 +44,12 @@ from dialogs.effects import (
     ShareContacts,
     SubmitCase,
 )
-from dialogs.engine import Outcome, step
-from dialogs.events import CaseCreated, Choice, Event, Suggestion
-from dialogs.flow import LIEU_FIELDS
-from dialogs.i18n import supported
-from dialogs.matching import MatchQuery
-from dialogs.render import render_msg
-from dialogs.replies import Say, msg
-from dialogs.state import State
+from dialogs.kernel.events import CaseCreated, Choice, Event, Suggestion
+from dialogs.kernel.flow import LIEU_FIELDS
+from dialogs.kernel.i18n import supported
+from dialogs.kernel.render import render_msg
+from dialogs.kernel.replies import Say, msg
+from dialogs.kernel.state import State
 from storage.db import Database, UnitOfWork
 from storage.models import Case
 from storage.repos.conversations import ChatRow

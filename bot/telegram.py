@@ -43,9 +43,9 @@ from bot import outbox
 from bot.config import TelegramConfig
 from bot.outbox import Dispatcher, SendResult, Sent
 from bot.runtime import Incoming, Runtime
-from dialogs.engine import MENU, MENU_EN
-from dialogs.events import Attachment, AttachmentKind, Choice, Command, Event, Location, Text
-from dialogs.i18n import supported, translate
+from dialogs.intake.engine import MENU, MENU_EN
+from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Command, Event, Location, Text
+from dialogs.kernel.i18n import supported, translate
 from storage.errors import is_unavailable
 from storage.repos.outbox import backoff
 

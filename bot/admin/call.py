@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.followup_config import CoordinatorsConfig
 from bot.payloads import rendered_payload, to_payload
-from dialogs.admin.access import Actor, in_scope
-from dialogs.admin.grammar import Parsed
-from dialogs.events import Choice, Event
-from dialogs.render import render
-from dialogs.replies import Button, Msg, Say
+from dialogs.coordination.access import Actor, in_scope
+from dialogs.coordination.grammar import Parsed
+from dialogs.kernel.events import Choice, Event
+from dialogs.kernel.render import render
+from dialogs.kernel.replies import Button, Msg, Say
 from storage.coordination_models import PendingAction
 from storage.db import UnitOfWork
 

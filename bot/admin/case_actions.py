@@ -24,13 +24,13 @@ from bot.admin.call import AdminCall
 from bot.case_views import answers_of
 from bot.matrix.sender import TRANSPORT as MATRIX
 from bot.matrix.sender import matrix_payload
-from dialogs.admin.cases import status_label
-from dialogs.assignment import DeskEffect, Drain, FindAiguilleur, Tell, ToPerson
-from dialogs.context import RelayView
-from dialogs.relay import buttons as relay_buttons
-from dialogs.render import render
-from dialogs.replies import Msg, msg
-from dialogs.sheet import sheet_lines
+from dialogs.assignment.desk import DeskEffect, Drain, FindAiguilleur, Tell, ToPerson
+from dialogs.assignment.relay import buttons as relay_buttons
+from dialogs.coordination.cases import status_label
+from dialogs.intake.sheet import sheet_lines
+from dialogs.kernel.context import RelayView
+from dialogs.kernel.render import render
+from dialogs.kernel.replies import Msg, msg
 from storage.catalog_models import Aiguilleur
 from storage.matrix_models import ACCEPTED, CLOSED, RETURNED, WITHDRAWN, Assignment
 from storage.models import Case

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dialogs.admin.access import Actor, Role
+from dialogs.coordination.access import Actor, Role
 from storage.db import UnitOfWork
 
 

@@ -25,12 +25,12 @@ from bot.admin.call import BUTTON_PREFIX, MISUSED, AdminCall, Services
 from bot.admin.registry import CONTINUATIONS, HANDLERS
 from bot.admin.roles import ConfiguredCoordinators, resolve_actor
 from bot.clock import Clock
-from dialogs.admin.access import Actor, Role, allowed
-from dialogs.admin.grammar import Misused, Parsed, parse_command, parse_text, usages
-from dialogs.events import Attachment, AttachmentKind, Choice, Command, Event, Text
-from dialogs.i18n import supported
-from dialogs.render import render_msg
-from dialogs.replies import Msg, msg
+from dialogs.coordination.access import Actor, Role, allowed
+from dialogs.coordination.grammar import Misused, Parsed, parse_command, parse_text, usages
+from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Command, Event, Text
+from dialogs.kernel.i18n import supported
+from dialogs.kernel.render import render_msg
+from dialogs.kernel.replies import Msg, msg
 from storage.coordination_models import PendingAction
 from storage.db import UnitOfWork
 

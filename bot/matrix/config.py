@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.schedule import parse_duration
-from dialogs.replies import Msg, msg
+from dialogs.kernel.replies import Msg, msg
 
 # Key → expected TOML type, for `bot.config.check_shape`.
 MATRIX_KEYS: Mapping[str, type | tuple[type, ...]] = {

@@ -1,4 +1,4 @@
-"""The aiguilleurs' desk at run time: load views, call `dialogs.assignment`,
+"""The aiguilleurs' desk at run time: load views, call `dialogs.assignment.desk`,
 carry out its effects. One unit of work per Matrix event (deduplicated on its
 event id in `processed_updates`, transport "matrix"), per expired offer, and per
 person's message (inside the Telegram runtime's own unit, via the `Desk` hooks).
@@ -21,8 +21,8 @@ from bot.matrix.client import OwnEcho, RoomEvent, RoomFile, RoomReaction, RoomTe
 from bot.matrix.files import is_catalog_file, is_catalog_name
 from bot.matrix.sender import TRANSPORT, matrix_payload
 from bot.payloads import rendered_payload
-from dialogs.aiguilleur_commands import Misused, Parsed, parse
-from dialogs.assignment import (
+from dialogs.assignment.commands import Misused, Parsed, parse
+from dialogs.assignment.desk import (
     ActorView,
     AssignmentView,
     CaseView,
@@ -53,9 +53,9 @@ from dialogs.assignment import (
     on_timeout,
     person_ended,
 )
-from dialogs.context import RelayView
-from dialogs.effects import EndRelay, RelayEffect, RelayToAiguilleur, ShareContacts
-from dialogs.render import render
+from dialogs.kernel.context import RelayView
+from dialogs.kernel.effects import EndRelay, RelayEffect, RelayToAiguilleur, ShareContacts
+from dialogs.kernel.render import render
 from storage.db import Database, UnitOfWork
 from storage.matrix_models import ACCEPTED, OFFERED, Assignment
 from storage.models import Case, OutboxMessage

@@ -25,7 +25,7 @@ from nio import (
 )
 
 from bot.outbox import Failed, RetryAfter, SendResult, Sent
-from dialogs.render import html_to_plain
+from dialogs.kernel.render import html_to_plain
 
 TRANSPORT = "matrix"
 # Errors that would come back the same on every retry.

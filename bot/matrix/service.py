@@ -32,10 +32,10 @@ from bot.matrix.config import MatrixConfig
 from bot.matrix.desk import MatrixDesk
 from bot.matrix.files import download
 from bot.matrix.sender import TRANSPORT, MatrixSender, matrix_payload
-from dialogs.assignment import Drain
-from dialogs.i18n import translate
-from dialogs.render import render
-from dialogs.replies import msg
+from dialogs.assignment.desk import Drain
+from dialogs.kernel.i18n import translate
+from dialogs.kernel.render import render
+from dialogs.kernel.replies import msg
 from storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 
-from dialogs.catalog import AiguilleurProfile, Catalog
-from dialogs.catalog import Resource as ResourceEntry
-from dialogs.matching import AiguilleurCandidate
+from dialogs.catalog.load import AiguilleurProfile, Catalog
+from dialogs.catalog.load import Resource as ResourceEntry
+from dialogs.catalog.matching import AiguilleurCandidate
 from storage.catalog_models import Aiguilleur, Resource
 from storage.matrix_models import OPEN_STATES, Assignment
 from storage.session import DbSession

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Text, cast, delete, exists, func, or_, select, update
 
-from dialogs.options import ROLES
+from dialogs.kernel.options import ROLES
 from storage.catalog_models import Aiguilleur
 from storage.coordination_models import APPROVED, Inscription, Intervention, PendingAction
 from storage.matrix_models import ENDED, OPEN_STATES, Assignment, CaseQueue

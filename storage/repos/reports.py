@@ -1,5 +1,5 @@
 """Read-only queries of the report, `stats` and the weekly digest: plain rows
-(dialogs/admin/report.py) loaded with one query per table — never one per case.
+(dialogs/reports/report.py) loaded with one query per table — never one per case.
 
 `regions`: a scoped coordinator's régions (None: every région); a case outside
 them, or without a région, is left out, and so are its interventions,
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from dialogs.admin.report import (
+from dialogs.reports.report import (
     FIRST_CONTACT_KINDS,
     HELD_STATES,
     IMPACT_KIND,

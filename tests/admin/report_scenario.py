@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from dialogs.admin.report import (
+from dialogs.reports.report import (
     AssignmentRow,
     CaseRow,
     ImpactRow,

@@ -14,7 +14,7 @@ from bot.clock import FakeClock
 from bot.digest import WeeklyDigest, next_run
 from bot.followup_config import CoordinatorsConfig
 from bot.report_config import ReportConfig
-from dialogs.admin.digest import PARIS, Slot, is_due, slot_of_week, week_key
+from dialogs.reports.digest import PARIS, Slot, is_due, slot_of_week, week_key
 from storage.db import Database
 from storage.matrix_models import Assignment
 from storage.models import OutboxMessage, ProcessedUpdate

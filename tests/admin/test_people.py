@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from dialogs.catalog import AiguilleurProfile
+from dialogs.catalog.load import AiguilleurProfile
 from storage.catalog_models import Aiguilleur
 from storage.coordination_models import Coordinator
 from storage.matrix_models import ACCEPTED, Assignment

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from bot.report_chart import PNG_MAGIC, render_png
 from bot.report_config import ReportConfig
 from bot.reports import load_report, load_stats
-from dialogs.admin.report_render import report_markdown
+from dialogs.reports.render import report_markdown
 from storage.db import Database
 from storage.nudge_models import Nudge
 from tests.admin.report_scenario import (

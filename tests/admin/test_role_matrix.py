@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.admin.access import Role, allowed
-from dialogs.admin.grammar import ALL_SPECS, Arg, Spec
+from dialogs.coordination.access import Role, allowed
+from dialogs.coordination.grammar import ALL_SPECS, Arg, Spec
 from tests.admin.support import Desk, command_log, make_case, say
 
 # A well-formed value per argument kind (the case and aiguilleur exist in `desk`).

@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.clock import FakeClock
 from bot.followup_runtime import FollowupRuntime
 from bot.matrix.desk import MatrixDesk
-from dialogs.assignment import (
+from dialogs.assignment.desk import (
     ActorView,
     AssignmentView,
     CaseView,
@@ -19,7 +19,7 @@ from dialogs.assignment import (
     from_person,
     on_thread_text,
 )
-from dialogs.effects import NudgeCancelled
+from dialogs.kernel.effects import NudgeCancelled
 from storage.db import Database
 from tests.admin.support import T0, make_case
 

@@ -12,8 +12,8 @@ from bot.catalog_service import (
     propose,
     starter_catalog,
 )
-from dialogs.catalog import Catalog
-from dialogs.matching import MatchQuery
+from dialogs.catalog.load import Catalog
+from dialogs.catalog.matching import MatchQuery
 from storage.db import Database
 from tests.catalog.helpers import person, resource, seed_catalog
 

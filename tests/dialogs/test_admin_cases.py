@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialogs.admin.cases import (
+from dialogs.coordination.cases import (
     KNOWN_KINDS,
     TIMELINE_LIMIT,
     CaseRow,
@@ -22,10 +22,10 @@ from dialogs.admin.cases import (
     timeline_lines,
     who,
 )
-from dialogs.admin.grammar import Filters, Parsed, parse_command
-from dialogs.options import CASE_STATUSES
-from dialogs.render import html_to_plain, render_lines
-from dialogs.replies import Msg
+from dialogs.coordination.grammar import Filters, Parsed, parse_command
+from dialogs.kernel.options import CASE_STATUSES
+from dialogs.kernel.render import html_to_plain, render_lines
+from dialogs.kernel.replies import Msg
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10h00 in Paris (winter time)
 SUMMER = datetime(2026, 7, 2, 9, 0, tzinfo=UTC)  # 11h00 in Paris

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dialogs.admin.catalog import (
+from dialogs.catalog.load import CatalogError, Resource, parse_catalog_yaml
+from dialogs.coordination.catalog import (
     PlanView,
     dry_run_lines,
     file_refused,
@@ -14,8 +15,8 @@ from dialogs.admin.catalog import (
     read_themes,
     resources_lines,
 )
-from dialogs.admin.grammar import Filters
-from dialogs.admin.inscription import (
+from dialogs.coordination.grammar import Filters
+from dialogs.coordination.inscription import (
     Ask,
     Cancelled,
     Done,
@@ -26,11 +27,11 @@ from dialogs.admin.inscription import (
     read_regions,
     start,
 )
-from dialogs.admin.inscription import (
+from dialogs.coordination.inscription import (
     read_themes as form_themes,
 )
-from dialogs.admin.interventions import duration, recorded
-from dialogs.admin.people import (
+from dialogs.coordination.interventions import duration, recorded
+from dialogs.coordination.people import (
     AiguilleurView,
     CoordinatorView,
     aiguilleurs_lines,
@@ -40,9 +41,8 @@ from dialogs.admin.people import (
     slugify,
     unique_slug,
 )
-from dialogs.catalog import CatalogError, Resource, parse_catalog_yaml
-from dialogs.render import html_to_plain, render_lines
-from dialogs.replies import Msg
+from dialogs.kernel.render import html_to_plain, render_lines
+from dialogs.kernel.replies import Msg
 
 
 def text(lines: tuple[Msg, ...], locale: str = "fr") -> str:

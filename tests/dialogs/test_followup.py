@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dialogs.context import CaseSummary, NudgeView
-from dialogs.effects import (
+from dialogs.followup.steps import MAX_DEFERRALS, answer_buttons
+from dialogs.kernel.context import CaseSummary, NudgeView
+from dialogs.kernel.effects import (
     CaseVerified,
     Escalate,
     ImpactRecorded,
@@ -16,10 +17,9 @@ from dialogs.effects import (
     NudgeDeferred,
     NudgeSnoozed,
 )
-from dialogs.events import Choice, NudgeDue, NudgeUnanswered, Text
-from dialogs.followup import MAX_DEFERRALS, answer_buttons
-from dialogs.replies import ClearButtons, Edit, Say
-from dialogs.state import Stage, State
+from dialogs.kernel.events import Choice, NudgeDue, NudgeUnanswered, Text
+from dialogs.kernel.replies import ClearButtons, Edit, Say
+from dialogs.kernel.state import Stage, State
 from tests.dialogs.transcript import NOW, Transcript, full_intake
 
 REF = "AIG-0001"

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from dialogs.effects import AddCaseMessage, RecordConsent, SubmitCase
-from dialogs.events import Attachment, AttachmentKind, Choice, Location
-from dialogs.replies import ClearButtons, Edit, Say
-from dialogs.state import Stage, State
+from dialogs.kernel.effects import AddCaseMessage, RecordConsent, SubmitCase
+from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Location
+from dialogs.kernel.replies import ClearButtons, Edit, Say
+from dialogs.kernel.state import Stage, State
 from tests.dialogs.transcript import Transcript, full_intake
 
 

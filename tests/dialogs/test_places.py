@@ -9,7 +9,7 @@ from importlib.resources import files
 
 import pytest
 
-from dialogs.places import (
+from dialogs.geo.places import (
     MAX_CANDIDATES,
     Ambiguous,
     Found,
@@ -33,7 +33,7 @@ REGIONS = (
 
 
 def rows(name: str) -> list[dict[str, str]]:
-    text = (files("dialogs") / "data" / name).read_text(encoding="utf-8")
+    text = (files("dialogs.geo") / "data" / name).read_text(encoding="utf-8")
     return list(csv.DictReader(io.StringIO(text)))
 
 

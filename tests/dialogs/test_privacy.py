@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dialogs.effects import ErasePersonalData, ExportPersonalData
-from dialogs.engine import COMMAND_ALIASES, MENU, MENU_EN
-from dialogs.events import Choice
-from dialogs.i18n import translate
-from dialogs.replies import ClearButtons, Say
-from dialogs.state import Stage
+from dialogs.intake.engine import COMMAND_ALIASES, MENU, MENU_EN
+from dialogs.kernel.effects import ErasePersonalData, ExportPersonalData
+from dialogs.kernel.events import Choice
+from dialogs.kernel.i18n import translate
+from dialogs.kernel.replies import ClearButtons, Say
+from dialogs.kernel.state import Stage
 from tests.dialogs.transcript import Transcript, full_intake
 
 

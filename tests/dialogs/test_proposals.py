@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dialogs.effects import RecordInterest, RequestContact
-from dialogs.events import CaseCreated, Suggestion
-from dialogs.replies import Edit, msg
-from dialogs.state import Stage
+from dialogs.kernel.effects import RecordInterest, RequestContact
+from dialogs.kernel.events import CaseCreated, Suggestion
+from dialogs.kernel.replies import Edit, msg
+from dialogs.kernel.state import Stage
 from tests.dialogs.transcript import Transcript, full_intake
 
 

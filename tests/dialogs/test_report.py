@@ -1,4 +1,4 @@
-"""The report's figures from plain rows (dialogs/admin/report.py), in microseconds:
+"""The report's figures from plain rows (dialogs/reports/report.py), in microseconds:
 the scenario of tests/admin/report_scenario.py, and the rules one by one."""
 
 from __future__ import annotations
@@ -7,7 +7,10 @@ import csv
 import io
 from datetime import UTC, date, datetime
 
-from dialogs.admin.report import (
+from dialogs.kernel.render import render, render_msg
+from dialogs.kernel.replies import Msg
+from dialogs.reports.render import duration, report_csv, report_lines, report_markdown
+from dialogs.reports.report import (
     AdoptionReader,
     Period,
     ResourceRow,
@@ -16,9 +19,6 @@ from dialogs.admin.report import (
     build_report,
     percentile,
 )
-from dialogs.admin.report_render import duration, report_csv, report_lines, report_markdown
-from dialogs.render import render, render_msg
-from dialogs.replies import Msg
 from tests.admin.report_scenario import (
     EXPECTED,
     PERIOD,

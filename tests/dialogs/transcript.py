@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from dialogs.context import CaseSummary, Context
-from dialogs.effects import Effect, SubmitCase
-from dialogs.engine import Outcome, step
-from dialogs.events import CaseCreated, Choice, Command, Event, Text
-from dialogs.render import render_msg
-from dialogs.replies import Button, Edit, Msg, Say
-from dialogs.state import Stage, State
+from dialogs.intake.engine import Outcome, step
+from dialogs.kernel.context import CaseSummary, Context
+from dialogs.kernel.effects import Effect, SubmitCase
+from dialogs.kernel.events import CaseCreated, Choice, Command, Event, Text
+from dialogs.kernel.render import render_msg
+from dialogs.kernel.replies import Button, Edit, Msg, Say
+from dialogs.kernel.state import Stage, State
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

@@ -39,7 +39,7 @@ from nio import RoomMessageNotice, RoomMessageText
 from sqlalchemy import func, select, update
 
 from bot.catalog_service import load_starter_catalog
-from dialogs.catalog import AiguilleurProfile, Catalog
+from dialogs.catalog.load import AiguilleurProfile, Catalog
 from storage.db import Database
 from storage.matrix_models import Assignment
 from storage.migrate import upgrade

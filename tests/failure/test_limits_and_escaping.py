@@ -20,7 +20,7 @@ import pytest
 
 from bot.app import BotService
 from bot.matrix.sender import content_of, matrix_payload
-from dialogs.assignment import (
+from dialogs.assignment.desk import (
     ActorView,
     AssignmentView,
     CaseView,
@@ -32,11 +32,11 @@ from dialogs.assignment import (
     offer_lines,
     on_thread_text,
 )
-from dialogs.context import NudgeView, RelayView
-from dialogs.effects import NudgeAnswered, RelayToAiguilleur
-from dialogs.flow import LIMITS
-from dialogs.render import render
-from dialogs.state import Stage
+from dialogs.kernel.context import NudgeView, RelayView
+from dialogs.kernel.effects import NudgeAnswered, RelayToAiguilleur
+from dialogs.kernel.flow import LIMITS
+from dialogs.kernel.render import render
+from dialogs.kernel.state import Stage
 from tests.dialogs.transcript import Transcript, keys
 from tests.e2e.harness import TOKEN, answer, bot_config, choose, full_intake
 from tests.fakes.telegram_api import FakeTelegram

@@ -38,8 +38,8 @@ from bot.clock import FakeClock
 from bot.config import Config, DatabaseConfig, TelegramConfig
 from bot.matrix.config import MatrixConfig
 from bot.pacing import NoPacing
-from dialogs.catalog import AiguilleurProfile, Catalog
-from dialogs.state import Stage, State
+from dialogs.catalog.load import AiguilleurProfile, Catalog
+from dialogs.kernel.state import Stage, State
 from tests import databases
 from tests.fakes.synapse import (  # noqa: F401  (fixtures)
     RegisteredUser,

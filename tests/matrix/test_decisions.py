@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dialogs.aiguilleur_commands import COMMANDS, Misused, Parsed, help_lines, parse
-from dialogs.assignment import (
+from dialogs.assignment.commands import COMMANDS, Misused, Parsed, help_lines, parse
+from dialogs.assignment.desk import (
     ActorView,
     AssignmentView,
     CaseView,
@@ -25,16 +25,16 @@ from dialogs.assignment import (
     on_thread_text,
     plain_emoji,
 )
-from dialogs.catalog import AiguilleurProfile
-from dialogs.context import Context, RelayView
-from dialogs.effects import EndRelay, RelayToAiguilleur, ShareContacts
-from dialogs.engine import step
-from dialogs.events import Choice, Command, Text
-from dialogs.i18n import catalog_keys
-from dialogs.matching.model import AiguilleurCandidate
-from dialogs.render import render_msg
-from dialogs.replies import Say
-from dialogs.state import Stage, State
+from dialogs.catalog.load import AiguilleurProfile
+from dialogs.catalog.matching.model import AiguilleurCandidate
+from dialogs.intake.engine import step
+from dialogs.kernel.context import Context, RelayView
+from dialogs.kernel.effects import EndRelay, RelayToAiguilleur, ShareContacts
+from dialogs.kernel.events import Choice, Command, Text
+from dialogs.kernel.i18n import catalog_keys
+from dialogs.kernel.render import render_msg
+from dialogs.kernel.replies import Say
+from dialogs.kernel.state import Stage, State
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 ALIX = ActorView(id="alix", name="Alix")

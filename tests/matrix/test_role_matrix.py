@@ -8,8 +8,8 @@ from __future__ import annotations
 from nio import RoomCreateResponse
 from sqlalchemy import select
 
-from dialogs.admin.access import Role, allowed
-from dialogs.aiguilleur_commands import BY_NAME as DESK_COMMANDS
+from dialogs.assignment.commands import BY_NAME as DESK_COMMANDS
+from dialogs.coordination.access import Role, allowed
 from storage.coordination_models import CommandLog
 from tests.admin.test_role_matrix import TYPED, typed
 from tests.matrix.conftest import World

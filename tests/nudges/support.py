@@ -15,8 +15,8 @@ from bot.outbox import Dispatcher, Failed, SendResult, Sent
 from bot.pacing import NoPacing
 from bot.runtime import Incoming, Runtime
 from bot.schedule import PARIS
-from dialogs.events import Choice, Text
-from dialogs.state import Stage, State
+from dialogs.kernel.events import Choice, Text
+from dialogs.kernel.state import Stage, State
 from storage.db import Database
 from storage.models import Case, CaseEvent, OutboxMessage
 from storage.nudge_models import Nudge

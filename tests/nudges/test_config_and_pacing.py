@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import ConfigError, load_config
 from bot.pacing import Pacer
-from dialogs.render import render_msg
+from dialogs.kernel.render import render_msg
 
 
 def load(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from bot.nudges import NudgeScheduler
 from bot.outbox import Dispatcher
 from bot.pacing import NoPacing
 from bot.schedule import PARIS
-from dialogs.state import Stage
+from dialogs.kernel.state import Stage
 from storage.db import Database
 from tests.nudges.support import COORDINATOR, POLICY, START, World, build_world, buttons
 

@@ -20,10 +20,10 @@ from telegram import Bot, Update
 
 from bot.runtime import Incoming
 from bot.telegram import incoming_from
-from dialogs.context import CaseSummary, Context
-from dialogs.effects import SubmitCase
-from dialogs.engine import COMMAND_ALIASES, step
-from dialogs.events import (
+from dialogs.intake.engine import COMMAND_ALIASES, step
+from dialogs.kernel.context import CaseSummary, Context
+from dialogs.kernel.effects import SubmitCase
+from dialogs.kernel.events import (
     Attachment,
     AttachmentKind,
     CaseCreated,
@@ -34,9 +34,9 @@ from dialogs.events import (
     Suggestion,
     Text,
 )
-from dialogs.render import render, render_msg
-from dialogs.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
-from dialogs.state import Stage, State
+from dialogs.kernel.render import render, render_msg
+from dialogs.kernel.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
+from dialogs.kernel.state import Stage, State
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 # User text carries this marker; rendered HTML must only ever hold it escaped.

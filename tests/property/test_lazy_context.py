@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.lazy_context import step_unless_cases_needed, with_placeholders
-from dialogs.context import CaseSummary, Context
-from dialogs.effects import SubmitCase
-from dialogs.engine import step
-from dialogs.events import CaseCreated, Choice, Command, Event, Text
-from dialogs.replies import Button
-from dialogs.state import Stage, State
+from dialogs.intake.engine import step
+from dialogs.kernel.context import CaseSummary, Context
+from dialogs.kernel.effects import SubmitCase
+from dialogs.kernel.events import CaseCreated, Choice, Command, Event, Text
+from dialogs.kernel.replies import Button
+from dialogs.kernel.state import Stage, State
 from tests.property.test_engine_properties import (
     NOW,
     Action,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dialogs.i18n import catalog_keys
-from dialogs.options import CASE_STATUSES, HELP_KINDS, ROLES, THEMES, URGENCIES
-from dialogs.places import region_codes
+from dialogs.geo.places import region_codes
+from dialogs.kernel.i18n import catalog_keys
+from dialogs.kernel.options import CASE_STATUSES, HELP_KINDS, ROLES, THEMES, URGENCIES
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")

@@ -8,7 +8,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import ConfigError, load_config, require_token
-from dialogs.render import render_msg
+from dialogs.kernel.render import render_msg
 from tests import databases
 
 

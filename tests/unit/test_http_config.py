@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import ConfigError, load_config
 from bot.http_config import HttpConfig
-from dialogs.render import render_msg
+from dialogs.kernel.render import render_msg
 
 WEBHOOK = """
 [telegram]

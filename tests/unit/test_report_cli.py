@@ -14,10 +14,10 @@ from bot.demo_data import CASES, fill_demo
 from bot.report_chart import PNG_MAGIC
 from bot.report_config import ReportConfig
 from bot.reports import load_report, period_of
-from dialogs.admin.digest import Slot
-from dialogs.admin.report import Milestone
-from dialogs.admin.report_render import report_markdown
-from dialogs.render import render_msg
+from dialogs.kernel.render import render_msg
+from dialogs.reports.digest import Slot
+from dialogs.reports.render import report_markdown
+from dialogs.reports.report import Milestone
 from storage.db import Database
 from storage.migrate import upgrade
 from tests import databases

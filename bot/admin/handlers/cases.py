@@ -4,7 +4,7 @@ timeline), ``assigner``/``reassigner``, ``clore``/``rouvrir`` and ``relances``
 
 The router checked the role; each handler checks that the case exists and lies
 in the coordinator's régions, then loads rows into the views of
-`dialogs.admin.cases` (what is said) or calls `bot.admin.case_actions` (what
+`dialogs.coordination.cases` (what is said) or calls `bot.admin.case_actions` (what
 is done)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from bot.admin import case_actions
 from bot.admin.call import AdminCall
 from bot.admin.registry import handles
 from bot.case_views import answers_of
-from dialogs.admin.cases import (
+from dialogs.coordination.cases import (
     PAGE_SIZE,
     CaseRow,
     Entry,
@@ -31,8 +31,8 @@ from dialogs.admin.cases import (
     region_label,
     regions_label,
 )
-from dialogs.admin.grammar import Parsed
-from dialogs.replies import msg
+from dialogs.coordination.grammar import Parsed
+from dialogs.kernel.replies import msg
 from storage.matrix_models import Assignment
 from storage.models import Case, CaseEvent
 

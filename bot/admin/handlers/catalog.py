@@ -21,7 +21,9 @@ import binascii
 
 from bot.admin.call import MISUSED, AdminCall, button_action
 from bot.admin.registry import continues, handles
-from dialogs.admin.catalog import (
+from dialogs.catalog.entries import SECTIONS
+from dialogs.catalog.load import Catalog, CatalogError, parse_catalog_file
+from dialogs.coordination.catalog import (
     PlanView,
     dry_run_lines,
     file_refused,
@@ -30,11 +32,9 @@ from dialogs.admin.catalog import (
     parse_resource_line,
     resources_lines,
 )
-from dialogs.catalog import Catalog, CatalogError, parse_catalog_file
-from dialogs.catalog_types import SECTIONS
-from dialogs.events import Attachment, Text
-from dialogs.flow import is_no, is_yes
-from dialogs.replies import msg
+from dialogs.kernel.events import Attachment, Text
+from dialogs.kernel.flow import is_no, is_yes
+from dialogs.kernel.replies import msg
 from storage.repos.catalog import ImportPlan
 
 # bot.admin.router.CATALOG_UPLOAD (the router imports the handlers: not importable here).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.admin.call import AdminCall
 from bot.admin.registry import handles
-from dialogs.admin.grammar import help_lines
+from dialogs.coordination.grammar import help_lines
 
 
 @handles("admin")

@@ -2,7 +2,7 @@
 chat with the bot), ``inscriptions``, ``inscription valider N`` and
 ``inscription refuser N [raison]`` (coordinators).
 
-The form (dialogs/admin/inscription.py) runs through a pending action: each
+The form (dialogs/coordination/inscription.py) runs through a pending action: each
 answer comes back here with the form's JSON state. A finished form becomes an
 ``inscriptions`` row, remembering the chat to answer in, and the coordinators
 are told how to approve it. An aiguilleur who fills in the form updates their
@@ -22,8 +22,9 @@ import logging
 from bot.admin.call import AdminCall, button_action
 from bot.admin.handlers.people import serve_queue
 from bot.admin.registry import continues, handles
-from dialogs.admin.access import any_in_scope
-from dialogs.admin.inscription import (
+from dialogs.catalog.load import AiguilleurProfile
+from dialogs.coordination.access import any_in_scope
+from dialogs.coordination.inscription import (
     Ask,
     Cancelled,
     Done,
@@ -35,10 +36,9 @@ from dialogs.admin.inscription import (
     summary_lines,
     to_coordinators,
 )
-from dialogs.admin.people import slugify, unique_slug
-from dialogs.catalog import AiguilleurProfile
-from dialogs.events import Text
-from dialogs.replies import Msg, msg
+from dialogs.coordination.people import slugify, unique_slug
+from dialogs.kernel.events import Text
+from dialogs.kernel.replies import Msg, msg
 from storage.coordination_models import PENDING, Inscription
 from storage.repos.catalog import AIGUILLEURS, aiguilleur_profile
 

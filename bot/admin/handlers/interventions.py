@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from bot.admin.call import AdminCall
 from bot.admin.registry import handles
-from dialogs.admin.access import Role
-from dialogs.admin.interventions import recorded
-from dialogs.replies import msg
+from dialogs.coordination.access import Role
+from dialogs.coordination.interventions import recorded
+from dialogs.kernel.replies import msg
 
 
 @handles("intervention")

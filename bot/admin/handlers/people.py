@@ -4,7 +4,7 @@
 Scope: a coordinator limited to régions sees and acts on the aiguilleurs who
 share one of them, adds coordinators within them only, and announces to those
 aiguilleurs only. Coordinators of the configuration file are removed there,
-not in chat. What the answers say is in dialogs/admin/people.py.
+not in chat. What the answers say is in dialogs/coordination/people.py.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from bot.admin.call import AdminCall
 from bot.admin.registry import handles
-from dialogs.admin.access import any_in_scope
-from dialogs.admin.people import (
+from dialogs.assignment.desk import Drain
+from dialogs.catalog.load import AiguilleurProfile
+from dialogs.coordination.access import any_in_scope
+from dialogs.coordination.people import (
     AiguilleurView,
     CoordinatorView,
     added_lines,
@@ -29,9 +31,7 @@ from dialogs.admin.people import (
     slugify,
     unique_slug,
 )
-from dialogs.assignment import Drain
-from dialogs.catalog import AiguilleurProfile
-from dialogs.replies import Msg, msg
+from dialogs.kernel.replies import Msg, msg
 from storage.catalog_models import Aiguilleur
 from storage.repos.catalog import AIGUILLEURS
 

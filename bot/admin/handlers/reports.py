@@ -12,10 +12,10 @@ from bot.admin.registry import handles
 from bot.report_chart import render_png
 from bot.report_config import ReportConfig
 from bot.reports import EmptyPeriod, load_report, load_stats, period_of
-from dialogs.admin.report import local_day
-from dialogs.admin.report_render import day, report_lines
-from dialogs.admin.stats import stats_lines
-from dialogs.replies import msg
+from dialogs.kernel.replies import msg
+from dialogs.reports.render import day, report_lines
+from dialogs.reports.report import local_day
+from dialogs.reports.stats import stats_lines
 
 SETTINGS = "report"
 
