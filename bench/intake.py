@@ -78,7 +78,7 @@ from bot.pacing import NoPacing  # noqa: E402
 from bot.telegram import TRANSPORT, TelegramTransport  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Case, Conversation  # noqa: E402
+from storage.models.core import Case, Conversation  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 BOT_ID = 123456

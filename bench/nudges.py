@@ -48,7 +48,7 @@ from bot.schedule import Quiet  # noqa: E402
 from dialogs.kernel.state import Stage, State  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.nudge_models import Nudge  # noqa: E402
+from storage.models.followup import Nudge  # noqa: E402
 from tests.e2e.harness import TOKEN, bot_config  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, FakeUser  # noqa: E402
 

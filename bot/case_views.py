@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage.models import Case
+from storage.models.core import Case
 
 
 def answers_of(case: Case) -> dict[str, Any]:

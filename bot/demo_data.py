@@ -27,11 +27,11 @@ from dialogs.catalog.entries import AiguilleurProfile
 from dialogs.coordination.grammar import FUNDINGS
 from dialogs.kernel.options import HELP_KINDS, ROLES, THEMES, URGENCIES
 from dialogs.reports.report import PARIS, local_day
-from storage.coordination_models import Intervention
 from storage.db import Database, UnitOfWork
-from storage.matrix_models import ACCEPTED, CLOSED, DECLINED, Assignment, CaseQueue
-from storage.models import Case
-from storage.nudge_models import Nudge
+from storage.models.assignment import ACCEPTED, CLOSED, DECLINED, Assignment, CaseQueue
+from storage.models.coordination import Intervention
+from storage.models.core import Case
+from storage.models.followup import Nudge
 
 SEED = 20260105
 DAYS = 240

@@ -32,8 +32,8 @@ from dialogs.kernel.effects import (
 from dialogs.kernel.events import Choice, Event, Text
 from dialogs.kernel.replies import Msg, Say, msg
 from storage.db import UnitOfWork
-from storage.models import Case
-from storage.nudge_models import Nudge
+from storage.models.core import Case
+from storage.models.followup import Nudge
 
 log = logging.getLogger(__name__)
 

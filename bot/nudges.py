@@ -31,8 +31,8 @@ from bot.schedule import Overdue, next_allowed, plan_catch_up
 from dialogs.kernel.events import NudgeDue, NudgeUnanswered
 from dialogs.kernel.replies import msg
 from storage.db import Database, UnitOfWork
-from storage.models import Case
-from storage.nudge_models import Nudge
+from storage.models.core import Case
+from storage.models.followup import Nudge
 from storage.repos.inbox import DuplicateUpdate
 from storage.repos.nudges import ACTIVE, PENDING
 

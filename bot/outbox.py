@@ -29,7 +29,7 @@ from bot.outbox_marks import SentMarks
 from bot.pacing import Pacer
 from storage.db import Database, UnitOfWork
 from storage.errors import is_unavailable
-from storage.models import OutboxMessage
+from storage.models.core import OutboxMessage
 from storage.repos.outbox import backoff
 
 log = logging.getLogger(__name__)

@@ -51,7 +51,7 @@ from dialogs.kernel.render import render_msg
 from dialogs.kernel.replies import Say, msg
 from dialogs.kernel.state import State
 from storage.db import Database, UnitOfWork
-from storage.models import Case
+from storage.models.core import Case
 from storage.repos.conversations import ChatRow
 from storage.repos.inbox import DuplicateUpdate
 

@@ -17,8 +17,8 @@ from dialogs.coordination.grammar import Parsed
 from dialogs.kernel.events import Choice, Event
 from dialogs.kernel.render import render
 from dialogs.kernel.replies import Button, Msg, Say
-from storage.coordination_models import PendingAction
 from storage.db import UnitOfWork
+from storage.models.coordination import PendingAction
 
 if TYPE_CHECKING:
     from bot.matrix.desk import MatrixDesk

@@ -31,9 +31,9 @@ from dialogs.intake.sheet import sheet_lines
 from dialogs.kernel.context import RelayView
 from dialogs.kernel.render import render
 from dialogs.kernel.replies import Msg, msg
-from storage.catalog_models import Aiguilleur
-from storage.matrix_models import ACCEPTED, CLOSED, RETURNED, WITHDRAWN, Assignment
-from storage.models import Case
+from storage.models.assignment import ACCEPTED, CLOSED, RETURNED, WITHDRAWN, Assignment
+from storage.models.catalog import Aiguilleur
+from storage.models.core import Case
 
 CLOSED_STATUS = "clos"
 ASSIGNED_STATUS = "attribue"

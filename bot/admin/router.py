@@ -31,8 +31,8 @@ from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Command, E
 from dialogs.kernel.i18n import supported
 from dialogs.kernel.render import render_msg
 from dialogs.kernel.replies import Msg, msg
-from storage.coordination_models import PendingAction
 from storage.db import UnitOfWork
+from storage.models.coordination import PendingAction
 
 log = logging.getLogger(__name__)
 

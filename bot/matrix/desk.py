@@ -57,8 +57,8 @@ from dialogs.kernel.context import RelayView
 from dialogs.kernel.effects import EndRelay, RelayEffect, RelayToAiguilleur, ShareContacts
 from dialogs.kernel.render import render
 from storage.db import Database, UnitOfWork
-from storage.matrix_models import ACCEPTED, OFFERED, Assignment
-from storage.models import Case, OutboxMessage
+from storage.models.assignment import ACCEPTED, OFFERED, Assignment
+from storage.models.core import Case, OutboxMessage
 from storage.repos.inbox import DuplicateUpdate
 
 log = logging.getLogger(__name__)

@@ -26,11 +26,11 @@ from dialogs.reports.report import (
     ResourceRow,
     Rows,
 )
-from storage.catalog_models import Aiguilleur, Resource
-from storage.coordination_models import Intervention
-from storage.matrix_models import DECLINED, EXPIRED, Assignment, CaseQueue
-from storage.models import Case, CaseEvent
-from storage.nudge_models import Nudge
+from storage.models.assignment import DECLINED, EXPIRED, Assignment, CaseQueue
+from storage.models.catalog import Aiguilleur, Resource
+from storage.models.coordination import Intervention
+from storage.models.core import Case, CaseEvent
+from storage.models.followup import Nudge
 from storage.session import DbSession
 
 CLOSED = "clos"

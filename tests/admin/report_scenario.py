@@ -33,10 +33,10 @@ from dialogs.reports.report import (
     Roadmap,
     Rows,
 )
-from storage.catalog_models import Resource
-from storage.coordination_models import Intervention
 from storage.db import Database
-from storage.matrix_models import Assignment
+from storage.models.assignment import Assignment
+from storage.models.catalog import Resource
+from storage.models.coordination import Intervention
 from tests.admin.support import aiguilleur_row
 
 

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from bot.app import BotService
 from bot.followup_config import CoordinatorsConfig
 from bot.report_config import ReportConfig
-from storage.catalog_models import Aiguilleur
-from storage.coordination_models import CommandLog
 from storage.db import Database
+from storage.models.catalog import Aiguilleur
+from storage.models.coordination import CommandLog
 from tests.e2e.harness import bot_config, next_question
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
 

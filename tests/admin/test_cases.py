@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.db import Database
-from storage.matrix_models import Assignment
+from storage.models.assignment import Assignment
 from tests.admin.support import T0, Desk, aiguilleur_row, ask, command_log, make_case, plain
 from tests.e2e.harness import next_question
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from bot.admin.handlers.catalog import CATALOG_UPLOAD as HANDLER_NAME
 from bot.admin.router import CATALOG_UPLOAD
 from bot.catalog_service import starter_catalog
-from storage.catalog_models import Aiguilleur, Resource
-from storage.coordination_models import PendingAction
+from storage.models.catalog import Aiguilleur, Resource
+from storage.models.coordination import PendingAction
 from tests.admin.support import T0, Desk, ask, command_log, plain, press
 from tests.e2e.harness import next_question
 from tests.fakes.telegram_api import FakeUser

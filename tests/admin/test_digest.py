@@ -16,9 +16,9 @@ from bot.followup_config import CoordinatorsConfig
 from bot.report_config import ReportConfig
 from dialogs.reports.digest import PARIS, Slot, is_due, slot_of_week, week_key
 from storage.db import Database
-from storage.matrix_models import Assignment
-from storage.models import OutboxMessage, ProcessedUpdate
-from storage.nudge_models import Nudge
+from storage.models.assignment import Assignment
+from storage.models.core import OutboxMessage, ProcessedUpdate
+from storage.models.followup import Nudge
 from tests.admin.support import make_case
 from tests.e2e.harness import TOKEN, bot_config, next_question
 from tests.fakes.telegram_api import FakeTelegram

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from storage.catalog_models import Aiguilleur
-from storage.coordination_models import Inscription
+from storage.models.catalog import Aiguilleur
+from storage.models.coordination import Inscription
 from tests.admin.support import Desk, ask, command_log, plain, press
 from tests.e2e.harness import next_question
 from tests.fakes.telegram_api import FakeUser

@@ -4,7 +4,7 @@ refused; each record is on the case's timeline and the answer sums the case."""
 
 from __future__ import annotations
 
-from storage.matrix_models import CLOSED, DECLINED, Assignment
+from storage.models.assignment import CLOSED, DECLINED, Assignment
 from tests.admin.support import T0, Desk, aiguilleur_row, ask, command_log, make_case
 
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from dialogs.catalog.load import AiguilleurProfile
-from storage.catalog_models import Aiguilleur
-from storage.coordination_models import Coordinator
-from storage.matrix_models import ACCEPTED, Assignment
+from storage.models.assignment import ACCEPTED, Assignment
+from storage.models.catalog import Aiguilleur
+from storage.models.coordination import Coordinator
 from tests.admin.support import (
     COORDINATOR_ID,
     T0,

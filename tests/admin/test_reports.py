@@ -16,7 +16,7 @@ from bot.report_config import ReportConfig
 from bot.reports import load_report, load_stats
 from dialogs.reports.render import report_markdown
 from storage.db import Database
-from storage.nudge_models import Nudge
+from storage.models.followup import Nudge
 from tests.admin.report_scenario import (
     EXPECTED,
     EXPECTED_BRE,

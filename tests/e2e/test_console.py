@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.app import run_chat
 from bot.config import Config, DatabaseConfig
 from storage.db import Database
-from storage.models import Case
+from storage.models.core import Case
 from tests import databases
 
 

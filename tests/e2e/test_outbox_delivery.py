@@ -18,7 +18,7 @@ from bot.runtime import Runtime
 from bot.telegram import TRANSPORT, TelegramTransport
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import OutboxMessage
+from storage.models.core import OutboxMessage
 from tests.e2e.harness import TOKEN, bot_config
 from tests.fakes.telegram_api import FakeTelegram
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot.app import BotService, run_chat
 from bot.clock import FakeClock
 from bot.config import Config, DatabaseConfig
-from storage.models import Case, Conversation, Person
+from storage.models.core import Case, Conversation, Person
 from tests import databases
 from tests.e2e.harness import (
     BotProcess,

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.app import BotService
 from storage.db import Database
-from storage.models import Case, Conversation, ProcessedUpdate
+from storage.models.core import Case, Conversation, ProcessedUpdate
 from tests.e2e.harness import (
     BotProcess,
     answer,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.app import BotService
-from storage.models import Conversation, ProcessedUpdate
+from storage.models.core import Conversation, ProcessedUpdate
 from tests.e2e.harness import answer, choose, next_question
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 

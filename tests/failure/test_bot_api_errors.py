@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bot.app import BotService
 from bot.clock import FakeClock
 from bot.config import Config
-from storage.models import OutboxMessage, ProcessedUpdate
+from storage.models.core import OutboxMessage, ProcessedUpdate
 from tests.e2e.harness import bot_config, choose, next_question, running_bot, until
 from tests.failure.flaky_proxy import Fault, FlakyProxy
 from tests.failure.interrupted_intake import at_lieu_question, place_answered_once

@@ -41,10 +41,10 @@ from sqlalchemy import func, select, update
 from bot.catalog_service import load_starter_catalog
 from dialogs.catalog.load import AiguilleurProfile, Catalog
 from storage.db import Database
-from storage.matrix_models import Assignment
 from storage.migrate import upgrade
-from storage.models import Case, OutboxMessage, ProcessedUpdate
-from storage.nudge_models import Nudge
+from storage.models.assignment import Assignment
+from storage.models.core import Case, OutboxMessage, ProcessedUpdate
+from storage.models.followup import Nudge
 from tests import databases
 from tests.failure.bot_process import WarmBot, bot_env
 from tests.fakes.synapse import (  # noqa: F401  (fixtures)

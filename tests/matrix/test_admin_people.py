@@ -7,7 +7,7 @@ from __future__ import annotations
 from nio import RoomCreateResponse
 from sqlalchemy import select
 
-from storage.coordination_models import Inscription
+from storage.models.coordination import Inscription
 from tests.matrix.conftest import World
 
 

@@ -19,8 +19,8 @@ from nio import (
 from sqlalchemy import func, select
 
 from bot.matrix.service import ENCRYPTION
-from storage.catalog_models import Aiguilleur, Resource
-from storage.coordination_models import PendingAction
+from storage.models.catalog import Aiguilleur, Resource
+from storage.models.coordination import PendingAction
 from tests.admin.test_catalog_commands import INVALID_YAML, VALID_CSV, VALID_YAML
 from tests.matrix.conftest import Member, World
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.matrix.sender import classify
 from bot.outbox import RetryAfter, Sent
-from storage.models import OutboxMessage
+from storage.models.core import OutboxMessage
 from tests.matrix.conftest import Member, World
 
 

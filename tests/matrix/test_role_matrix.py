@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from dialogs.assignment.commands import BY_NAME as DESK_COMMANDS
 from dialogs.coordination.access import Role, allowed
-from storage.coordination_models import CommandLog
+from storage.models.coordination import CommandLog
 from tests.admin.test_role_matrix import TYPED, typed
 from tests.matrix.conftest import World
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from storage.matrix_models import Assignment
-from storage.models import Case, ProcessedUpdate
+from storage.models.assignment import Assignment
+from storage.models.core import Case, ProcessedUpdate
 from tests.e2e.harness import next_question
 from tests.matrix.conftest import World
 

@@ -18,8 +18,8 @@ from bot.schedule import PARIS
 from dialogs.kernel.events import Choice, Text
 from dialogs.kernel.state import Stage, State
 from storage.db import Database
-from storage.models import Case, CaseEvent, OutboxMessage
-from storage.nudge_models import Nudge
+from storage.models.core import Case, CaseEvent, OutboxMessage
+from storage.models.followup import Nudge
 
 TRANSPORT = "telegram"
 COORDINATOR = 999

@@ -14,7 +14,7 @@ import pytest
 from bot.app import BotService
 from bot.clock import FakeClock
 from bot.followup_config import CoordinatorsConfig, FollowupConfig, PolicyStep
-from storage.models import Case
+from storage.models.core import Case
 from tests.e2e.harness import TOKEN, answer, bot_config, choose, full_intake, next_question
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
 

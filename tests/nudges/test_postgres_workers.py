@@ -13,7 +13,7 @@ from bot.nudges import NudgeWorker
 from bot.runtime import Runtime
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import OutboxMessage
+from storage.models.core import OutboxMessage
 from tests.fakes import postgres as pg
 from tests.nudges.support import build_world
 

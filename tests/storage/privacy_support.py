@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from storage.coordination_models import Inscription, Intervention, PendingAction
 from storage.db import Database
-from storage.models import Base
+from storage.models.coordination import Inscription, Intervention, PendingAction
+from storage.models.core import Base
 from tests.admin.support import aiguilleur_row
 
 MARK = "Zorglub"

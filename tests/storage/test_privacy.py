@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from storage.coordination_models import Inscription, Intervention, PendingAction
 from storage.db import Database
-from storage.matrix_models import Assignment, CaseQueue
-from storage.models import Case, CaseEvent, Conversation, OutboxMessage, Person
-from storage.nudge_models import Nudge
+from storage.models.assignment import Assignment, CaseQueue
+from storage.models.coordination import Inscription, Intervention, PendingAction
+from storage.models.core import Case, CaseEvent, Conversation, OutboxMessage, Person
+from storage.models.followup import Nudge
 from storage.repos.privacy import ERASED
 from tests.storage.privacy_support import ROOM, Seeded, add_aiguilleurs, everything, seed_person
 

@@ -14,7 +14,7 @@ from bot.clock import FakeClock
 from bot.privacy import JOB_ID, RetentionJob, purge
 from bot.privacy_config import PrivacyConfig
 from storage.db import Database
-from storage.models import Case, Conversation, OutboxMessage
+from storage.models.core import Case, Conversation, OutboxMessage
 from tests.storage.privacy_support import Seeded, add_aiguilleurs, everything, seed_person
 
 NOW = datetime(2028, 6, 15, 3, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from bot.cli import main
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Case
+from storage.models.core import Case
 from tests import databases
 from tests.storage.privacy_support import add_aiguilleurs, seed_person
 

@@ -33,8 +33,8 @@ from dialogs.coordination.cases import (
 )
 from dialogs.coordination.grammar import Parsed
 from dialogs.kernel.replies import msg
-from storage.matrix_models import Assignment
-from storage.models import Case, CaseEvent
+from storage.models.assignment import Assignment
+from storage.models.core import Case, CaseEvent
 
 
 def parsed(call: AdminCall) -> Parsed:

@@ -39,7 +39,7 @@ from dialogs.coordination.inscription import (
 from dialogs.coordination.people import slugify, unique_slug
 from dialogs.kernel.events import Text
 from dialogs.kernel.replies import Msg, msg
-from storage.coordination_models import PENDING, Inscription
+from storage.models.coordination import PENDING, Inscription
 from storage.repos.catalog import AIGUILLEURS, aiguilleur_profile
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from dialogs.coordination.people import (
     unique_slug,
 )
 from dialogs.kernel.replies import Msg, msg
-from storage.catalog_models import Aiguilleur
+from storage.models.catalog import Aiguilleur
 from storage.repos.catalog import AIGUILLEURS
 
 # Telegram user ids fit in 52 bits; anything at 2**53 or more is a typo.

@@ -180,5 +180,5 @@ class OutboxMessage(Base):
 # Tables defined in their own modules register on `Base.metadata` when imported;
 # importing them here means every user of the metadata (create_all, Alembic
 # autogenerate) sees them.
-import storage.catalog_models  # noqa: E402
-import storage.coordination_models  # noqa: E402, F401
+import storage.models.catalog  # noqa: E402
+import storage.models.coordination  # noqa: E402, F401

@@ -1,5 +1,5 @@
-"""Tables of the Matrix side: who was offered which case, the aiguilleurs' rooms,
-the waiting queue and the sync position.
+"""Tables of the assignment domain: who was offered which case, and the waiting queue
+(the aiguilleurs' Matrix rooms and the sync position are in storage/models/matrix.py).
 
 An assignment row is the whole truth about one offer of one case to one
 aiguilleur: ``offered`` → ``accepted`` | ``declined`` | ``expired``;
@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage.models.core import Base
 
 OFFERED = "offered"
 ACCEPTED = "accepted"
@@ -62,18 +62,6 @@ class Assignment(Base):
     updated_at: Mapped[datetime]
 
 
-class MatrixRoom(Base):
-    """The room where the bot talks with one aiguilleur (configured, joined on
-    their invite, or created by the bot with them invited)."""
-
-    __tablename__ = "matrix_rooms"
-
-    aiguilleur_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    room_id: Mapped[str] = mapped_column(String(255), unique=True)
-    created_by_bot: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime]
-
-
 class CaseQueue(Base):
     """Cases that asked for a person while nobody had room: offered in order
     (`queued_at`) as soon as someone frees up or comes back."""
@@ -84,14 +72,3 @@ class CaseQueue(Base):
         ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
     )
     queued_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class MatrixSync(Base):
-    """Small key-value store: the sync token (``next_batch``), saved after the
-    events of a batch have been handled, so a restart neither replays nor skips."""
-
-    __tablename__ = "matrix_sync"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime]
