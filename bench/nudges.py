@@ -41,10 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.app import BotService  # noqa: E402
-from bot.clock import FakeClock  # noqa: E402
-from bot.followup_config import FollowupConfig, PolicyStep  # noqa: E402
-from bot.pacing import Pacer  # noqa: E402
-from bot.schedule import Quiet  # noqa: E402
+from bot.config.followup import FollowupConfig, PolicyStep  # noqa: E402
+from bot.delivery.pacing import Pacer  # noqa: E402
+from bot.followup.schedule import Quiet  # noqa: E402
+from bot.runtime.clock import FakeClock  # noqa: E402
 from dialogs.kernel.state import Stage, State  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

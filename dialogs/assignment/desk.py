@@ -1,5 +1,5 @@
 """Who helps with a case: offers, answers, time-outs, the queue, and what each
-side is told. Pure decisions: the Matrix runtime (bot/matrix/desk.py) loads the
+side is told. Pure decisions: the Matrix runtime (bot/assignment/desk.py) loads the
 views, calls these functions and carries out the effects in one unit of work.
 
 Rules:

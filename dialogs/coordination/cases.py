@@ -1,6 +1,6 @@
 """What coordinators read about cases: the paged list (``dossiers``), a case's
 sheet and timeline (``dossier``) and its nudges (``relances``). Pure: the
-handlers (bot/admin/handlers/cases.py) load rows into these views.
+handlers (bot/coordination/handlers/cases.py) load rows into these views.
 
 Rules:
 - Times are shown in Europe/Paris; lists are newest first, timelines oldest

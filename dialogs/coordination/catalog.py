@@ -136,7 +136,7 @@ def form_refused(issues: Sequence[CatalogIssue], prefix: str) -> tuple[Msg, ...]
 
 
 def issue_line(name: str, issue: CatalogIssue) -> Msg:
-    """Same words as ``aiguillage catalog check`` (bot/catalog_cli.py)."""
+    """Same words as ``aiguillage catalog check`` (bot/cli/catalog.py)."""
     where = (
         msg("catalog.at_line", file=name, line=issue.line)
         if issue.line is not None

@@ -50,7 +50,7 @@ class RequestContact:
     ref: str
 
 
-# -- follow-up (dialogs/followup/steps.py); executed by bot/followup_runtime.py ---------
+# -- follow-up (dialogs/followup/steps.py); executed by bot/followup/executor.py ---------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,7 +164,7 @@ class ShareContacts:
 
 RelayEffect = RelayToAiguilleur | EndRelay | ShareContacts
 
-# -- the person's rights over their data (RGPD); executed by bot/privacy.py -------
+# -- the person's rights over their data (RGPD); executed by bot/privacy/service.py -------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -45,7 +45,8 @@ class Command:
 class Attachment:
     kind: AttachmentKind
     # A document's file name, and its bytes when the transport fetched them
-    # (Telegram does for catalog files a coordinator may send: bot/telegram.py).
+    # (Telegram does for catalog files a coordinator may send:
+    # bot/transports/telegram/transport.py).
     name: str | None = None
     content: bytes | None = field(default=None, repr=False)
 

@@ -2,7 +2,7 @@
 when its digest is due, and what it says.
 
 A week is an ISO week in Europe/Paris; its key (``2026-W10``) marks it sent
-(bot/digest.py). "Stuck" cases: a nudge still unanswered after its escalation
+(bot/reports/digest.py). "Stuck" cases: a nudge still unanswered after its escalation
 (nobody answers), every aiguilleur offered the case declined or let the offer
 expire and it waits in the queue, or it waits in the queue for more than
 `queue_days` days.

@@ -5,7 +5,7 @@ An assignment row is the whole truth about one offer of one case to one
 aiguilleur: ``offered`` → ``accepted`` | ``declined`` | ``expired``;
 ``accepted`` → ``returned`` (handed back) | ``closed`` (finished by the
 aiguilleur) | ``ended`` (the person ended the relay). A coordinator's
-``assigner``/``reassigner``/``clore`` (bot/admin/) creates a row straight in
+``assigner``/``reassigner``/``clore`` (bot/coordination/) creates a row straight in
 ``accepted`` (``room_id`` empty when the aiguilleur has no Matrix room), withdraws
 an offer (``offered`` → ``withdrawn``) and hands back or closes an accepted one
 (``returned`` | ``closed``, with a reason). At most one row per case is

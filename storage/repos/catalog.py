@@ -22,7 +22,7 @@ from storage.models.assignment import OPEN_STATES, Assignment
 from storage.models.catalog import Aiguilleur, Resource
 from storage.session import DbSession
 
-# What every new case's matching asks (bot/catalog_service.py), built once.
+# What every new case's matching asks (bot/catalog/service.py), built once.
 _VERSION = select(func.count(), func.max(Resource.updated_at)).select_from(Resource)
 # populate_existing: rows already in the session take the database's values
 # (`_MARK_PROPOSED` is a Core update that leaves them as they were).

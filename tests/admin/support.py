@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import BotService
-from bot.followup_config import CoordinatorsConfig
-from bot.report_config import ReportConfig
+from bot.config.followup import CoordinatorsConfig
+from bot.config.reports import ReportConfig
 from storage.db import Database
 from storage.models.catalog import Aiguilleur
 from storage.models.coordination import CommandLog

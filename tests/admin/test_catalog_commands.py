@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.admin.handlers.catalog import CATALOG_UPLOAD as HANDLER_NAME
-from bot.admin.router import CATALOG_UPLOAD
-from bot.catalog_service import starter_catalog
+from bot.catalog.service import starter_catalog
+from bot.coordination.handlers.catalog import CATALOG_UPLOAD as HANDLER_NAME
+from bot.coordination.router import CATALOG_UPLOAD
 from storage.models.catalog import Aiguilleur, Resource
 from storage.models.coordination import PendingAction
 from tests.admin.support import T0, Desk, ask, command_log, plain, press

@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import BotService
-from bot.clock import FakeClock
-from bot.digest import WeeklyDigest, next_run
-from bot.followup_config import CoordinatorsConfig
-from bot.report_config import ReportConfig
+from bot.config.followup import CoordinatorsConfig
+from bot.config.reports import ReportConfig
+from bot.reports.digest import WeeklyDigest, next_run
+from bot.runtime.clock import FakeClock
 from dialogs.reports.digest import PARIS, Slot, is_due, slot_of_week, week_key
 from storage.db import Database
 from storage.models.assignment import Assignment

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.admin.registry import HANDLERS
+from bot.coordination.registry import HANDLERS
 from dialogs.coordination.grammar import ALL_SPECS
 from tests.admin.support import Desk, command_log, say
 

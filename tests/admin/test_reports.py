@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bot.report_chart import PNG_MAGIC, render_png
-from bot.report_config import ReportConfig
-from bot.reports import load_report, load_stats
+from bot.config.reports import ReportConfig
+from bot.reports.chart import PNG_MAGIC, render_png
+from bot.reports.service import load_report, load_stats
 from dialogs.reports.render import report_markdown
 from storage.db import Database
 from storage.models.followup import Nudge

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.clock import FakeClock
-from bot.followup_runtime import FollowupRuntime
-from bot.matrix.desk import MatrixDesk
+from bot.assignment.desk import MatrixDesk
+from bot.followup.executor import FollowupRuntime
+from bot.runtime.clock import FakeClock
 from dialogs.assignment.desk import (
     ActorView,
     AssignmentView,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from bot.catalog_service import (
+from bot.catalog.service import (
     MatchIndexCache,
     load_starter_catalog,
     propose,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import BotService
-from bot.config import Config, DatabaseConfig, TelegramConfig
+from bot.config.load import Config, DatabaseConfig, TelegramConfig
 from tests import databases
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
 
@@ -124,7 +124,7 @@ class BotProcess:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run", "--config", str(self.config)],
+                [sys.executable, "-m", "bot.cli.commands", "run", "--config", str(self.config)],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -13,8 +13,8 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import BotService
-from bot.config import Config, DatabaseConfig
-from bot.http_config import HttpConfig
+from bot.config.http import HttpConfig
+from bot.config.load import Config, DatabaseConfig
 from tests.e2e.harness import bot_config
 from tests.fakes.telegram_api import FakeTelegram
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import run_chat
-from bot.config import Config, DatabaseConfig
+from bot.config.load import Config, DatabaseConfig
 from storage.db import Database
 from storage.models.core import Case
 from tests import databases

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotService
-from bot.clock import FakeClock
+from bot.runtime.clock import FakeClock
 from tests.e2e.harness import choose, full_intake, next_question, running_bot
 from tests.e2e.http_support import (
     eventually,

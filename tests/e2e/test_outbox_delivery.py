@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select
 
-from bot.clock import FakeClock
-from bot.outbox import Dispatcher
-from bot.outbox_marks import SentMarks
-from bot.runtime import Runtime
-from bot.telegram import TRANSPORT, TelegramTransport
+from bot.delivery.marks import SentMarks
+from bot.delivery.outbox import Dispatcher
+from bot.runtime.clock import FakeClock
+from bot.runtime.core import Runtime
+from bot.transports.telegram.transport import TRANSPORT, TelegramTransport
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models.core import OutboxMessage
@@ -149,7 +149,7 @@ async def test_many_chats_at_once_each_row_recorded_once(
 async def test_marks_that_come_together_share_one_transaction(
     parts: tuple[Database, Dispatcher, FakeClock],
 ) -> None:
-    """Sends that finish at the same moment (bot/outbox_marks.py) are recorded
+    """Sends that finish at the same moment (bot/delivery/marks.py) are recorded
     in one transaction; each waiter returns once its own row is committed."""
     db, _dispatcher, clock = parts
     await queue(db, clock, 1, *(f"m{n}" for n in range(12)))

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import BotService, run_chat
-from bot.clock import FakeClock
-from bot.config import Config, DatabaseConfig
+from bot.config.load import Config, DatabaseConfig
+from bot.runtime.clock import FakeClock
 from storage.models.core import Case, Conversation, Person
 from tests import databases
 from tests.e2e.harness import (
@@ -93,7 +93,7 @@ async def test_oublier_asks_then_erases_and_starts_afresh(
     await confirmed_case(alice, "La Fabrique du Port")
     await full_intake(bob, lieu="Le Bazar")
     # A pause, as people take one: twenty-odd messages in a few seconds would
-    # meet the flood limit (bot/flood.py).
+    # meet the flood limit (bot/runtime/flood.py).
     clock.advance(timedelta(minutes=1))
 
     ask = await answer(alice, "/oublier")
@@ -163,7 +163,7 @@ async def test_debug_logs_hold_no_personal_data(tg: FakeTelegram, tmp_path: Path
     finally:
         await process.stop()
     log = process.log.read_text(encoding="utf-8")
-    assert " DEBUG bot.runtime: handled telegram:" in log  # DEBUG was really on
+    assert " DEBUG bot.runtime.core: handled telegram:" in log  # DEBUG was really on
     secrets = [
         lieu,
         "Zorglub",

@@ -83,7 +83,7 @@ async def test_statut_shows_the_case(tg: FakeTelegram, bot: BotService) -> None:
 
 async def test_nouveau_offers_the_lieu_of_the_last_case(tg: FakeTelegram, bot: BotService) -> None:
     """The person's cases are loaded only when a step reads them
-    (bot/lazy_context.py): /nouveau does, mid-intake answers do not."""
+    (bot/runtime/lazy_context.py): /nouveau does, mid-intake answers do not."""
     alice = tg.user("Alice", language_code="fr")
     await full_intake(alice, lieu="La Friche")
     await choose(alice, "Confirmer")
@@ -268,7 +268,7 @@ async def answer_and_expect(user: FakeUser, text: str, expected: str) -> None:
 async def test_confirmed_sheet_gets_proposals_and_choices_are_stored(
     tg: FakeTelegram, tmp_path: Path
 ) -> None:
-    from bot.catalog_service import load_starter_catalog
+    from bot.catalog.service import load_starter_catalog
 
     config = bot_config(tg, tmp_path)
     service = BotService(config, rate_limit=False)

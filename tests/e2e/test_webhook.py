@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import BotService
-from bot.telegram import TRANSPORT
+from bot.transports.telegram.transport import TRANSPORT
 from storage.models.core import ProcessedUpdate
 from tests.e2e.harness import answer, bot_config, choose, next_question
 from tests.e2e.http_support import (

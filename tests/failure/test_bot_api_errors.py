@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import BotService
-from bot.clock import FakeClock
-from bot.config import Config
+from bot.config.load import Config
+from bot.runtime.clock import FakeClock
 from storage.models.core import OutboxMessage, ProcessedUpdate
 from tests.e2e.harness import bot_config, choose, next_question, running_bot, until
 from tests.failure.flaky_proxy import Fault, FlakyProxy

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.config import DatabaseConfig
+from bot.config.load import DatabaseConfig
 from storage.errors import is_unavailable
 from tests import databases
 from tests.e2e.harness import bot_config, choose, running_bot, until
@@ -37,7 +37,7 @@ async def test_postgresql_stopped_then_restarted(
         await at_lieu_question(alice)
         await asyncio.to_thread(postgres_server.stop)
         try:
-            caplog.set_level(logging.WARNING, logger="bot.telegram")
+            caplog.set_level(logging.WARNING, logger="bot.transports.telegram.transport")
             await alice.say("La Friche")
             await alice.say("44000")
             await until(lambda: "kept for later" in caplog.text, "the update kept for later")

@@ -1,11 +1,11 @@
-"""The per-person token bucket (bot/flood.py), on a fake clock: no sleeping."""
+"""The per-person token bucket (bot/runtime/flood.py), on a fake clock: no sleeping."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.clock import FakeClock
-from bot.flood import FloodGate, FloodLimit, Verdict
+from bot.runtime.clock import FakeClock
+from bot.runtime.flood import FloodGate, FloodLimit, Verdict
 
 LIMIT = FloodLimit(burst=20, per_second=1.0)
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import BotService
-from bot.clock import FakeClock
-from bot.flood import FloodLimit
+from bot.runtime.clock import FakeClock
+from bot.runtime.flood import FloodLimit
 from storage.models.core import Conversation, ProcessedUpdate
 from tests.e2e.harness import answer, bot_config, choose, full_intake, running_bot
 from tests.fakes.telegram_api import FakeTelegram, FakeUser

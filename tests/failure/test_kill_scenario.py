@@ -38,7 +38,7 @@ import pytest
 from nio import RoomMessageNotice, RoomMessageText
 from sqlalchemy import func, select, update
 
-from bot.catalog_service import load_starter_catalog
+from bot.catalog.service import load_starter_catalog
 from dialogs.catalog.load import AiguilleurProfile, Catalog
 from storage.db import Database
 from storage.migrate import upgrade

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotService
-from bot.matrix.sender import content_of, matrix_payload
+from bot.transports.matrix.sender import content_of, matrix_payload
 from dialogs.assignment.desk import (
     ActorView,
     AssignmentView,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.matrix.config import MatrixConfigError, parse_matrix
+from bot.config.matrix import MatrixConfigError, parse_matrix
 
 BASE = {"homeserver": "http://127.0.0.1:8008", "user_id": "@bot:test.local", "password": "x"}
 

@@ -34,10 +34,10 @@ from nio import (
 )
 
 from bot.app import BotService
-from bot.clock import FakeClock
-from bot.config import Config, DatabaseConfig, TelegramConfig
-from bot.matrix.config import MatrixConfig
-from bot.pacing import NoPacing
+from bot.config.load import Config, DatabaseConfig, TelegramConfig
+from bot.config.matrix import MatrixConfig
+from bot.delivery.pacing import NoPacing
+from bot.runtime.clock import FakeClock
 from dialogs.catalog.load import AiguilleurProfile, Catalog
 from dialogs.kernel.state import Stage, State
 from tests import databases

@@ -18,7 +18,7 @@ from nio import (
 )
 from sqlalchemy import func, select
 
-from bot.matrix.service import ENCRYPTION
+from bot.transports.matrix.service import ENCRYPTION
 from storage.models.catalog import Aiguilleur, Resource
 from storage.models.coordination import PendingAction
 from tests.admin.test_catalog_commands import INVALID_YAML, VALID_CSV, VALID_YAML

@@ -11,8 +11,8 @@ from datetime import timedelta
 from nio import RoomSendError
 from sqlalchemy import select
 
-from bot.matrix.sender import classify
-from bot.outbox import RetryAfter, Sent
+from bot.delivery.outbox import RetryAfter, Sent
+from bot.transports.matrix.sender import classify
 from storage.models.core import OutboxMessage
 from tests.matrix.conftest import Member, World
 

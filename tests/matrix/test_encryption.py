@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nio import RoomCreateResponse
 
-from bot.matrix.service import ENCRYPTION
+from bot.transports.matrix.service import ENCRYPTION
 from tests.matrix.conftest import World
 
 

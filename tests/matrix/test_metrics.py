@@ -3,8 +3,8 @@ desk, next to the Telegram updates, against a real Synapse."""
 
 from __future__ import annotations
 
-from bot.matrix.sender import TRANSPORT as MATRIX
-from bot.telegram import TRANSPORT as TELEGRAM
+from bot.transports.matrix.sender import TRANSPORT as MATRIX
+from bot.transports.telegram.transport import TRANSPORT as TELEGRAM
 from tests.matrix.conftest import World
 
 

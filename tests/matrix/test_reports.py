@@ -10,8 +10,8 @@ import aiohttp
 from nio import RoomCreateResponse, RoomEncryptedImage, RoomMessageImage
 from nio.crypto.attachments import decrypt_attachment
 
-from bot.matrix.service import ENCRYPTION
-from bot.report_chart import PNG_MAGIC
+from bot.reports.chart import PNG_MAGIC
+from bot.transports.matrix.service import ENCRYPTION
 from tests.admin.report_scenario import seed
 from tests.matrix.conftest import Member, World
 

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import FakeClock
-from bot.followup_config import CoordinatorsConfig, FollowupConfig, PolicyStep
-from bot.followup_runtime import FollowupRuntime
-from bot.nudges import NudgeWorker
-from bot.outbox import Dispatcher, Failed, SendResult, Sent
-from bot.pacing import NoPacing
-from bot.runtime import Incoming, Runtime
-from bot.schedule import PARIS
+from bot.config.followup import CoordinatorsConfig, FollowupConfig, PolicyStep
+from bot.delivery.outbox import Dispatcher, Failed, SendResult, Sent
+from bot.delivery.pacing import NoPacing
+from bot.followup.executor import FollowupRuntime
+from bot.followup.nudges import NudgeWorker
+from bot.followup.schedule import PARIS
+from bot.runtime.clock import FakeClock
+from bot.runtime.core import Incoming, Runtime
 from dialogs.kernel.events import Choice, Text
 from dialogs.kernel.state import Stage, State
 from storage.db import Database

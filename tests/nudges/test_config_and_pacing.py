@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
-from bot.pacing import Pacer
+from bot.config.load import ConfigError, load_config
+from bot.delivery.pacing import Pacer
 from dialogs.kernel.render import render_msg
 
 

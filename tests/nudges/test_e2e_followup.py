@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotService
-from bot.clock import FakeClock
-from bot.followup_config import CoordinatorsConfig, FollowupConfig, PolicyStep
+from bot.config.followup import CoordinatorsConfig, FollowupConfig, PolicyStep
+from bot.runtime.clock import FakeClock
 from storage.models.core import Case
 from tests.e2e.harness import TOKEN, answer, bot_config, choose, full_intake, next_question
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser

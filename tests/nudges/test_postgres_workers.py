@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.nudges import NudgeWorker
-from bot.runtime import Runtime
+from bot.followup.nudges import NudgeWorker
+from bot.runtime.core import Runtime
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models.core import OutboxMessage

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.schedule import (
+from bot.followup.schedule import (
     PARIS,
     Overdue,
     Quiet,

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.followup_config import FollowupConfig, PolicyStep
-from bot.followup_runtime import FollowupRuntime
-from bot.nudges import NudgeScheduler
-from bot.outbox import Dispatcher
-from bot.pacing import NoPacing
-from bot.schedule import PARIS
+from bot.config.followup import FollowupConfig, PolicyStep
+from bot.delivery.outbox import Dispatcher
+from bot.delivery.pacing import NoPacing
+from bot.followup.executor import FollowupRuntime
+from bot.followup.nudges import NudgeScheduler
+from bot.followup.schedule import PARIS
 from dialogs.kernel.state import Stage
 from storage.db import Database
 from tests.nudges.support import COORDINATOR, POLICY, START, World, build_world, buttons

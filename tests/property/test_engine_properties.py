@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Bot, Update
 
-from bot.runtime import Incoming
-from bot.telegram import incoming_from
+from bot.runtime.core import Incoming
+from bot.transports.telegram.transport import incoming_from
 from dialogs.intake.engine import COMMAND_ALIASES, step
 from dialogs.kernel.context import CaseSummary, Context
 from dialogs.kernel.effects import SubmitCase

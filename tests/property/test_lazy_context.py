@@ -1,5 +1,5 @@
 """The runtime loads a person's cases only when a step looks at them
-(bot/lazy_context.py). That is only sound if a step run with placeholders
+(bot/runtime/lazy_context.py). That is only sound if a step run with placeholders
 either says it needs the cases or gives exactly what it gives with them: the
 engine is walked through random and guided scripts, and at every step both
 runs are compared."""
@@ -11,7 +11,7 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.lazy_context import step_unless_cases_needed, with_placeholders
+from bot.runtime.lazy_context import step_unless_cases_needed, with_placeholders
 from dialogs.intake.engine import step
 from dialogs.kernel.context import CaseSummary, Context
 from dialogs.kernel.effects import SubmitCase

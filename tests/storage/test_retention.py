@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select, update
 
-from bot.clock import FakeClock
-from bot.privacy import JOB_ID, RetentionJob, purge
-from bot.privacy_config import PrivacyConfig
+from bot.config.privacy import PrivacyConfig
+from bot.privacy.service import JOB_ID, RetentionJob, purge
+from bot.runtime.clock import FakeClock
 from storage.db import Database
 from storage.models.core import Case, Conversation, OutboxMessage
 from tests.storage.privacy_support import Seeded, add_aiguilleurs, everything, seed_person

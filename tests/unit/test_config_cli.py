@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import ConfigError, load_config, require_token
+from bot.cli.commands import main
+from bot.config.load import ConfigError, load_config, require_token
 from dialogs.kernel.render import render_msg
 from tests import databases
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
-from bot.http_config import HttpConfig
+from bot.config.http import HttpConfig
+from bot.config.load import ConfigError, load_config
 from dialogs.kernel.render import render_msg
 
 WEBHOOK = """

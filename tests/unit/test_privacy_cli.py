@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot.cli import main
+from bot.cli.commands import main
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models.core import Case

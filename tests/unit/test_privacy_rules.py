@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
-from bot.privacy import EXPORT_CAP, fit_export, months_before
+from bot.config.load import ConfigError, load_config
+from bot.privacy.service import EXPORT_CAP, fit_export, months_before
 from storage.repos.privacy import mentions, scrub_event_data
 
 

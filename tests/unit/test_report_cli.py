@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import ConfigError, load_config
-from bot.demo_data import CASES, fill_demo
-from bot.report_chart import PNG_MAGIC
-from bot.report_config import ReportConfig
-from bot.reports import load_report, period_of
+from bot.cli.commands import main
+from bot.cli.demo_data import CASES, fill_demo
+from bot.config.load import ConfigError, load_config
+from bot.config.reports import ReportConfig
+from bot.reports.chart import PNG_MAGIC
+from bot.reports.service import load_report, period_of
 from dialogs.kernel.render import render_msg
 from dialogs.reports.digest import Slot
 from dialogs.reports.render import report_markdown
