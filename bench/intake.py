@@ -258,7 +258,7 @@ Step = Say | Press
 
 
 def intake_script(rng: random.Random) -> list[Step]:
-    """A full intake as in tests/dialogs/transcript.py, with varied answers."""
+    """A full intake as in tests/kernel/transcript.py, with varied answers."""
     themes = rng.sample(["gestion", "gouvernance", "numerique", "financement", "documentation"], 2)
     return [
         Say("/start"),

@@ -49,8 +49,8 @@ from dialogs.kernel.state import Stage, State  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models.followup import Nudge  # noqa: E402
-from tests.e2e.harness import TOKEN, bot_config  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, FakeUser  # noqa: E402
+from tests.transports.telegram.harness import TOKEN, bot_config  # noqa: E402
 
 TELEGRAM_LIMIT = 30.0
 
