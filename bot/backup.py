@@ -34,8 +34,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config
-from dialogs.replies import Msg, msg
+from bot.config.load import Config
+from dialogs.kernel.replies import Msg, msg
 from storage import backup as store
 from storage.db import Database, is_sqlite
 
@@ -116,7 +116,7 @@ def counts_msg(counts: Mapping[str, int]) -> Msg:
 
 
 def os_detail(exc: OSError) -> Msg:
-    from bot.cli_errors import os_error_msg
+    from bot.cli.errors import os_error_msg
 
     return os_error_msg(exc)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests import databases
 from tests.backup.support import ROOT, cli, plain
-from tests.e2e.harness import TOKEN
+from tests.transports.telegram.harness import TOKEN
 
 EXAMPLE = ROOT / "docs" / "exemples" / "mon-catalogue.yaml"
 

@@ -18,9 +18,9 @@ from storage.db import Database
 from storage.migrate import upgrade
 from tests import databases
 from tests.backup.support import ROOT, cli, plain
-from tests.e2e.harness import answer, bot_config, choose, running_bot
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.telegram_api import FakeTelegram
+from tests.transports.telegram.harness import answer, bot_config, choose, running_bot
 
 DEMO_CATALOG = ROOT / "docs" / "exemples" / "mon-catalogue.yaml"
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from nio import RoomCreateResponse
 
-from bot.matrix.service import ENCRYPTION
+from bot.transports.matrix.service import ENCRYPTION
 from tests.backup.support import cli, plain
 from tests.backup.test_backup_restore import wipe
 from tests.fakes.synapse import synapse, synapse_users  # noqa: F401  (fixtures)
-from tests.matrix.conftest import World, world  # noqa: F401  (fixture)
+from tests.transports.matrix.conftest import World, world  # noqa: F401  (fixture)
 
 
 def cli_config(world: World, path: Path) -> Path:

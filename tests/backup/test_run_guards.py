@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tests import databases
 from tests.backup.support import ROOT, cli, plain
-from tests.e2e.harness import TOKEN, BotProcess, until
 from tests.fakes.telegram_api import FakeTelegram
+from tests.transports.telegram.harness import TOKEN, BotProcess, until
 
 EXAMPLE = ROOT / "docs" / "exemples" / "mon-catalogue.yaml"
 

@@ -84,7 +84,7 @@ KNOWN_SKIPS: list[tuple[str, str, str]] = [
     (
         "README.md",
         ".venv/bin/aiguillage run    # ou : m",
-        "il faut un vrai jeton et Telegram ; tests/e2e le fait avec un faux Bot API",
+        "il faut un vrai jeton et Telegram ; tests/transports/telegram le fait en faux",
     ),
     ("README.md", "make lock", "make lock télécharge depuis PyPI ; les mesures durent des minutes"),
     (
@@ -199,7 +199,7 @@ KNOWN_SKIPS: list[tuple[str, str, str]] = [
     (
         "docs/deploiement.md",
         "curl -s http://127.0.0.1:8080/health",
-        "le bot doit tourner ; tests/e2e/test_http_endpoints.py le vérifie",
+        "le bot doit tourner ; tests/transports/http/test_endpoints.py le vérifie",
     ),
     ("docs/deploiement.md", "journalctl -u aiguillage -f", "journald du serveur"),
 ]
