@@ -191,7 +191,7 @@ async def import_catalog(
     completes the starter catalog the bot would have loaded, instead of leaving the
     file's few resources alone; a dry run shows the same, inside a rolled-back unit."""
     from bot.app import open_database
-    from bot.catalog_service import starter_catalog
+    from bot.catalog.service import starter_catalog
 
     db = await open_database(config)
     now = datetime.now(UTC)
