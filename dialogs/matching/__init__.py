@@ -13,14 +13,16 @@ Modules: `text` (folding, stemming, typos), `index` (precomputed catalog),
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from dialogs.matching.index import MatchIndex
 from dialogs.matching.model import AiguilleurCandidate, MatchQuery, MatchResult, Proposal
 from dialogs.matching.people import rank_aiguilleurs
 from dialogs.matching.query import read_query
 from dialogs.matching.rank import rank_resources, text_scores
-from dialogs.matching.text import stems
-from dialogs.matching.themes import infer
+from dialogs.matching.text import content_words, stems
+from dialogs.matching.themes import choose, evidence, order_given
+from dialogs.matching.vectors import load_vectors
 from dialogs.options import THEMES
 
 __all__ = [
@@ -42,11 +44,15 @@ def match(
 ) -> MatchResult:
     read = read_query(index, query.text)
     scores = text_scores(index, read)
+    region = query.region or read.region
+    if region != query.region:
+        query = replace(query, region=region)
     given = tuple(t for t in dict.fromkeys(query.themes) if t in THEMES)
+    found = evidence(read.content, read.stems, index.vectors, index.docs, scores.relevance)
     if given:
-        themes, inferred = given, False
+        themes, inferred = order_given(given, found), False
     else:
-        themes, inferred = infer(read.stems, index.docs, scores.relevance), True
+        themes, inferred = choose(found), True
     return MatchResult(
         resources=rank_resources(index, query, read, scores, themes, inferred),
         aiguilleurs=rank_aiguilleurs(aiguilleurs, themes, query.region, limit_aiguilleurs),
@@ -56,9 +62,11 @@ def match(
 
 
 def infer_themes(text: str, index: MatchIndex | None = None) -> tuple[str, ...]:
-    """Themes suggested by a text, best first (at most three, possibly none).
-    With an index, the themes of the resources the text matches also vote."""
+    """Themes suggested by a text, best first (at most three, possibly none):
+    from its words and their meaning; with an index, the themes of the
+    resources the text matches also vote, less."""
     if index is None:
-        return infer(stems(text))
+        return choose(evidence(content_words(text), stems(text), load_vectors()))
     read = read_query(index, text)
-    return infer(read.stems, index.docs, text_scores(index, read).relevance)
+    scores = text_scores(index, read)
+    return choose(evidence(read.content, read.stems, index.vectors, index.docs, scores.relevance))

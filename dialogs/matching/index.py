@@ -2,12 +2,16 @@
 computed once when the catalog is loaded.
 
 Text relevance is BM25F: a resource's name, tags, summary and the names of the
-tools it replaces are weighted fields of one bag of stems. The contribution of
-each (stem, resource) pair is precomputed, and each stem's posting list is
-sorted by contribution so that a query only reads the head of long lists
-(`POSTINGS_READ`, and `POSTINGS_BUDGET` for all the words of a long text):
-the work per query stays bounded when the catalog grows, at the cost of
-ignoring the weakest matches of very common words.
+tools it replaces are weighted fields of one bag of Snowball stems (field
+words left out, see `text`). The contribution of each (stem, resource) pair
+is precomputed, and each stem's posting list is sorted by contribution so that
+a query only reads the head of long lists (`POSTINGS_READ`, and
+`POSTINGS_BUDGET` for all the words of a long text).
+
+Meaning: with the French word vectors (`vectors`), each resource also gets
+one unit vector, the weighted mean of its words' vectors (tags count double:
+they say what the resource is for). A query's vector is compared with all of
+them in one matrix product.
 """
 
 from __future__ import annotations
@@ -17,8 +21,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 from dialogs.catalog import Resource
-from dialogs.matching.text import content_words, max_typos, stem, trigrams, within_distance
+from dialogs.matching.text import (
+    is_content,
+    max_typos,
+    product_words,
+    split_words,
+    stem,
+    trigrams,
+    within_distance,
+)
+from dialogs.matching.vectors import WordVectors, load_vectors
 from dialogs.textnorm import fold
 
 # Field weights: a word in the name or a tag says more than one in the summary.
@@ -31,6 +47,10 @@ BM25_B = 0.5
 POSTINGS_READ = 400
 POSTINGS_BUDGET = 6_000  # entries read per query, all words together
 FUZZY_CACHE = 20_000
+# Weights of the words of each field in a resource's meaning vector.
+VECTOR_NAME = 0.5
+VECTOR_TAG = 2.0
+VECTOR_SUMMARY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,28 +81,45 @@ class MatchIndex:
     # Replaced tool (folded words) → (doc, tool name as written).
     replaces: dict[tuple[str, ...], tuple[tuple[int, str], ...]]
     replaces_longest: int
-    # Non-libre resources by folded name: someone who names one already uses it.
-    proprietary_names: dict[tuple[str, ...], tuple[int, ...]]
+    # Resource names (folded words, also joined) → docs: a named tool.
+    names: dict[tuple[str, ...], tuple[int, ...]]
     # Theme → docs with that theme, main theme and libre first (fills short lists).
     by_theme: dict[str, tuple[int, ...]]
+    # Folded word as the catalog writes it → its stem (accents restored).
+    surface_stems: dict[str, str]
+    # One unit meaning vector per doc (rows), or None without word vectors.
+    doc_vectors: npt.NDArray[np.float32] | None
+    vectors: WordVectors | None
     fuzzy_cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, resources: Iterable[Resource]) -> MatchIndex:
+    def build(
+        cls, resources: Iterable[Resource], vectors: WordVectors | None | bool = True
+    ) -> MatchIndex:
+        """`vectors`: True loads the shipped word vectors if installed, False
+        or None works on words alone."""
+        model = load_vectors() if vectors is True else (vectors or None)
         ordered = sorted(resources, key=lambda r: r.id)
         docs: list[Doc] = []
         weighted: list[dict[str, float]] = []
         lengths: list[float] = []
+        surface: dict[str, str] = {}
+        meaning: list[npt.NDArray[np.float32] | None] = []
         for resource in ordered:
             bag: dict[str, float] = defaultdict(float)
             length = 0.0
             for text, weight in field_texts(resource):
-                for term in (stem(w) for w in content_words(text)):
+                for word in product_words(text):
+                    if not is_content(word):
+                        continue
+                    term = stem(word)
+                    surface.setdefault(fold(word), term)
                     bag[term] += weight
                     length += weight
             weighted.append(bag)
             lengths.append(length)
             docs.append(make_doc(resource, frozenset(bag)))
+            meaning.append(doc_vector(model, resource) if model is not None else None)
 
         count = len(docs)
         average = (sum(lengths) / count) if count else 1.0
@@ -92,7 +129,7 @@ class MatchIndex:
                 document_frequency[term] += 1
         lists: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for number, bag in enumerate(weighted):
-            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[number] / average)
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[number] / max(average, 1e-9))
             for term, tf in bag.items():
                 idf = bm25_idf(count, document_frequency[term])
                 lists[term].append((number, idf * tf * (BM25_K1 + 1) / (tf + norm)))
@@ -107,8 +144,15 @@ class MatchIndex:
                 for gram in set(trigrams(term)):
                     grams[gram].append(term)
 
+        doc_vectors = None
+        if model is not None:
+            doc_vectors = np.zeros((count, model.width), dtype=np.float32)
+            for number, vector in enumerate(meaning):
+                if vector is not None:
+                    doc_vectors[number] = vector
+
         tag_phrases, tag_idf = tag_tables(docs)
-        replaces, proprietary_names = replace_tables(docs)
+        replaces, names = replace_tables(docs)
         return cls(
             docs=tuple(docs),
             postings=postings,
@@ -116,9 +160,12 @@ class MatchIndex:
             tag_phrases=tag_phrases,
             tag_idf=tag_idf,
             replaces=replaces,
-            replaces_longest=max((len(k) for k in (*replaces, *proprietary_names)), default=1),
-            proprietary_names=proprietary_names,
+            replaces_longest=max((len(k) for k in (*replaces, *names)), default=1),
+            names=names,
             by_theme=theme_lists(docs),
+            surface_stems=surface,
+            doc_vectors=doc_vectors,
+            vectors=model,
         )
 
     def __len__(self) -> int:
@@ -167,7 +214,7 @@ def bm25_idf(count: int, frequency: int) -> float:
 
 
 def phrase(text: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in content_words(text))
+    return tuple(stem(w) for w in split_words(text) if is_content(w))
 
 
 def make_doc(resource: Resource, terms: frozenset[str]) -> Doc:
@@ -203,25 +250,47 @@ def tag_tables(
     )
 
 
+def tool_keys(name: str) -> list[tuple[str, ...]]:
+    """Folded word sequences a tool name is recognised by: as written, and
+    joined ("Google Drive" → google drive, googledrive; "NextCloud" →
+    nextcloud, next cloud)."""
+    folded = tuple(fold(name).split())
+    keys = [folded] if folded else []
+    if len(folded) > 1:
+        keys.append(("".join(folded),))
+    parts = tuple(fold(w) for w in product_words(name) if fold(w) not in folded)
+    if len(parts) > 1:
+        keys.append(parts)
+    return keys
+
+
 def replace_tables(
     docs: Sequence[Doc],
-) -> tuple[
-    dict[tuple[str, ...], tuple[tuple[int, str], ...]], dict[tuple[str, ...], tuple[int, ...]]
-]:
+) -> tuple[dict[tuple[str, ...], tuple[tuple[int, str], ...]], dict[tuple[str, ...], tuple[int, ...]]]:
     """Replaced tools (folded words) → (resource, tool as written); and the
-    folded names of non-libre resources."""
+    names of all resources (folded words) → resources."""
     replaces: dict[tuple[str, ...], list[tuple[int, str]]] = defaultdict(list)
     names: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for number, doc in enumerate(docs):
         for tool in doc.resource.replaces:
-            key = tuple(fold(tool).split())
-            if key:
-                replaces[key].append((number, tool))
-        if not doc.resource.libre:
-            key = tuple(fold(doc.resource.name).split())
-            if key:
+            for key in tool_keys(tool):
+                if (number, tool) not in replaces[key]:
+                    replaces[key].append((number, tool))
+        for key in tool_keys(doc.resource.name):
+            if number not in names[key]:
                 names[key].append(number)
     return {k: tuple(v) for k, v in replaces.items()}, {k: tuple(v) for k, v in names.items()}
+
+
+def doc_vector(model: WordVectors, resource: Resource) -> npt.NDArray[np.float32] | None:
+    weighted: list[tuple[str, float]] = []
+    for text, weight in (
+        (resource.name, VECTOR_NAME),
+        (" ".join(resource.tags), VECTOR_TAG),
+        (resource.summary, VECTOR_SUMMARY),
+    ):
+        weighted.extend((w, weight) for w in split_words(text) if is_content(w))
+    return model.mean(weighted)
 
 
 def theme_lists(docs: Sequence[Doc]) -> dict[str, tuple[int, ...]]:
