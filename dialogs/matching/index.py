@@ -90,6 +90,10 @@ class MatchIndex:
     # One unit meaning vector per doc (rows), or None without word vectors.
     doc_vectors: npt.NDArray[np.float32] | None
     vectors: WordVectors | None
+    # Vectors of the catalog's words (one row per distinct vector) and the
+    # stems each row stands for: a typed word finds its neighbours in meaning.
+    word_matrix: npt.NDArray[np.float32] | None
+    word_stems: tuple[tuple[str, ...], ...]
     fuzzy_cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
@@ -104,6 +108,7 @@ class MatchIndex:
         weighted: list[dict[str, float]] = []
         lengths: list[float] = []
         surface: dict[str, str] = {}
+        surface_words: dict[str, str] = {}
         meaning: list[npt.NDArray[np.float32] | None] = []
         for resource in ordered:
             bag: dict[str, float] = defaultdict(float)
@@ -114,6 +119,7 @@ class MatchIndex:
                         continue
                     term = stem(word)
                     surface.setdefault(fold(word), term)
+                    surface_words.setdefault(word, term)
                     bag[term] += weight
                     length += weight
             weighted.append(bag)
@@ -151,6 +157,9 @@ class MatchIndex:
                 if vector is not None:
                     doc_vectors[number] = vector
 
+        word_matrix, word_stems = (
+            neighbour_table(model, surface_words) if model is not None else (None, ())
+        )
         tag_phrases, tag_idf = tag_tables(docs)
         replaces, names = replace_tables(docs)
         return cls(
@@ -166,6 +175,8 @@ class MatchIndex:
             surface_stems=surface,
             doc_vectors=doc_vectors,
             vectors=model,
+            word_matrix=word_matrix,
+            word_stems=word_stems,
         )
 
     def __len__(self) -> int:
@@ -280,6 +291,25 @@ def replace_tables(
             if number not in names[key]:
                 names[key].append(number)
     return {k: tuple(v) for k, v in replaces.items()}, {k: tuple(v) for k, v in names.items()}
+
+
+def neighbour_table(
+    model: WordVectors, words: dict[str, str]
+) -> tuple[npt.NDArray[np.float32] | None, tuple[tuple[str, ...], ...]]:
+    """Unit vectors of the catalog's words, one row per distinct vector, with
+    the stems of the words sharing it."""
+    by_row: dict[int, set[str]] = defaultdict(set)
+    for word, term in words.items():
+        row = model.row(word)
+        if row is not None:
+            by_row[row].add(term)
+    if not by_row:
+        return None, ()
+    found = [(row, vector) for row in sorted(by_row) if (vector := model.unit_row(row)) is not None]
+    if not found:
+        return None, ()
+    matrix = np.vstack([vector for _row, vector in found]).astype(np.float32)
+    return matrix, tuple(tuple(sorted(by_row[row])) for row, _vector in found)
 
 
 def doc_vector(model: WordVectors, resource: Resource) -> npt.NDArray[np.float32] | None:

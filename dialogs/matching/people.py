@@ -5,7 +5,9 @@ only breaks the ties of the one before; nothing adds up):
    proposed; fictional demo people are the caller's business (the runtime
    never loads them for real users). When themes are known, someone with none
    of them is not proposed: being nearby does not make one able to help.
-2. The main theme of the request: its specialists first, wherever they are.
+2. The main theme of the request: people whose own first theme it is (its
+   specialists) first, wherever they are; then people who list it among
+   others.
 3. Place: same région, then people who work everywhere, then the others.
 4. How many of the other themes of the request they know.
 5. Rotation: the least loaded, then the least recently proposed (never
@@ -51,9 +53,10 @@ def rank_aiguilleurs(
         shared = wanted.intersection(profile.themes)
         if wanted and not shared:
             continue
+        skill = (2 if profile.themes[:1] == (main,) else 1) if main in shared else 0
         scored.append(
             (
-                -(main in shared),
+                -skill,
                 -place_tier(profile.regions, region),
                 -len(shared - {main}),
                 candidate.active_cases / profile.capacity,
@@ -67,7 +70,7 @@ def rank_aiguilleurs(
     return tuple(
         Proposal(
             id=row[5],
-            score=float(2 * -row[0] + 0.5 * -row[1] + 0.1 * -row[2]),
+            score=float(-row[0] + 0.25 * -row[1] + 0.05 * -row[2]),
             why=reasons(candidates[row[6]], themes, region),
         )
         for row in best
@@ -88,7 +91,7 @@ def reasons(
     """One sentence: skill, place, availability."""
     profile = candidate.profile
     known = [t for t in themes if t in profile.themes]
-    if known and known[0] == themes[0]:
+    if known and known[0] == themes[0] and profile.themes[:1] == (known[0],):
         skill = msg("why.skill.main", theme=msg(f"topic.{known[0]}"))
     elif known:
         skill = msg("why.skill.other", theme=msg(f"topic.{known[0]}"))

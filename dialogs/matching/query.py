@@ -16,9 +16,13 @@ Order of the reading:
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+
+import numpy as np
 
 from dialogs.matching.index import MatchIndex
 from dialogs.matching.text import (
@@ -38,6 +42,18 @@ FUZZY_WEIGHT = 0.7
 # A word that is part of a named tool: the tool says what is needed, its
 # words do not ("Google" in "Google Forms").
 TOOL_WORD_WEIGHT = 0.3
+# Meaning: each typed word also brings the catalog words closest to it in
+# the word vectors (at most `NEIGHBOURS`, cosine at least `NEIGHBOUR_FLOOR`),
+# weighted by that cosine times `NEIGHBOUR_WEIGHT`.
+NEIGHBOURS = 8
+NEIGHBOUR_FLOOR = 0.5
+NEIGHBOUR_WEIGHT = 0.4
+# Words the French language uses everywhere ("bout", "soir", "monde") say
+# little about a problem whatever the catalog: the vectors' rows are in order
+# of frequency in the corpus they were trained on, so a word of row r weighs
+# log(r) / log(COMMON_RANK), at least COMMON_FLOOR, at most 1.
+COMMON_RANK = 3000.0
+COMMON_FLOOR = 0.4
 # Bounds for long texts (a whole sheet): words kept, typo corrections tried.
 MAX_TERMS = 40
 MAX_CORRECTIONS = 12
@@ -170,7 +186,7 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
         content.append(word)
         term = index.surface_stems.get(key) or stem(word)
         content_stems.append(term)
-        base = TOOL_WORD_WEIGHT if i in tool_marks else 1.0
+        base = TOOL_WORD_WEIGHT if i in tool_marks else generality(index, word)
         want(term, base, key)
         for part in _INNER_CAPITAL.split(typed[i]):
             if part != typed[i] and len(part) > 2 and is_content(part.lower()):
@@ -181,6 +197,8 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
             for part in expansion:
                 if is_content(part):
                     want(index.surface_stems.get(part) or stem(part), SYNONYM_WEIGHT, key)
+
+    expand_by_meaning(index, [(typed[i].lower(), folded_all[i]) for i in kept if i not in tool_marks], want)
 
     typed_by_folded = {folded_all[i]: typed[i].lower() for i in kept}
     terms: dict[str, float] = {}
@@ -215,6 +233,39 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
         places=tuple(places),
         region=region,
     )
+
+
+def generality(index: MatchIndex, word: str) -> float:
+    """1 for a telling word, less for one of the commonest words of French."""
+    if index.vectors is None or COMMON_RANK <= 1:
+        return 1.0
+    row = index.vectors.row(word)
+    if row is None:
+        return 1.0
+    return min(1.0, max(COMMON_FLOOR, math.log(row + 2) / math.log(COMMON_RANK)))
+
+
+def expand_by_meaning(
+    index: MatchIndex, typed: list[tuple[str, str]], want: Callable[[str, float, str], None]
+) -> None:
+    """Catalog stems near each content word in meaning ("thune" → argent)."""
+    if index.vectors is None or index.word_matrix is None:
+        return
+    found = [
+        (key, vector)
+        for word, key in dict.fromkeys(typed)
+        if is_content(word) and (vector := index.vectors.unit(word)) is not None
+    ]
+    if not found:
+        return
+    cosines = np.vstack([v for _k, v in found]) @ index.word_matrix.T
+    count = min(NEIGHBOURS, cosines.shape[1])
+    for (key, _vector), row in zip(found, cosines, strict=True):
+        for column in np.argpartition(-row, count - 1)[:count]:
+            value = float(row[column])
+            if value >= NEIGHBOUR_FLOOR:
+                for term in index.word_stems[column]:
+                    want(term, NEIGHBOUR_WEIGHT * value, key)
 
 
 def misspelt_synonym(word: str) -> tuple[tuple[str, ...], ...]:

@@ -43,12 +43,12 @@ REPLACES_BONUS = 5.0
 TOOL_TAG_WEIGHT = 0.5
 # Meaning against words: weight of the scaled cosine, and the span below the
 # best cosine that still counts (fitted on the development split).
-SEMANTIC = 0.6
-SEMANTIC_SPAN = 0.2
+SEMANTIC = 0.3
+SEMANTIC_SPAN = 0.1
 SEMANTIC_CANDIDATES = 60
 THEME_MAIN = 1.5
 THEME_OTHER = 1.25
-OFF_THEME = 0.7
+OFF_THEME = 0.3
 THEME_EACH_MORE = 0.1
 # Resources of a chosen theme that match no word still rank, faintly: they fill
 # the list when the text says little.

@@ -33,10 +33,11 @@ TOP_RESOURCES = 5
 MAIN_VOTE = 1.0
 OTHER_VOTE = 0.3
 # Weight of resources' votes against the person's words.
-RESOURCE_VOTES = 0.5
+RESOURCE_VOTES = 1.0
 WORD_HIT = 1.0
-# A word's cosine to a theme counts above this, times `MEANING`.
-MEANING_FLOOR = 0.3
+# A word's cosine to a theme counts by how much it exceeds its mean cosine
+# to all themes (general words are close to every theme), above a margin.
+MEANING_MARGIN = 0.1
 MEANING = 4.0
 MIN_SCORE = 0.3
 SHARE_OF_BEST = 0.5
@@ -89,8 +90,9 @@ def word_evidence(
             if vector is None:
                 continue
             cosines = table @ vector
+            floor = float(cosines.mean()) + MEANING_MARGIN
             for position, theme in enumerate(THEMES):
-                value = float(cosines[position]) - MEANING_FLOOR
+                value = float(cosines[position]) - floor
                 if value > 0:
                     evidence[theme] += MEANING * value
     return evidence

@@ -77,8 +77,9 @@ class WordVectors:
 
     def _unit_uncached(self, word: str) -> Vector | None:
         row = self.row(word)
-        if row is None:
-            return None
+        return None if row is None else self.unit_row(row)
+
+    def unit_row(self, row: int) -> Vector | None:
         vector = np.asarray(self._table[row], dtype=np.float32)
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else None
