@@ -27,6 +27,7 @@ import numpy.typing as npt
 from dialogs.catalog import Resource
 from dialogs.matching.text import (
     is_content,
+    is_field,
     max_typos,
     product_words,
     split_words,
@@ -66,6 +67,8 @@ class Doc:
     tags: tuple[tuple[tuple[str, ...], str], ...]
     # For diversity: stems of tags, replaced tools, kind and main theme.
     features: frozenset[str]
+    # Field words in its name or tags: what it is about ("tiers-lieux").
+    about: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -83,6 +86,8 @@ class MatchIndex:
     replaces_longest: int
     # Resource names (folded words, also joined) → docs: a named tool.
     names: dict[tuple[str, ...], tuple[int, ...]]
+    # Field word (folded) → docs whose name or tags have it.
+    about: dict[str, tuple[int, ...]]
     # Theme → docs with that theme, main theme and libre first (fills short lists).
     by_theme: dict[str, tuple[int, ...]]
     # Folded word as the catalog writes it → its stem (accents restored).
@@ -122,6 +127,11 @@ class MatchIndex:
                     surface_words.setdefault(word, term)
                     bag[term] += weight
                     length += weight
+                    # Snowball stems a word typed without its accents apart
+                    # ("reservons" → reservon): that stem finds the doc too.
+                    bare = stem(fold(word))
+                    if bare != term:
+                        bag[bare] += weight
             weighted.append(bag)
             lengths.append(length)
             docs.append(make_doc(resource, frozenset(bag)))
@@ -172,6 +182,7 @@ class MatchIndex:
             replaces_longest=max((len(k) for k in (*replaces, *names)), default=1),
             names=names,
             by_theme=theme_lists(docs),
+            about=about_lists(docs),
             surface_stems=surface,
             doc_vectors=doc_vectors,
             vectors=model,
@@ -234,7 +245,13 @@ def make_doc(resource: Resource, terms: frozenset[str]) -> Doc:
     features.update(f"replaces:{fold(tool)}" for tool in resource.replaces)
     features.add(f"kind:{resource.kind}")
     features.add(f"theme:{resource.themes[0]}")
+    about = frozenset(
+        fold(w)
+        for w in product_words(f"{resource.name} {' '.join(resource.tags)}")
+        if is_field(w)
+    )
     return Doc(
+        about=about,
         resource=resource,
         main_theme=resource.themes[0],
         themes=frozenset(resource.themes),
@@ -321,6 +338,14 @@ def doc_vector(model: WordVectors, resource: Resource) -> npt.NDArray[np.float32
     ):
         weighted.extend((w, weight) for w in split_words(text) if is_content(w))
     return model.mean(weighted)
+
+
+def about_lists(docs: Sequence[Doc]) -> dict[str, tuple[int, ...]]:
+    lists: dict[str, list[int]] = defaultdict(list)
+    for number, doc in enumerate(docs):
+        for word in doc.about:
+            lists[word].append(number)
+    return {word: tuple(numbers) for word, numbers in lists.items()}
 
 
 def theme_lists(docs: Sequence[Doc]) -> dict[str, tuple[int, ...]]:

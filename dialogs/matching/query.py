@@ -27,6 +27,7 @@ import numpy as np
 from dialogs.matching.index import MatchIndex
 from dialogs.matching.text import (
     is_content,
+    is_field,
     lexicon,
     max_typos,
     stem,
@@ -81,6 +82,8 @@ class ReadQuery:
     # Place names taken out of the text, and the région they name if one.
     places: tuple[str, ...]
     region: str | None
+    # Field words the person used (folded): a faint, fixed hint (see `rank`).
+    field: frozenset[str] = frozenset()
 
 
 def tokens(text: str) -> list[str]:
@@ -232,6 +235,7 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
         named_tools=named_tools,
         places=tuple(places),
         region=region,
+        field=frozenset(folded_all[i] for i in kept if is_field(typed[i])),
     )
 
 

@@ -46,6 +46,10 @@ TOOL_TAG_WEIGHT = 0.5
 SEMANTIC = 0.3
 SEMANTIC_SPAN = 0.1
 SEMANTIC_CANDIDATES = 60
+# A field word ("tiers-lieux") typed by the person and found in a resource's
+# name or tags: a fixed hint, the same whatever the catalog's style, that only
+# separates resources close on their other merits.
+FIELD_BONUS = 0.3
 THEME_MAIN = 1.5
 THEME_OTHER = 1.25
 OFF_THEME = 0.3
@@ -136,6 +140,9 @@ def text_scores(index: MatchIndex, read: ReadQuery) -> TextScores:
         scores.relevance[number] += value
     for number, value in semantic.items():
         scores.relevance[number] += SEMANTIC * value
+    about = {n for word in read.field for n in index.about.get(word, ())}
+    for number in about:
+        scores.relevance[number] += FIELD_BONUS
     for number in excluded:
         scores.relevance.pop(number, None)
     return scores

@@ -128,6 +128,11 @@ def is_content(word: str) -> bool:
     return len(folded) > 1 and folded not in lex.stopwords and folded not in lex.field_words
 
 
+def is_field(word: str) -> bool:
+    """A word of the whole field ("tiers-lieux", "association", "projet")."""
+    return fold(word) in lexicon().field_words
+
+
 def content_words(text: str) -> list[str]:
     return [w for w in split_words(text) if is_content(w)]
 
