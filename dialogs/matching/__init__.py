@@ -21,7 +21,7 @@ from dialogs.matching.people import rank_aiguilleurs
 from dialogs.matching.query import read_query
 from dialogs.matching.rank import rank_resources, text_scores
 from dialogs.matching.text import content_words, stems
-from dialogs.matching.themes import choose, evidence, order_given
+from dialogs.matching.themes import choose, evidence
 from dialogs.matching.vectors import load_vectors
 from dialogs.options import THEMES
 
@@ -48,10 +48,10 @@ def match(
     if region != query.region:
         query = replace(query, region=region)
     given = tuple(t for t in dict.fromkeys(query.themes) if t in THEMES)
-    found = evidence(read.content, read.stems, index.vectors, index.docs, scores.relevance)
     if given:
-        themes, inferred = order_given(given, found), False
+        themes, inferred = given, False
     else:
+        found = evidence(read.content, read.stems, index.vectors, index.docs, scores.relevance)
         themes, inferred = choose(found), True
     return MatchResult(
         resources=rank_resources(index, query, read, scores, themes, inferred),

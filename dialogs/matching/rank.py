@@ -46,6 +46,8 @@ TOOL_TAG_WEIGHT = 0.5
 SEMANTIC = 0.3
 SEMANTIC_SPAN = 0.1
 SEMANTIC_CANDIDATES = 60
+# Below this cosine, a text and a resource share no meaning worth a proposal.
+SEMANTIC_MIN = 0.35
 # A field word ("tiers-lieux") typed by the person and found in a resource's
 # name or tags: a fixed hint, the same whatever the catalog's style, that only
 # separates resources close on their other merits.
@@ -124,7 +126,7 @@ def semantic_scores(index: MatchIndex, read: ReadQuery) -> dict[int, float]:
     return {
         int(n): (float(cosines[n]) - floor) / SEMANTIC_SPAN
         for n in top
-        if float(cosines[n]) > floor and best > 0
+        if float(cosines[n]) > floor and float(cosines[n]) >= SEMANTIC_MIN
     }
 
 

@@ -9,7 +9,7 @@ Three kinds of evidence add up, strongest first:
 3. Second, and weaker: the themes of the resources the text matches best.
 Field words never count (see `text`). The bot asks the person to confirm
 what comes out when they chose "je ne sais pas encore", so a wrong guess
-costs one tap; it also orders the themes a person ticked (main first).
+costs one tap. Themes the person ticked are taken as they are (main first).
 """
 
 from __future__ import annotations
@@ -141,9 +141,3 @@ def evidence(
     if relevance:
         found = combine(found, resource_evidence(docs, relevance))
     return found
-
-
-def order_given(given: tuple[str, ...], found: Mapping[str, float]) -> tuple[str, ...]:
-    """The themes a person ticked, the one their words point to most first
-    (ties keep their order)."""
-    return tuple(sorted(given, key=lambda t: -found.get(t, 0.0)))
