@@ -154,9 +154,7 @@ def baseline(catalog: Catalog) -> Callable[[Request], Ranked]:
         scores = []
         for number, bag in enumerate(bags):
             norm = 1.5 * (1 - 0.75 + 0.75 * len(docs[number]) / average)
-            score = sum(
-                idf[t] * bag[t] * 2.5 / (bag[t] + norm) for t in wanted if t in bag
-            )
+            score = sum(idf[t] * bag[t] * 2.5 / (bag[t] + norm) for t in wanted if t in bag)
             if score > 0:
                 scores.append((-score, catalog.resources[number].id))
         return Ranked(resources=tuple(rid for _s, rid in sorted(scores)[:K]), aiguilleur=None)
@@ -256,9 +254,7 @@ def run(sets: Sequence[str]) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sets", nargs="*", default=["own", "dev", "test"], help="own, dev, test"
-    )
+    parser.add_argument("--sets", nargs="*", default=["own", "dev", "test"], help="own, dev, test")
     parser.add_argument("--quick", action="store_true", help="(same run: it takes seconds)")
     args = parser.parse_args(argv)
     print(json.dumps(run(args.sets)))

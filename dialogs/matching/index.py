@@ -103,7 +103,7 @@ class MatchIndex:
 
     @classmethod
     def build(
-        cls, resources: Iterable[Resource], vectors: WordVectors | None | bool = True
+        cls, resources: Iterable[Resource], vectors: WordVectors | bool | None = True
     ) -> MatchIndex:
         """`vectors`: True loads the shipped word vectors if installed, False
         or None works on words alone."""
@@ -246,9 +246,7 @@ def make_doc(resource: Resource, terms: frozenset[str]) -> Doc:
     features.add(f"kind:{resource.kind}")
     features.add(f"theme:{resource.themes[0]}")
     about = frozenset(
-        fold(w)
-        for w in product_words(f"{resource.name} {' '.join(resource.tags)}")
-        if is_field(w)
+        fold(w) for w in product_words(f"{resource.name} {' '.join(resource.tags)}") if is_field(w)
     )
     return Doc(
         about=about,
@@ -294,7 +292,9 @@ def tool_keys(name: str) -> list[tuple[str, ...]]:
 
 def replace_tables(
     docs: Sequence[Doc],
-) -> tuple[dict[tuple[str, ...], tuple[tuple[int, str], ...]], dict[tuple[str, ...], tuple[int, ...]]]:
+) -> tuple[
+    dict[tuple[str, ...], tuple[tuple[int, str], ...]], dict[tuple[str, ...], tuple[int, ...]]
+]:
     """Replaced tools (folded words) → (resource, tool as written); and the
     names of all resources (folded words) → resources."""
     replaces: dict[tuple[str, ...], list[tuple[int, str]]] = defaultdict(list)

@@ -201,7 +201,9 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
                 if is_content(part):
                     want(index.surface_stems.get(part) or stem(part), SYNONYM_WEIGHT, key)
 
-    expand_by_meaning(index, [(typed[i].lower(), folded_all[i]) for i in kept if i not in tool_marks], want)
+    expand_by_meaning(
+        index, [(typed[i].lower(), folded_all[i]) for i in kept if i not in tool_marks], want
+    )
 
     typed_by_folded = {folded_all[i]: typed[i].lower() for i in kept}
     terms: dict[str, float] = {}

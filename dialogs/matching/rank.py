@@ -14,7 +14,8 @@ Rules, in the order they apply:
    what they need, and what `replaces` it comes first.
 3. Themes: the person's themes (or those read from their words) lift
    resources of those themes, the main theme most, and lower the others.
-4. Libre first: a proprietary resource is never in the first three places.
+4. Libre first: a proprietary resource is never in the first three places
+   (and not shown at all when fewer than three libre ones fit).
 5. A regional resource is shown only in its régions; there it gets a small
    lift when it is relevant on its own merits (never on its région alone).
 6. Diversity: a resource too similar to one already chosen (same tags, same
@@ -218,10 +219,12 @@ def rank_resources(
 
 def libre_first(index: MatchIndex, chosen: list[tuple[int, float]]) -> list[tuple[int, float]]:
     """No proprietary resource in the first `LIBRE_FIRST` places: libre ones
-    move up past it (in their order)."""
+    move up past it (in their order); with fewer libre ones, none is shown."""
     libre = [item for item in chosen if index.docs[item[0]].resource.libre]
     other = [item for item in chosen if not index.docs[item[0]].resource.libre]
     head = libre[:LIBRE_FIRST]
+    if len(head) < LIBRE_FIRST:
+        return head
     rest = sorted(libre[LIBRE_FIRST:] + other, key=lambda item: chosen.index(item))
     return head + rest
 

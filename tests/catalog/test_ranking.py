@@ -178,7 +178,13 @@ def test_libre_before_proprietary_at_equal_relevance() -> None:
         resource("a-proprietaire", summary="Billetterie en ligne.", libre=False),
         resource("z-libre", summary="Billetterie en ligne."),
     )
-    assert top(catalog, "billetterie en ligne") == ["z-libre", "a-proprietaire"]
+    # With fewer than three libre resources, the proprietary one is not shown.
+    assert top(catalog, "billetterie en ligne") == ["z-libre"]
+    more = catalog + tuple(
+        resource(f"libre-{n}", summary="Billetterie en ligne.") for n in range(3)
+    )
+    ranked = top(more, "billetterie en ligne")
+    assert ranked.index("a-proprietaire") == 4
 
 
 # ------------------------------------------------------------------- régions
