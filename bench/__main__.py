@@ -20,7 +20,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # In run order; each script's last output line is one JSON object.
-SCRIPTS = ("match.py", "nudges.py", "intake.py")
+SCRIPTS = ("match.py", "match_quality.py", "nudges.py", "intake.py")
 
 
 def accepts(script: Path, option: str) -> bool:

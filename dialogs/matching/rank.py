@@ -95,9 +95,11 @@ def lexical_scores(index: MatchIndex, read: ReadQuery, scores: TextScores) -> di
             for term in stems:
                 if term in index.postings and terms.get(term, 0.0) < TOOL_TAG_WEIGHT:
                     terms[term] = TOOL_TAG_WEIGHT
-    # Long texts read less of each list, so that the total work stays bounded.
-    depth = min(POSTINGS_READ, POSTINGS_BUDGET // max(len(terms), 1))
+    # Long texts read less of each list, and guesses (synonyms, neighbours in
+    # meaning) less than typed words, so that the total work stays bounded.
+    total = sum(terms.values()) or 1.0
     for term, weight in terms.items():
+        depth = min(POSTINGS_READ, int(POSTINGS_BUDGET * weight / total) + 10)
         for number, contribution in index.postings[term][:depth]:
             relevance[number] += weight * contribution
     for key in ngrams(read.stems, 3):
@@ -137,10 +139,11 @@ def text_scores(index: MatchIndex, read: ReadQuery) -> TextScores:
     lexical = lexical_scores(index, read, scores)
     semantic = semantic_scores(index, read)
     top_lexical = max(lexical.values(), default=0.0)
-    scores.lexical = {n: v / top_lexical for n, v in lexical.items()} if top_lexical > 0 else {}
+    scores.lexical = lexical
     scores.semantic = semantic
-    for number, value in scores.lexical.items():
-        scores.relevance[number] += value
+    if top_lexical > 0:
+        scale = 1.0 / top_lexical
+        scores.relevance = defaultdict(float, {n: v * scale for n, v in lexical.items()})
     for number, value in semantic.items():
         scores.relevance[number] += SEMANTIC * value
     about = {n for word in read.field for n in index.about.get(word, ())}

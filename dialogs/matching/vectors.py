@@ -135,4 +135,16 @@ def load_vectors() -> WordVectors | None:
     except (OSError, ValueError, ImportError) as error:
         log.warning("French word vectors unreadable (%s): matching uses words only", error)
         return None
+    single_threaded_blas()
     return WordVectors(keys[order], rows[order], table)
+
+
+def single_threaded_blas() -> None:
+    """Matching multiplies small matrices (ten words by a few thousand); the
+    BLAS library's worker threads cost far more than they save there, and on
+    a busy machine multiply the latency by ten. One thread for the process."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1, user_api="blas")
