@@ -37,6 +37,7 @@ from dialogs.matching.model import MatchQuery, Proposal
 from dialogs.matching.query import ReadQuery, ngrams
 from dialogs.places import region_name
 from dialogs.replies import Msg, msg
+from dialogs.textnorm import fold
 
 TAG_PHRASE_BONUS = 1.0
 REPLACES_BONUS = 5.0
@@ -63,7 +64,7 @@ THEME_PRIOR_MAIN = 0.15
 THEME_PRIOR_OTHER = 0.05
 PROPRIETARY = 0.7
 LIBRE_FIRST = 3
-REGIONAL = 1.15
+REGIONAL = 1.3
 # Below this share of the best score, a resource is noise rather than a proposal.
 RELEVANCE_FLOOR = 0.15
 # Words found in more than this share of the catalog explain nothing.
@@ -279,7 +280,10 @@ def reasons(
     comptabilité", "thème gestion", "libre, licence AGPL-3.0"."""
     doc = index.docs[number]
     why: list[Msg] = []
-    topics = matched_topics(index, number, read)
+    tools = {fold("".join(key)) for key, _tool in read.named_tools}
+    topics = [
+        t for t in matched_topics(index, number, read) if fold(t).replace(" ", "") not in tools
+    ]
     if number in scores.replaced:
         tool = scores.replaced[number]
         if topics:
