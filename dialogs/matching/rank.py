@@ -80,7 +80,11 @@ MAX_TOPICS = 2
 class TextScores:
     """Query-dependent, theme-independent evidence per resource."""
 
+    # Relevance of each resource, times `scale` (the words' part is left as
+    # BM25 gave it, so that thousands of entries need no division; the few
+    # candidates ranked are scaled back with `scale`).
     relevance: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    scale: float = 1.0
     lexical: dict[int, float] = field(default_factory=dict)
     semantic: dict[int, float] = field(default_factory=dict)
     replaced: dict[int, str] = field(default_factory=dict)
@@ -142,14 +146,16 @@ def text_scores(index: MatchIndex, read: ReadQuery) -> TextScores:
     top_lexical = max(lexical.values(), default=0.0)
     scores.lexical = lexical
     scores.semantic = semantic
-    if top_lexical > 0:
-        scale = 1.0 / top_lexical
-        scores.relevance = defaultdict(float, {n: v * scale for n, v in lexical.items()})
+    # Words count relative to the best candidate (1 for it): kept as they are,
+    # with the other evidence multiplied by the best words' score instead.
+    unit = top_lexical if top_lexical > 0 else 1.0
+    scores.scale = 1.0 / unit
+    scores.relevance = lexical
     for number, value in semantic.items():
-        scores.relevance[number] += SEMANTIC * value
+        scores.relevance[number] += SEMANTIC * value * unit
     about = {n for word in read.field for n in index.about.get(word, ())}
     for number in about:
-        scores.relevance[number] += FIELD_BONUS
+        scores.relevance[number] += FIELD_BONUS * unit
     for number in excluded:
         scores.relevance.pop(number, None)
     return scores
@@ -180,7 +186,7 @@ def rank_resources(
             continue
         if doc.regions and query.region not in doc.regions:
             continue
-        score = relevance
+        score = relevance * scores.scale
         if wanted:
             main = doc.main_theme == main_theme
             primary = doc.main_theme in wanted

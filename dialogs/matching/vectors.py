@@ -67,8 +67,13 @@ class WordVectors:
         self._table = table
         self.width = int(table.shape[1])
         self._unit = lru_cache(maxsize=200_000)(self._unit_uncached)
+        self.row = lru_cache(maxsize=200_000)(self._row_uncached)  # type: ignore[method-assign]
 
     def row(self, word: str) -> int | None:
+        """The vector row of a word (cached), or None if the model does not know it."""
+        return self._row_uncached(word)
+
+    def _row_uncached(self, word: str) -> int | None:
         key = np.uint64(spacy_hash(word))
         at = int(np.searchsorted(self._keys, key))
         if at < len(self._keys) and self._keys[at] == key:
