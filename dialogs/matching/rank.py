@@ -282,8 +282,8 @@ def reasons(
     wanted: frozenset[str],
 ) -> tuple[Msg, ...]:
     """Sentences a volunteer understands, strongest first: "remplace Excel
-    pour adhésions", "pour les tiers-lieux de Bretagne", "parle de
-    comptabilité", "thème gestion", "libre, licence AGPL-3.0"."""
+    pour adhésions", "pour les tiers-lieux de la région Bretagne", "utile
+    pour : comptabilité", "thème gestion", "libre, licence AGPL-3.0"."""
     doc = index.docs[number]
     why: list[Msg] = []
     tools = {fold("".join(key)) for key, _tool in read.named_tools}
