@@ -38,9 +38,9 @@ if str(ROOT) not in sys.path:  # runnable as `python bench/match_quality.py`
 
 import Stemmer  # noqa: E402
 
-from dialogs.catalog import Catalog, parse_catalog_yaml  # noqa: E402
-from dialogs.matching import AiguilleurCandidate, MatchIndex, MatchQuery, match  # noqa: E402
-from dialogs.textnorm import fold  # noqa: E402
+from dialogs.catalog.load import Catalog, parse_catalog_yaml  # noqa: E402
+from dialogs.catalog.matching import AiguilleurCandidate, MatchIndex, MatchQuery, match  # noqa: E402
+from dialogs.kernel.textnorm import fold  # noqa: E402
 
 K = 5
 HELDOUT = ROOT / "tests" / "data" / "heldout"

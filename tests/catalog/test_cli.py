@@ -1,4 +1,4 @@
-"""`aiguillage catalog …` and `aiguillage match` through `bot.cli.main`, on a
+"""`aiguillage catalog …` and `aiguillage match` through `bot.cli.commands`, on a
 database of the session's engine: French output, one clear line per failure, exit status 2."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.commands import main
 from tests import databases
 from tests.catalog.helpers import SEED, seed_catalog
 
@@ -221,7 +221,7 @@ def test_match_is_light_and_leaves_no_data_folder(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     script = (
         "import sys\n"
-        "from bot.cli import main\n"
+        "from bot.cli.commands import main\n"
         "code = main(['match', 'on utilise Doodle', '--json', '--db', {db_url!r}])\n"
         "heavy = [m for m in ('bot.app', 'telegram', 'nio', 'alembic', 'storage.db')"
         " if m in sys.modules]\n"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dialogs.catalog import Resource, parse_catalog_yaml
-from dialogs.matching import MatchIndex, MatchQuery, infer_themes, match
-from dialogs.matching import vectors as vectors_module
-from dialogs.render import render_msg
+from dialogs.catalog.load import Resource, parse_catalog_yaml
+from dialogs.catalog.matching import MatchIndex, MatchQuery, infer_themes, match
+from dialogs.catalog.matching import vectors as vectors_module
+from dialogs.kernel.render import render_msg
 from tests.catalog.helpers import ROOT, resource, seed_catalog
 
 HELDOUT_CATALOG = ROOT / "tests" / "data" / "heldout" / "catalog.yaml"
@@ -241,7 +241,7 @@ def test_works_without_the_word_vectors(
     monkeypatch.setattr(vectors_module, "_folder", lambda: None)
     vectors_module.load_vectors.cache_clear()
     try:
-        with caplog.at_level(logging.WARNING, logger="dialogs.matching.vectors"):
+        with caplog.at_level(logging.WARNING, logger="dialogs.catalog.matching.vectors"):
             index = MatchIndex.build(FIELD)
             MatchIndex.build(FIELD)
         assert index.vectors is None
