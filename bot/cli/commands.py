@@ -12,8 +12,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.backup import Refused, refuse_empty_start
-from bot.cli.backup import add_backup_commands, run_backup_command
 from bot.cli.catalog import add_catalog_commands, run_catalog_command
 from bot.cli.errors import database_error_msg, os_error_msg, speak_argparse
 from bot.config.load import Config, ConfigError, load_config, require_token
@@ -53,6 +51,7 @@ def build_parser(only_match: bool = False) -> argparse.ArgumentParser:
     if only_match:
         add_catalog_commands(commands, add_db_options, loc)
         return parser
+    from bot.cli.backup import add_backup_commands
     from bot.cli.privacy import add_privacy_commands
     from bot.cli.report import add_report_commands
 
@@ -175,9 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             from bot.app import run_bot
+            from bot.backup import Refused, refuse_empty_start
 
             require_token(config)  # before touching the database
-            refuse_empty_start(config)  # before the starter catalog fills it
+            try:
+                refuse_empty_start(config)  # before the starter catalog fills it
+            except Refused as exc:
+                return fail(exc.message)
             asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=False))
             asyncio.run(run_bot(config))
         elif args.command == "chat":
@@ -196,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_report_command(args, config, cli_locale())
         elif args.command in ("backup", "restore"):
+            from bot.cli.backup import run_backup_command
+
             return run_backup_command(args, config, cli_locale())
         elif args.command == "db" and args.db_command == "upgrade":
             asyncio.run(db_upgrade(config))
@@ -203,8 +208,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(db_current(config))
     except ConfigError as exc:
         return fail(msg("cli.config_error", detail=exc.message))
-    except Refused as exc:
-        return fail(exc.message)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
