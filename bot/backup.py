@@ -34,6 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bot.cli.errors import Refused
 from bot.config.load import Config
 from dialogs.kernel.replies import Msg, msg
 from storage import backup as store
@@ -44,14 +45,6 @@ MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.dump"
 MATRIX_DIR = "matrix-store"
-
-
-class Refused(Exception):
-    """A backup, restore or start that cannot go on, as one translatable line."""
-
-    def __init__(self, message: Msg) -> None:
-        super().__init__(message.key)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,14 +14,16 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.backup import Refused, backup, counts_msg, restore
-from bot.cli.errors import os_error_msg
+from bot.cli.errors import Refused, os_error_msg
 from bot.config.load import Config
 from dialogs.kernel.i18n import translate
 from dialogs.kernel.render import html_to_plain, render_msg
 from dialogs.kernel.replies import Msg, msg
-from storage.backup import ToolFailed, ToolMissing
+
+if TYPE_CHECKING:  # the database layer is imported when a backup command runs
+    from storage.backup import ToolFailed
 
 
 def add_backup_commands(
@@ -49,6 +51,9 @@ def add_backup_commands(
 
 
 def run_backup_command(args: argparse.Namespace, config: Config, locale: str) -> int:
+    from bot.backup import backup, counts_msg, restore
+    from storage.backup import ToolFailed, ToolMissing
+
     def say(message: Msg, stream: object = None) -> None:
         out = stream or sys.stdout
         print(html_to_plain(render_msg(locale, message)), file=out)  # type: ignore[call-overload]

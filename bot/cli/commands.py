@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cli.catalog import add_catalog_commands, run_catalog_command
-from bot.cli.errors import database_error_msg, os_error_msg, speak_argparse
+from bot.cli.errors import Refused, database_error_msg, os_error_msg, speak_argparse
 from bot.config.load import Config, ConfigError, load_config, require_token
 from dialogs.kernel.i18n import supported, translate
 from dialogs.kernel.render import html_to_plain, render_msg
@@ -174,13 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             from bot.app import run_bot
-            from bot.backup import Refused, refuse_empty_start
 
             require_token(config)  # before touching the database
-            try:
-                refuse_empty_start(config)  # before the starter catalog fills it
-            except Refused as exc:
-                return fail(exc.message)
+            from bot.backup import refuse_empty_start
+
+            refuse_empty_start(config)  # before the starter catalog fills it
             asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=False))
             asyncio.run(run_bot(config))
         elif args.command == "chat":
@@ -208,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(db_current(config))
     except ConfigError as exc:
         return fail(msg("cli.config_error", detail=exc.message))
+    except Refused as exc:
+        return fail(exc.message)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

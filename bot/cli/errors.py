@@ -37,6 +37,16 @@ ARGPARSE_KEYS: Mapping[str, str] = {
 }
 
 
+class Refused(Exception):
+    """A command that cannot go on (a backup, a restore, a start), as one
+    translatable line; defined here so that the command line catches it without
+    importing the database layer."""
+
+    def __init__(self, message: Msg) -> None:
+        super().__init__(message.key)
+        self.message = message
+
+
 def speak_argparse(locale: str) -> None:
     """argparse's messages in `locale` from now on (this process)."""
 
