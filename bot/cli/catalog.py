@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.errors import os_error_msg
 from bot.config.load import Config
 from dialogs.catalog.load import (
     Catalog,
@@ -55,6 +57,9 @@ def add_catalog_commands(
     importing.add_argument("file", metavar="FICHIER", help=translate(loc, "cli.catalog.file"))
     importing.add_argument(
         "--dry-run", action="store_true", help=translate(loc, "cli.catalog.dry_run")
+    )
+    importing.add_argument(
+        "--replace", action="store_true", help=translate(loc, "cli.catalog.replace")
     )
     add_db_options(importing)
     exporting = actions.add_parser("export", help=translate(loc, "cli.catalog.export"))
@@ -115,7 +120,7 @@ def run_catalog_command(args: argparse.Namespace, config: Config, locale: str) -
         catalog = read_catalog(args.file, output, importing=True)
         if catalog is None:
             return 2
-        asyncio.run(import_catalog(config, catalog, args.file, args.dry_run, output))
+        asyncio.run(import_catalog(config, catalog, args.file, args.dry_run, output, args.replace))
         return 0
     return asyncio.run(export_catalog(config, args.file, output))
 
@@ -127,7 +132,7 @@ def read_catalog(name: str, output: Output, importing: bool) -> Catalog | None:
     try:
         data = Path(name).read_bytes()
     except OSError as exc:
-        output.fail(msg("catalog.unreadable", file=name, detail=exc.strerror or str(exc)))
+        output.fail(msg("catalog.unreadable", file=name, detail=os_error_msg(exc)))
         return None
     try:
         return parse_catalog_file(name, data)
@@ -180,23 +185,55 @@ def summary_msg(key: str, name: str, catalog: Catalog) -> Msg:
 # ------------------------------------------------------------------ import
 
 
+class _Simulated(Exception):
+    """Leaves a dry run's unit of work without committing anything."""
+
+
 async def import_catalog(
-    config: Config, catalog: Catalog, name: str, dry_run: bool, output: Output
+    config: Config,
+    catalog: Catalog,
+    name: str,
+    dry_run: bool,
+    output: Output,
+    replace: bool = False,
 ) -> None:
+    """Merge by default: entries the file does not list stay as they are. With
+    `replace`, they are deactivated, and listed before it happens.
+
+    Merging into a database without any resource (before the bot's first start)
+    completes the starter catalog the bot would have loaded, instead of leaving the
+    file's few resources alone; a dry run shows the same, inside a rolled-back unit."""
     from bot.app import open_database
+    from bot.catalog.service import starter_catalog
 
     db = await open_database(config)
+    now = datetime.now(UTC)
     try:
         async with db.unit() as uow:
+            if not replace and await uow.catalog.is_empty():
+                loaded = await uow.catalog.apply(starter_catalog(False), now)
+                output.out(msg("catalog.starter_first", count=len(loaded.added)))
             plan = await uow.catalog.plan_import(catalog)
-            if not dry_run:
-                await uow.catalog.apply(plan, datetime.now(UTC))
+            absent = plan.disabled
+            if not replace:
+                plan = dataclasses.replace(plan, disabled=())
+            elif absent and not dry_run:
+                output.out(msg("catalog.replace.heading", file=name, count=len(absent)))
+                for entry in absent:
+                    table = msg(f"catalog.table.{entry.table}")
+                    output.out(msg("catalog.plan.disabled", table=table, id=entry.id))
+            if dry_run:
+                raise _Simulated
+            await uow.catalog.apply(plan, now)
+    except _Simulated:
+        pass
     finally:
         await db.dispose()
+    shown = plan.disabled if dry_run else ()
     for sign, entries in (
         ("added", plan.added),
         ("changed", plan.changed),
-        ("disabled", plan.disabled),
+        ("disabled", shown),
     ):
         for entry in entries:
             table = msg(f"catalog.table.{entry.table}")
@@ -207,6 +244,8 @@ async def import_catalog(
         changed=len(plan.changed),
         disabled=len(plan.disabled),
     )
+    if absent and not replace:
+        output.out(msg("catalog.merge.kept", count=len(absent)))
     if plan.empty:
         output.out(msg("catalog.up_to_date", file=name))
     elif dry_run:
@@ -244,7 +283,7 @@ async def export_catalog(config: Config, name: str, output: Output) -> int:
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)
     except OSError as exc:
-        return output.fail(msg("catalog.unwritable", file=name, detail=exc.strerror or str(exc)))
+        return output.fail(msg("catalog.unwritable", file=name, detail=os_error_msg(exc)))
     output.err(summary_msg("catalog.exported", name, catalog))
     return 0
 
