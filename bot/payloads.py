@@ -26,11 +26,15 @@ def to_payload(reply: Reply, locale: str, source_message: str | None) -> dict[st
     match reply:
         case Say(lines=lines, buttons=buttons):
             return rendered_payload("send", render(locale, lines, buttons))
-        case Edit(lines=lines, buttons=buttons):
+        case Edit(lines=lines, buttons=buttons, prior=prior):
             shown = render(locale, lines, buttons)
             if source_message is None:
                 return rendered_payload("send", shown)
-            return rendered_payload("edit", shown, source_message)
+            payload = rendered_payload("edit", shown, source_message)
+            if prior is not None:
+                # Which part of a long text the edited message holds (bot/telegram.py).
+                payload["prior_html"] = render(locale, prior).html
+            return payload
         case ClearButtons():
             if source_message is None:
                 return None

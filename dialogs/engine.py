@@ -101,11 +101,11 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
     match event:
         case Command():
             return command(state, event, ctx)
-        case Choice(data=data):
+        case Choice(data=data, message=message):
             version, _, action = data.partition(":")
             if not version.isdigit() or int(version) != state.version or not action:
-                return Outcome(state=state, replies=(ClearButtons(),), toast=msg("button.stale"))
-            return answer(state, Picked(action=action), ctx)
+                return stale(state, version, message)
+            return answer(state, Picked(action=action, message=message), ctx)
         case Text() | Location():
             return answer(state, event, ctx)
         case Attachment(kind=kind):
@@ -119,6 +119,31 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
             return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,))
 
 
+def stale(state: State, version: str, message: str | None) -> Outcome:
+    """A press that is not for the current question: a toast, nothing changes.
+    Its keyboard is cleared only when it surely is an old one: a well-formed
+    older version, on a message sent before the current question (the one whose
+    button led here, or an older one), and not the message last redrawn in place
+    (a double tap's second press arrives after the first redrew that message:
+    its buttons are the live ones). Anything else, a forged press included,
+    touches no keyboard."""
+    older = version.isdigit() and int(version) < state.version
+    live = message is not None and message == state.live_message
+    replies: tuple[Reply, ...] = (
+        (ClearButtons(),) if older and not live and sent_before(message, state) else ()
+    )
+    return Outcome(state=state, replies=replies, toast=msg("button.stale"))
+
+
+def sent_before(message: str | None, state: State) -> bool:
+    """Whether `message` is no newer than the one whose button led to the current
+    question (transports number a chat's messages in order)."""
+    mark = state.answered_from
+    if message is None or mark is None or not message.isdigit() or not mark.isdigit():
+        return False
+    return int(message) <= int(mark)
+
+
 def first_contact(event: Event, ctx: Context) -> Outcome:
     fresh = State(locale=supported(ctx.locale_hint))
     if isinstance(event, Choice):
@@ -126,6 +151,9 @@ def first_contact(event: Event, ctx: Context) -> Outcome:
         return Outcome(state=None, replies=(ClearButtons(),), toast=msg("button.stale"))
     if is_command(event, privacy.EXPORT) or is_command(event, privacy.FORGET):
         return privacy.nothing_stored()
+    if is_command(event, "statut"):
+        # Nothing stored (never started, or erased by /oublier): say so, keep nothing.
+        return Outcome(state=None, replies=(Say(lines=(msg("status.nothing_stored"),)),))
     before = HELP if is_command(event, "aide") else ()
     return enter(fresh, Stage.WELCOME, ctx, before=before)
 
@@ -143,7 +171,9 @@ def enter(
     effects: tuple[Effect, ...] = (),
 ) -> Outcome:
     """Move to `stage` and ask its question (one code path for every entry)."""
-    entered = dataclasses.replace(state, stage=stage, version=state.version + 1)
+    entered = dataclasses.replace(
+        state, stage=stage, version=state.version + 1, live_message=None, answered_from=None
+    )
     if stage == Stage.SUMMARY:
         # Every edit ends on the summary: from here on, answers follow the flow again.
         entered = dataclasses.replace(entered, editing=False)
@@ -191,16 +221,27 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
     from_button = isinstance(inp, Picked)
     result: Result = QUESTIONS[state.stage].answer(state, inp, ctx)
     match result:
-        case Next(state=accepted, to=to, effects=effects, before=before):
-            shown: tuple[Reply, ...] = ()
+        case Next(state=accepted, to=to, effects=effects, before=before, shown=label):
+            record: tuple[Reply, ...] = ()
             if isinstance(inp, Picked):
-                shown = (answered_in_place(state, inp.action, ctx),)
-            return enter(accepted, to, ctx, before=before, replies=shown, effects=effects)
+                record = (answered_in_place(state, inp.action, ctx, label),)
+            moved = enter(accepted, to, ctx, before=before, replies=record, effects=effects)
+            if isinstance(inp, Picked) and moved.state is not None:
+                # The next question is sent after the message pressed.
+                came_from = dataclasses.replace(moved.state, answered_from=inp.message)
+                return dataclasses.replace(moved, state=came_from)
+            return moved
         case Redraw(state=changed, effects=effects):
-            redrawn = dataclasses.replace(changed, version=changed.version + 1)
+            # Redrawn in place from a button: that message keeps the live buttons.
+            live = inp.message if isinstance(inp, Picked) else None
+            redrawn = dataclasses.replace(changed, version=changed.version + 1, live_message=live)
             prompt = prompt_of(redrawn, ctx)
             reply: Reply = (
-                Edit(lines=prompt.lines, buttons=prompt.buttons)
+                Edit(
+                    lines=prompt.lines,
+                    buttons=prompt.buttons,
+                    prior=prompt_of(state, ctx).lines,
+                )
                 if from_button
                 else Say(lines=prompt.lines, buttons=prompt.buttons)
             )
@@ -212,13 +253,17 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
             return Outcome(state=None, replies=(*cleared, Say(lines=(farewell,))), effects=effects)
 
 
-def answered_in_place(state: State, action: str, ctx: Context) -> Reply:
+def answered_in_place(
+    state: State, action: str, ctx: Context, shown: Msg | tuple[Msg, ...] | None = None
+) -> Reply:
     """Turn the question the person answered by button into a record of the
-    answer: same text, the chosen label below, no buttons left to press."""
-    label = chosen_label(state, action, ctx)
+    answer: same text, the answer below (`shown`, else the label pressed), no
+    buttons left to press."""
+    label = shown if shown is not None else chosen_label(state, action, ctx)
     if label is None:
         return ClearButtons()
-    return Edit(lines=(*prompt_of(state, ctx).lines, msg("answer.chosen", label=label)))
+    asked = prompt_of(state, ctx).lines
+    return Edit(lines=(*asked, msg("answer.chosen", label=label)), prior=asked)
 
 
 # -- commands ----------------------------------------------------------------

@@ -68,9 +68,11 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Picked:
-    """The action part of a current (non-stale) button press."""
+    """The action part of a current (non-stale) button press, and the message
+    the button is on (when the transport knows it)."""
 
     action: str
+    message: str | None = None
 
 
 Input = Text | Location | Picked
@@ -90,6 +92,9 @@ class Next:
     to: Stage
     effects: tuple[Effect, ...] = ()
     before: tuple[Msg, ...] = ()
+    # What to record as the answer ("Votre réponse : …") when it is not the label
+    # of the button pressed: the themes chosen rather than "Valider (2)".
+    shown: Msg | tuple[Msg, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

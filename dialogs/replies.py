@@ -46,10 +46,14 @@ class Say:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Edit:
-    """Replace the text and buttons of the message the current event came from."""
+    """Replace the text and buttons of the message the current event came from.
+    `prior`: the text that message was sent with, when known. A text too long
+    for one message was sent in parts, the buttons on the last: the transport
+    then knows which part the edited message holds."""
 
     lines: tuple[Msg, ...]
     buttons: tuple[tuple[Button, ...], ...] = ()
+    prior: tuple[Msg, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
