@@ -235,7 +235,9 @@ def message_event(message: Message) -> Event:
             word = message.text[1 : entity.length]
             name = word.split("@", 1)[0]
             return Command(name=name.lower(), args=message.text[entity.length :].strip())
-        return Text(text=message.text)
+        # The date the person sent it (whole seconds, aware): the parts of a long
+        # paste, which Telegram apps send as several messages, are joined by it.
+        return Text(text=message.text, sent_at=message.date)
     if message.location is not None:
         return Location(lat=message.location.latitude, lon=message.location.longitude)
     kinds = (

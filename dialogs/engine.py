@@ -15,7 +15,7 @@ import dataclasses
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dialogs import followup, privacy, relay
+from dialogs import bursts, followup, privacy, relay
 from dialogs.context import Context
 from dialogs.effects import Effect
 from dialogs.events import (
@@ -90,6 +90,14 @@ MENU_EN = {french: english for english, french in COMMAND_ALIASES.items() if eng
 
 
 def step(state: State | None, event: Event, ctx: Context) -> Outcome:
+    outcome = flow_step(state, event, ctx)
+    new = outcome.state
+    if new is not None and new.burst and new.burst is not (state.burst if state else None):
+        return outcome  # a long text just answered: more parts may follow
+    return dataclasses.replace(outcome, state=bursts.forget(new))
+
+
+def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
     if relay.handles(state, event, ctx):
         # A case held by an aiguilleur: the person talks to them (dialogs/relay.py).
         return relay.step(state, event, ctx)
@@ -106,7 +114,9 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
             if not version.isdigit() or int(version) != state.version or not action:
                 return stale(state, version, message)
             return answer(state, Picked(action=action, message=message), ctx)
-        case Text() | Location():
+        case Text():
+            return answer_text(state, event, ctx)
+        case Location():
             return answer(state, event, ctx)
         case Attachment(kind=kind):
             reason = msg("input.unsupported", kind=msg(f"attachment.{kind.value}"))
@@ -251,6 +261,29 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
         case Leave(farewell=farewell, effects=effects):
             cleared: tuple[Reply, ...] = (ClearButtons(),) if from_button else ()
             return Outcome(state=None, replies=(*cleared, Say(lines=(farewell,))), effects=effects)
+
+
+def answer_text(state: State, text: Text, ctx: Context) -> Outcome:
+    """A typed answer; the continuation of a long one a moment ago is joined to
+    it and answers the same question (dialogs/bursts.py)."""
+    follow = bursts.continuation(state, text, ctx)
+    base, whole = follow if follow is not None else (state, text.text)
+    outcome = answer(base, Text(text=whole, sent_at=text.sent_at) if follow else text, ctx)
+    if follow is not None:
+        outcome = dataclasses.replace(outcome, replies=noted(outcome.replies))
+    accepted = outcome.state is not base
+    kept = bursts.remembered(base, outcome.state, text, whole, accepted, ctx)
+    return dataclasses.replace(outcome, state=kept)
+
+
+def noted(replies: tuple[Reply, ...]) -> tuple[Reply, ...]:
+    """Say first that the parts were put together."""
+    note = msg("input.joined")
+    for index, reply in enumerate(replies):
+        if isinstance(reply, Say):
+            merged = Say(lines=(note, *reply.lines), buttons=reply.buttons)
+            return (*replies[:index], merged, *replies[index + 1 :])
+    return (Say(lines=(note,)), *replies)
 
 
 def answered_in_place(

@@ -7,6 +7,7 @@ Telegram or Matrix object.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from dialogs.replies import Msg
@@ -26,6 +27,9 @@ class AttachmentKind(StrEnum):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Text:
     text: str
+    # When the person sent it, if the transport says (Telegram's message date):
+    # the parts of a long text are joined by it (dialogs/bursts.py).
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

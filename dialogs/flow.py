@@ -151,7 +151,10 @@ def read_text(inp: Input, field: str) -> str | Retry:
     if len(text) < low:
         return Retry(reason=msg(f"input.too_short.{field}", minimum=low))
     if len(text) > high:
-        return Retry(reason=msg("input.too_long", length=len(text), maximum=high))
+        # Sending it in several messages works only after the intake (each
+        # message is then a note on the request): the advice says so.
+        key = "input.too_long.note" if field == "message" else "input.too_long.intake"
+        return Retry(reason=msg(key, length=len(text), maximum=high))
     return text
 
 

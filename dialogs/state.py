@@ -62,6 +62,9 @@ class State:
     # The message whose button led to the current question: it, and any message
     # with a smaller id, was sent before the question and holds no live buttons.
     answered_from: str | None = None
+    # The last long free-text answer, while more parts of it may come
+    # (dialogs/bursts.py): stage, time sent, text, editing flag.
+    burst: Mapping[str, Any] | None = None
 
     def with_answer(self, key: str, value: Any) -> State:
         return dataclasses.replace(self, answers={**self.answers, key: value})
@@ -82,6 +85,7 @@ class State:
             "resume": self.resume.value if self.resume else None,
             "live_message": self.live_message,
             "answered_from": self.answered_from,
+            "burst": dict(self.burst) if self.burst else None,
         }
 
     @classmethod
@@ -108,4 +112,5 @@ class State:
             resume=resume,
             live_message=str(data["live_message"]) if data.get("live_message") else None,
             answered_from=str(data["answered_from"]) if data.get("answered_from") else None,
+            burst=dict(data["burst"]) if isinstance(data.get("burst"), Mapping) else None,
         )

@@ -138,7 +138,7 @@ def test_empty_and_too_long_lieu_name() -> None:
     assert t.said()[0] == "input.empty"
     assert t.stage == Stage.LIEU_NAME
     t.say("x" * 500)
-    assert t.said()[0] == "input.too_long"
+    assert t.said()[0] == "input.too_long.intake"
     assert "500" in t.text()
     t.say("L")
     assert t.said()[0] == "input.too_short.lieu_name"
