@@ -26,7 +26,7 @@ from bot.lazy_context import (
     cases_unloaded,
     step_unless_cases_needed,
 )
-from bot.payloads import to_payload
+from bot.payloads import to_payload, variant_of
 from dialogs.context import CaseSummary, Context, RelayView
 from dialogs.effects import (
     AddCaseMessage,
@@ -174,14 +174,17 @@ class Runtime:
             await uow.conversations.forget(incoming.transport, incoming.address)
         else:
             await self.save(uow, row, incoming, person_id, final)
-        payloads = [to_payload(reply, locale, incoming.source_message) for reply in replies]
+        variant = variant_of(incoming.transport)
+        payloads = [
+            to_payload(reply, locale, incoming.source_message, variant) for reply in replies
+        ]
         queued = await uow.outbox.enqueue_all(
             transport=incoming.transport,
             address=incoming.address,
             payloads=[p for p in payloads if p is not None],
             now=now,
         )
-        toast = render_msg(locale, outcome.toast) if outcome.toast else None
+        toast = render_msg(locale, outcome.toast, variant) if outcome.toast else None
         log.debug(
             "handled %s:%s → %s",
             incoming.transport,

@@ -42,7 +42,8 @@ from dialogs.i18n import supported
 from dialogs.outcome import Outcome
 from dialogs.proposals import proposals_draft
 from dialogs.questions import QUESTIONS, previous
-from dialogs.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
+from dialogs.replies import Button, ClearButtons, Echo, Edit, Msg, Reply, Say, msg
+from dialogs.sheet import display
 from dialogs.state import Stage, State
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -235,6 +236,8 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
             record: tuple[Reply, ...] = ()
             if isinstance(inp, Picked):
                 record = (answered_in_place(state, inp.action, ctx, label),)
+            elif (echo := typed_echo(state, result, ctx)) is not None:
+                record = (echo,)
             moved = enter(accepted, to, ctx, before=before, replies=record, effects=effects)
             if isinstance(inp, Picked) and moved.state is not None:
                 # The next question is sent after the message pressed.
@@ -284,6 +287,29 @@ def noted(replies: tuple[Reply, ...]) -> tuple[Reply, ...]:
             merged = Say(lines=(note, *reply.lines), buttons=reply.buttons)
             return (*replies[:index], merged, *replies[index + 1 :])
     return (Say(lines=(note,)), *replies)
+
+
+TOGGLED = {Stage.THEMES: "themes", Stage.THEMES_CONFIRM: "themes", Stage.HELP: "help"}
+
+
+def typed_echo(state: State, typed: Next, ctx: Context) -> Echo | None:
+    """A typed answer to a question with buttons, as understood: the label of
+    the button that does the same, or the options read in the text."""
+    prompt = prompt_of(state, ctx)
+    if not prompt.buttons:
+        return None
+    if typed.shown is not None:
+        return Echo(label=typed.shown)
+    question = QUESTIONS[state.stage]
+    for row in prompt.buttons:
+        for b in row:
+            action = b.data.partition(":")[2]
+            if question.answer(state, Picked(action=action), ctx) == typed:
+                return Echo(label=b.label)
+    field = TOGGLED.get(state.stage)
+    if field is not None and field in typed.state.answers:
+        return Echo(label=display(typed.state.answers, field))
+    return None
 
 
 def answered_in_place(

@@ -61,7 +61,16 @@ class ClearButtons:
     """Remove the buttons of the message the current event came from."""
 
 
-Reply = Say | Edit | ClearButtons
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Echo:
+    """The answer a person typed to a question with buttons, as it was understood
+    (`answer.chosen`). A chat app already shows what they typed: only a
+    transport that echoes pressed choices (the terminal) shows it."""
+
+    label: Msg | tuple[Msg, ...] | str
+
+
+Reply = Say | Edit | ClearButtons | Echo
 
 
 def say(*lines: Msg, buttons: tuple[tuple[Button, ...], ...] = ()) -> Say:
