@@ -12,6 +12,7 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,10 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
 
 
 def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
+    if isinstance(event, Text) and state is not None and relay.handles(state, event, ctx):
+        # To the aiguilleur; a long text in parts is joined first, so a refused
+        # first part is never followed by its tail alone.
+        return with_parts(state, event, ctx, relay.step)
     if relay.handles(state, event, ctx):
         # A case held by an aiguilleur: the person talks to them (dialogs/relay.py).
         return relay.step(state, event, ctx)
@@ -269,12 +274,20 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
 def answer_text(state: State, text: Text, ctx: Context) -> Outcome:
     """A typed answer; the continuation of a long one a moment ago is joined to
     it and answers the same question (dialogs/bursts.py)."""
+    return with_parts(state, text, ctx, answer)
+
+
+def with_parts(
+    state: State, text: Text, ctx: Context, handle: Callable[[State, Text, Context], Outcome]
+) -> Outcome:
+    """`handle` the text, joined to the long one it continues if any; remember
+    it if more parts may follow (accepted: the state moved on or it was relayed)."""
     follow = bursts.continuation(state, text, ctx)
     base, whole = follow if follow is not None else (state, text.text)
-    outcome = answer(base, Text(text=whole, sent_at=text.sent_at) if follow else text, ctx)
+    outcome = handle(base, Text(text=whole, sent_at=text.sent_at) if follow else text, ctx)
     if follow is not None:
         outcome = dataclasses.replace(outcome, replies=noted(outcome.replies))
-    accepted = outcome.state is not base
+    accepted = outcome.state is not base or bool(outcome.effects)
     kept = bursts.remembered(base, outcome.state, text, whole, accepted, ctx)
     return dataclasses.replace(outcome, state=kept)
 

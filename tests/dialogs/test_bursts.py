@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from dialogs.bursts import joined
+from dialogs.context import RelayView
+from dialogs.effects import RelayToAiguilleur
 from dialogs.events import Text
 from dialogs.state import Stage
 from tests.dialogs.transcript import Transcript, full_intake
@@ -74,3 +76,20 @@ def test_a_refused_note_after_the_intake_is_joined_then_refused_whole() -> None:
     t.say("Version courte.")
     assert len(t.effects) == effects + 1
     assert t.state is not None and t.state.burst is None
+
+
+def test_a_refused_part_to_the_aiguilleur_is_not_followed_by_its_tail_alone() -> None:
+    t = Transcript()
+    full_intake(t)
+    t.press("confirm")
+    t.ctx = replace(t.ctx, relay=RelayView(assignment_id=4, ref="AIG-0001", aiguilleur_name="Alix"))
+    later(t, 60)
+    out = t.say("r" * 4096)
+    assert t.said() == ["input.too_long"]
+    out = t.say("la fin")
+    assert t.said()[0] == "input.joined" and "input.too_long" in t.said()
+    assert not any(isinstance(e, RelayToAiguilleur) for e in out.effects)
+    later(t, 60)
+    out = t.say("Version courte.")
+    relayed = [e for e in out.effects if isinstance(e, RelayToAiguilleur)]
+    assert [e.text for e in relayed] == ["Version courte."]

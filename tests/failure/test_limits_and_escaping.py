@@ -133,6 +133,8 @@ def test_relay_refuses_a_huge_message_instead_of_cutting_it() -> None:
     out = t.say(HUGE)
     assert keys(out) == ["input.too_long"]
     assert not any(isinstance(e, RelayToAiguilleur) for e in out.effects)
+    # A minute later (right after, it would be taken as the huge text's next part).
+    t.ctx = replace(t.ctx, now=t.ctx.now + timedelta(minutes=1))
     out = t.say("Bonjour <b>Alix</b>")
     relayed = next(e for e in out.effects if isinstance(e, RelayToAiguilleur))
     assert relayed.text == "Bonjour <b>Alix</b>"
