@@ -1,0 +1,451 @@
+"""`step(state, event, ctx) -> Outcome`: the whole conversation logic, without I/O.
+
+Rules:
+- Commands work at any stage and never lose answers; the ones that would
+  (/annuler, /recommencer) ask first.
+- Button data is ``"<version>:<action>"``. A press whose version is not the
+  current one is stale: it is answered (toast) and changes nothing, which is
+  also what makes a double tap count once.
+- Anything that is not usable input gets a polite reason and the question again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dialogs.assignment import relay
+from dialogs.followup import steps as followup
+from dialogs.intake import bursts
+from dialogs.intake.proposals import proposals_draft
+from dialogs.intake.sheet import display
+from dialogs.intake.table import QUESTIONS, previous
+from dialogs.kernel.context import Context
+from dialogs.kernel.effects import Effect
+from dialogs.kernel.events import (
+    Attachment,
+    CaseCreated,
+    Choice,
+    Command,
+    Event,
+    Location,
+    Text,
+)
+from dialogs.kernel.flow import (
+    INTAKE_STAGES,
+    Input,
+    Leave,
+    Next,
+    Picked,
+    Prompt,
+    Redraw,
+    Result,
+    Retry,
+)
+from dialogs.kernel.i18n import supported
+from dialogs.kernel.outcome import Outcome
+from dialogs.kernel.replies import Button, ClearButtons, Echo, Edit, Msg, Reply, Say, msg
+from dialogs.kernel.state import Stage, State
+from dialogs.privacy import steps as privacy
+
+PARIS = ZoneInfo("Europe/Paris")
+
+# French names first; English ones so that the English command menu works too.
+COMMAND_ALIASES = {
+    "start": "start",
+    "aide": "aide",
+    "help": "aide",
+    "annuler": "annuler",
+    "cancel": "annuler",
+    "retour": "retour",
+    "back": "retour",
+    "recommencer": "recommencer",
+    "restart": "recommencer",
+    "statut": "statut",
+    "status": "statut",
+    "nouveau": "nouveau",
+    "new": "nouveau",
+    "fin": "fin",
+    "end": "fin",
+    "mesdonnees": "mesdonnees",
+    "mydata": "mesdonnees",
+    "oublier": "oublier",
+    "forget": "oublier",
+}
+# Command name, help key, in menu order; registered with setMyCommands.
+MENU: tuple[tuple[str, str], ...] = (
+    ("aide", "menu.aide"),
+    ("statut", "menu.statut"),
+    ("nouveau", "menu.nouveau"),
+    ("retour", "menu.retour"),
+    ("recommencer", "menu.recommencer"),
+    ("annuler", "menu.annuler"),
+    ("fin", "menu.fin"),
+    ("mesdonnees", "menu.mesdonnees"),
+    ("oublier", "menu.oublier"),
+)
+# /aide: the commands, then what the person can do with their data.
+HELP = (msg("help.body"), msg("help.privacy"), msg("help.admin"))
+# Stages between requests: the person is not answering intake questions.
+RESTING = frozenset({Stage.IDLE, Stage.PROPOSALS})
+# English command names for the English menu: the aliases that are not French.
+MENU_EN = {french: english for english, french in COMMAND_ALIASES.items() if english != french}
+
+
+def step(state: State | None, event: Event, ctx: Context) -> Outcome:
+    outcome = flow_step(state, event, ctx)
+    new = outcome.state
+    if new is not None and new.burst and new.burst is not (state.burst if state else None):
+        return outcome  # a long text just answered: more parts may follow
+    return dataclasses.replace(outcome, state=bursts.forget(new))
+
+
+def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
+    if isinstance(event, Text) and state is not None and relay.handles(state, event, ctx):
+        # To the aiguilleur; a long text in parts is joined first, so a refused
+        # first part is never followed by its tail alone.
+        return with_parts(state, event, ctx, relay.step)
+    if relay.handles(state, event, ctx):
+        # A case held by an aiguilleur: the person talks to them (dialogs/assignment/relay.py).
+        return relay.step(state, event, ctx)
+    if followup.handles(state, event, ctx):
+        # Nudges and their buttons have their own flow (dialogs/followup/steps.py).
+        return followup.step(state, event, ctx)
+    if state is None:
+        return first_contact(event, ctx)
+    match event:
+        case Command():
+            return command(state, event, ctx)
+        case Choice(data=data, message=message):
+            version, _, action = data.partition(":")
+            if not version.isdigit() or int(version) != state.version or not action:
+                return stale(state, version, message)
+            return answer(state, Picked(action=action, message=message), ctx)
+        case Text():
+            return answer_text(state, event, ctx)
+        case Location():
+            return answer(state, event, ctx)
+        case Attachment(kind=kind):
+            reason = msg("input.unsupported", kind=msg(f"attachment.{kind.value}"))
+            return retry(state, reason, ctx, from_button=False)
+        case CaseCreated(ref=ref, resources=resources, aiguilleurs=people):
+            created = Say(lines=(msg("case.created", ref=ref),))
+            if not resources and not people:
+                return Outcome(state=state, replies=(created,))
+            proposing = dataclasses.replace(state, draft=proposals_draft(event))
+            return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,))
+
+
+def stale(state: State, version: str, message: str | None) -> Outcome:
+    """A press that is not for the current question: a toast, nothing changes.
+    Its keyboard is cleared only when it surely is an old one: a well-formed
+    older version, on a message sent before the current question (the one whose
+    button led here, or an older one), and not the message last redrawn in place
+    (a double tap's second press arrives after the first redrew that message:
+    its buttons are the live ones). Anything else, a forged press included,
+    touches no keyboard."""
+    older = version.isdigit() and int(version) < state.version
+    live = message is not None and message == state.live_message
+    replies: tuple[Reply, ...] = (
+        (ClearButtons(),) if older and not live and sent_before(message, state) else ()
+    )
+    return Outcome(state=state, replies=replies, toast=msg("button.stale"))
+
+
+def sent_before(message: str | None, state: State) -> bool:
+    """Whether `message` is no newer than the one whose button led to the current
+    question (transports number a chat's messages in order)."""
+    mark = state.answered_from
+    if message is None or mark is None or not message.isdigit() or not mark.isdigit():
+        return False
+    return int(message) <= int(mark)
+
+
+def first_contact(event: Event, ctx: Context) -> Outcome:
+    fresh = State(locale=supported(ctx.locale_hint))
+    if isinstance(event, Choice):
+        # A button from a conversation we forgot (consent refused, erased).
+        return Outcome(state=None, replies=(ClearButtons(),), toast=msg("button.stale"))
+    if is_command(event, privacy.EXPORT) or is_command(event, privacy.FORGET):
+        return privacy.nothing_stored()
+    if is_command(event, "statut"):
+        # Nothing stored (never started, or erased by /oublier): say so, keep nothing.
+        return Outcome(state=None, replies=(Say(lines=(msg("status.nothing_stored"),)),))
+    before = HELP if is_command(event, "aide") else ()
+    return enter(fresh, Stage.WELCOME, ctx, before=before)
+
+
+def is_command(event: Event, name: str) -> bool:
+    return isinstance(event, Command) and COMMAND_ALIASES.get(event.name.lower()) == name
+
+
+def enter(
+    state: State,
+    stage: Stage,
+    ctx: Context,
+    before: tuple[Msg, ...] = (),
+    replies: tuple[Reply, ...] = (),
+    effects: tuple[Effect, ...] = (),
+) -> Outcome:
+    """Move to `stage` and ask its question (one code path for every entry)."""
+    entered = dataclasses.replace(
+        state, stage=stage, version=state.version + 1, live_message=None, answered_from=None
+    )
+    if stage == Stage.SUMMARY:
+        # Every edit ends on the summary: from here on, answers follow the flow again.
+        entered = dataclasses.replace(entered, editing=False)
+    lines: tuple[Msg, ...] = before
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if stage != Stage.IDLE:
+        prompt = QUESTIONS[stage].ask(entered, ctx)
+        lines, buttons = (*before, *prompt.lines), prompt.buttons
+    said = (Say(lines=lines, buttons=buttons),) if lines else ()
+    return Outcome(state=entered, replies=(*replies, *said), effects=effects)
+
+
+def prompt_of(state: State, ctx: Context) -> Prompt:
+    return QUESTIONS[state.stage].ask(state, ctx)
+
+
+def reask(state: State, ctx: Context, before: tuple[Msg, ...] = ()) -> Outcome:
+    """Say something, then the current question again (same version: its buttons
+    and the earlier copy's stay valid)."""
+    if state.stage == Stage.IDLE:
+        prompt = prompt_of(state, ctx)
+        return Outcome(state=state, replies=(Say(lines=(*before, *prompt.lines)),))
+    prompt = prompt_of(state, ctx)
+    return Outcome(
+        state=state, replies=(Say(lines=(*before, *prompt.lines), buttons=prompt.buttons),)
+    )
+
+
+def retry(state: State, reason: Msg, ctx: Context, from_button: bool) -> Outcome:
+    if from_button:
+        return Outcome(state=state, toast=reason)
+    return reask(state, ctx, before=(reason,))
+
+
+def chosen_label(state: State, action: str, ctx: Context) -> Msg | None:
+    data = f"{state.version}:{action}"
+    for row in prompt_of(state, ctx).buttons:
+        for b in row:
+            if b.data == data:
+                return b.label
+    return None
+
+
+def answer(state: State, inp: Input, ctx: Context) -> Outcome:
+    from_button = isinstance(inp, Picked)
+    result: Result = QUESTIONS[state.stage].answer(state, inp, ctx)
+    match result:
+        case Next(state=accepted, to=to, effects=effects, before=before, shown=label):
+            record: tuple[Reply, ...] = ()
+            if isinstance(inp, Picked):
+                record = (answered_in_place(state, inp.action, ctx, label),)
+            elif (echo := typed_echo(state, result, ctx)) is not None:
+                record = (echo,)
+            moved = enter(accepted, to, ctx, before=before, replies=record, effects=effects)
+            if isinstance(inp, Picked) and moved.state is not None:
+                # The next question is sent after the message pressed.
+                came_from = dataclasses.replace(moved.state, answered_from=inp.message)
+                return dataclasses.replace(moved, state=came_from)
+            return moved
+        case Redraw(state=changed, effects=effects):
+            # Redrawn in place from a button: that message keeps the live buttons.
+            live = inp.message if isinstance(inp, Picked) else None
+            redrawn = dataclasses.replace(changed, version=changed.version + 1, live_message=live)
+            prompt = prompt_of(redrawn, ctx)
+            reply: Reply = (
+                Edit(
+                    lines=prompt.lines,
+                    buttons=prompt.buttons,
+                    prior=prompt_of(state, ctx).lines,
+                )
+                if from_button
+                else Say(lines=prompt.lines, buttons=prompt.buttons)
+            )
+            return Outcome(state=redrawn, replies=(reply,), effects=effects)
+        case Retry(reason=reason):
+            return retry(state, reason, ctx, from_button)
+        case Leave(farewell=farewell, effects=effects):
+            cleared: tuple[Reply, ...] = (ClearButtons(),) if from_button else ()
+            return Outcome(state=None, replies=(*cleared, Say(lines=(farewell,))), effects=effects)
+
+
+def answer_text(state: State, text: Text, ctx: Context) -> Outcome:
+    """A typed answer; the continuation of a long one a moment ago is joined to
+    it and answers the same question (dialogs/intake/bursts.py)."""
+    return with_parts(state, text, ctx, answer)
+
+
+def with_parts(
+    state: State, text: Text, ctx: Context, handle: Callable[[State, Text, Context], Outcome]
+) -> Outcome:
+    """`handle` the text, joined to the long one it continues if any; remember
+    it if more parts may follow (accepted: the state moved on or it was relayed)."""
+    follow = bursts.continuation(state, text, ctx)
+    base, whole = follow if follow is not None else (state, text.text)
+    outcome = handle(base, Text(text=whole, sent_at=text.sent_at) if follow else text, ctx)
+    if follow is not None:
+        outcome = dataclasses.replace(outcome, replies=noted(outcome.replies))
+    accepted = outcome.state is not base or bool(outcome.effects)
+    kept = bursts.remembered(base, outcome.state, text, whole, accepted, ctx)
+    return dataclasses.replace(outcome, state=kept)
+
+
+def noted(replies: tuple[Reply, ...]) -> tuple[Reply, ...]:
+    """Say first that the parts were put together."""
+    note = msg("input.joined")
+    for index, reply in enumerate(replies):
+        if isinstance(reply, Say):
+            merged = Say(lines=(note, *reply.lines), buttons=reply.buttons)
+            return (*replies[:index], merged, *replies[index + 1 :])
+    return (Say(lines=(note,)), *replies)
+
+
+TOGGLED = {Stage.THEMES: "themes", Stage.THEMES_CONFIRM: "themes", Stage.HELP: "help"}
+
+
+def typed_echo(state: State, typed: Next, ctx: Context) -> Echo | None:
+    """A typed answer to a question with buttons, as understood: the label of
+    the button that does the same, or the options read in the text."""
+    prompt = prompt_of(state, ctx)
+    if not prompt.buttons:
+        return None
+    if typed.shown is not None:
+        return Echo(label=typed.shown)
+    question = QUESTIONS[state.stage]
+    for row in prompt.buttons:
+        for b in row:
+            action = b.data.partition(":")[2]
+            if question.answer(state, Picked(action=action), ctx) == typed:
+                return Echo(label=b.label)
+    field = TOGGLED.get(state.stage)
+    if field is not None and field in typed.state.answers:
+        return Echo(label=display(typed.state.answers, field))
+    return None
+
+
+def answered_in_place(
+    state: State, action: str, ctx: Context, shown: Msg | tuple[Msg, ...] | None = None
+) -> Reply:
+    """Turn the question the person answered by button into a record of the
+    answer: same text, the answer below (`shown`, else the label pressed), no
+    buttons left to press."""
+    label = shown if shown is not None else chosen_label(state, action, ctx)
+    if label is None:
+        return ClearButtons()
+    asked = prompt_of(state, ctx).lines
+    return Edit(lines=(*asked, msg("answer.chosen", label=label)), prior=asked)
+
+
+# -- commands ----------------------------------------------------------------
+
+
+def command(state: State, cmd: Command, ctx: Context) -> Outcome:
+    name = COMMAND_ALIASES.get(cmd.name.lower())
+    in_intake = state.stage in INTAKE_STAGES
+    match name:
+        case "start":
+            if not state.consented:
+                return enter(state, Stage.WELCOME, ctx)
+            if state.stage in RESTING:
+                return new_request(state, ctx)
+            return reask(state, ctx, before=(msg("start.resume"),))
+        case "aide":
+            return reask(state, ctx, before=HELP)
+        case "annuler":
+            if in_intake:
+                asking = dataclasses.replace(state, resume=state.stage)
+                return enter(asking, Stage.CONFIRM_CANCEL, ctx)
+            if state.stage in RESTING:
+                return reask(state, ctx, before=(msg("cancel.nothing"),))
+            return reask(state, ctx)
+        case "recommencer":
+            if in_intake:
+                asking = dataclasses.replace(state, resume=state.stage)
+                return enter(asking, Stage.CONFIRM_RESTART, ctx)
+            if state.stage in RESTING:
+                cleared = dataclasses.replace(state, answers={}, draft={}, editing=False)
+                return enter(cleared, Stage.LIEU_NAME, ctx)
+            return reask(state, ctx)
+        case "retour":
+            return go_back(state, ctx)
+        case "statut":
+            return status(state, ctx)
+        case "nouveau":
+            if not state.consented:
+                return enter(state, Stage.WELCOME, ctx)
+            if in_intake:
+                return reask(state, ctx, before=(msg("new.in_progress"),))
+            return new_request(state, ctx)
+        case "fin":
+            # With an aiguilleur holding the case, dialogs/assignment/relay.py takes /fin first.
+            return reask(state, ctx, before=(msg("relay.nothing_to_end"),))
+        case "mesdonnees":
+            export = privacy.export_effect(state)
+            if state.stage in RESTING:
+                return Outcome(state=state, effects=(export,))
+            return dataclasses.replace(reask(state, ctx), effects=(export,))
+        case "oublier":
+            if state.stage == Stage.CONFIRM_FORGET:
+                return reask(state, ctx)
+            resume = state.resume if state.stage in privacy.CONFIRMING else state.stage
+            asking = dataclasses.replace(state, resume=resume)
+            return enter(asking, Stage.CONFIRM_FORGET, ctx)
+        case _:
+            unknown = msg("command.unknown", name=cmd.name[:32])
+            return reask(state, ctx, before=(unknown,))
+
+
+def go_back(state: State, ctx: Context) -> Outcome:
+    if state.stage in privacy.CONFIRMING:
+        back = state.resume or Stage.LIEU_NAME
+        return enter(dataclasses.replace(state, resume=None), back, ctx)
+    if state.stage not in INTAKE_STAGES:
+        return reask(state, ctx, before=(msg("back.nothing"),))
+    target = previous(state)
+    if target is None:
+        return reask(state, ctx, before=(msg("back.first"),))
+    editing = state.editing and target != Stage.SUMMARY
+    moved = dataclasses.replace(state, draft={}, editing=editing)
+    return enter(moved, target, ctx)
+
+
+def new_request(state: State, ctx: Context) -> Outcome:
+    cleared = dataclasses.replace(state, answers={}, draft={}, editing=False, resume=None)
+    if ctx.last_lieu:
+        return enter(cleared.with_draft(lieu=dict(ctx.last_lieu)), Stage.REUSE_LIEU, ctx)
+    return enter(cleared, Stage.LIEU_NAME, ctx)
+
+
+def status(state: State, ctx: Context) -> Outcome:
+    if not ctx.cases:
+        lines: tuple[Msg, ...] = (msg("status.none"),)
+    else:
+        lines = (
+            msg("status.title"),
+            *(
+                msg(
+                    "status.line",
+                    ref=case.ref,
+                    date=short_date(case.created_at),
+                    status=msg(f"status.{case.status}"),
+                    lieu=case.lieu_name or "",
+                )
+                for case in ctx.cases[:10]
+            ),
+        )
+    if state.stage in RESTING:
+        return Outcome(state=state, replies=(Say(lines=lines),))
+    return reask(state, ctx, before=lines)
+
+
+def short_date(moment: datetime) -> Msg:
+    local = moment.astimezone(PARIS)
+    return msg("date.short", day=local.day, month=local.month, year=local.year)
+
+
+__all__ = ["MENU", "MENU_EN", "Outcome", "Text", "step"]
