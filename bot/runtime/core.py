@@ -16,7 +16,7 @@ from typing import Protocol
 
 from bot.catalog.service import MatchIndexCache, propose_with_sources
 from bot.coordination.router import AdminDesk
-from bot.delivery.payloads import to_payload
+from bot.delivery.payloads import to_payload, variant_of
 from bot.followup.executor import FOLLOWUP_EFFECTS, FollowupRuntime
 from bot.privacy import service as privacy
 from bot.runtime.clock import Clock
@@ -174,14 +174,17 @@ class Runtime:
             await uow.conversations.forget(incoming.transport, incoming.address)
         else:
             await self.save(uow, row, incoming, person_id, final)
-        payloads = [to_payload(reply, locale, incoming.source_message) for reply in replies]
+        variant = variant_of(incoming.transport)
+        payloads = [
+            to_payload(reply, locale, incoming.source_message, variant) for reply in replies
+        ]
         queued = await uow.outbox.enqueue_all(
             transport=incoming.transport,
             address=incoming.address,
             payloads=[p for p in payloads if p is not None],
             now=now,
         )
-        toast = render_msg(locale, outcome.toast) if outcome.toast else None
+        toast = render_msg(locale, outcome.toast, variant) if outcome.toast else None
         log.debug(
             "handled %s:%s → %s",
             incoming.transport,

@@ -12,12 +12,15 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from dialogs.assignment import relay
 from dialogs.followup import steps as followup
+from dialogs.intake import bursts
 from dialogs.intake.proposals import proposals_draft
+from dialogs.intake.sheet import display
 from dialogs.intake.table import QUESTIONS, previous
 from dialogs.kernel.context import Context
 from dialogs.kernel.effects import Effect
@@ -43,7 +46,7 @@ from dialogs.kernel.flow import (
 )
 from dialogs.kernel.i18n import supported
 from dialogs.kernel.outcome import Outcome
-from dialogs.kernel.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
+from dialogs.kernel.replies import Button, ClearButtons, Echo, Edit, Msg, Reply, Say, msg
 from dialogs.kernel.state import Stage, State
 from dialogs.privacy import steps as privacy
 
@@ -92,6 +95,18 @@ MENU_EN = {french: english for english, french in COMMAND_ALIASES.items() if eng
 
 
 def step(state: State | None, event: Event, ctx: Context) -> Outcome:
+    outcome = flow_step(state, event, ctx)
+    new = outcome.state
+    if new is not None and new.burst and new.burst is not (state.burst if state else None):
+        return outcome  # a long text just answered: more parts may follow
+    return dataclasses.replace(outcome, state=bursts.forget(new))
+
+
+def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
+    if isinstance(event, Text) and state is not None and relay.handles(state, event, ctx):
+        # To the aiguilleur; a long text in parts is joined first, so a refused
+        # first part is never followed by its tail alone.
+        return with_parts(state, event, ctx, relay.step)
     if relay.handles(state, event, ctx):
         # A case held by an aiguilleur: the person talks to them (dialogs/assignment/relay.py).
         return relay.step(state, event, ctx)
@@ -103,12 +118,14 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
     match event:
         case Command():
             return command(state, event, ctx)
-        case Choice(data=data):
+        case Choice(data=data, message=message):
             version, _, action = data.partition(":")
             if not version.isdigit() or int(version) != state.version or not action:
-                return Outcome(state=state, replies=(ClearButtons(),), toast=msg("button.stale"))
-            return answer(state, Picked(action=action), ctx)
-        case Text() | Location():
+                return stale(state, version, message)
+            return answer(state, Picked(action=action, message=message), ctx)
+        case Text():
+            return answer_text(state, event, ctx)
+        case Location():
             return answer(state, event, ctx)
         case Attachment(kind=kind):
             reason = msg("input.unsupported", kind=msg(f"attachment.{kind.value}"))
@@ -121,6 +138,31 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
             return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,))
 
 
+def stale(state: State, version: str, message: str | None) -> Outcome:
+    """A press that is not for the current question: a toast, nothing changes.
+    Its keyboard is cleared only when it surely is an old one: a well-formed
+    older version, on a message sent before the current question (the one whose
+    button led here, or an older one), and not the message last redrawn in place
+    (a double tap's second press arrives after the first redrew that message:
+    its buttons are the live ones). Anything else, a forged press included,
+    touches no keyboard."""
+    older = version.isdigit() and int(version) < state.version
+    live = message is not None and message == state.live_message
+    replies: tuple[Reply, ...] = (
+        (ClearButtons(),) if older and not live and sent_before(message, state) else ()
+    )
+    return Outcome(state=state, replies=replies, toast=msg("button.stale"))
+
+
+def sent_before(message: str | None, state: State) -> bool:
+    """Whether `message` is no newer than the one whose button led to the current
+    question (transports number a chat's messages in order)."""
+    mark = state.answered_from
+    if message is None or mark is None or not message.isdigit() or not mark.isdigit():
+        return False
+    return int(message) <= int(mark)
+
+
 def first_contact(event: Event, ctx: Context) -> Outcome:
     fresh = State(locale=supported(ctx.locale_hint))
     if isinstance(event, Choice):
@@ -128,6 +170,9 @@ def first_contact(event: Event, ctx: Context) -> Outcome:
         return Outcome(state=None, replies=(ClearButtons(),), toast=msg("button.stale"))
     if is_command(event, privacy.EXPORT) or is_command(event, privacy.FORGET):
         return privacy.nothing_stored()
+    if is_command(event, "statut"):
+        # Nothing stored (never started, or erased by /oublier): say so, keep nothing.
+        return Outcome(state=None, replies=(Say(lines=(msg("status.nothing_stored"),)),))
     before = HELP if is_command(event, "aide") else ()
     return enter(fresh, Stage.WELCOME, ctx, before=before)
 
@@ -145,7 +190,9 @@ def enter(
     effects: tuple[Effect, ...] = (),
 ) -> Outcome:
     """Move to `stage` and ask its question (one code path for every entry)."""
-    entered = dataclasses.replace(state, stage=stage, version=state.version + 1)
+    entered = dataclasses.replace(
+        state, stage=stage, version=state.version + 1, live_message=None, answered_from=None
+    )
     if stage == Stage.SUMMARY:
         # Every edit ends on the summary: from here on, answers follow the flow again.
         entered = dataclasses.replace(entered, editing=False)
@@ -193,16 +240,29 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
     from_button = isinstance(inp, Picked)
     result: Result = QUESTIONS[state.stage].answer(state, inp, ctx)
     match result:
-        case Next(state=accepted, to=to, effects=effects, before=before):
-            shown: tuple[Reply, ...] = ()
+        case Next(state=accepted, to=to, effects=effects, before=before, shown=label):
+            record: tuple[Reply, ...] = ()
             if isinstance(inp, Picked):
-                shown = (answered_in_place(state, inp.action, ctx),)
-            return enter(accepted, to, ctx, before=before, replies=shown, effects=effects)
+                record = (answered_in_place(state, inp.action, ctx, label),)
+            elif (echo := typed_echo(state, result, ctx)) is not None:
+                record = (echo,)
+            moved = enter(accepted, to, ctx, before=before, replies=record, effects=effects)
+            if isinstance(inp, Picked) and moved.state is not None:
+                # The next question is sent after the message pressed.
+                came_from = dataclasses.replace(moved.state, answered_from=inp.message)
+                return dataclasses.replace(moved, state=came_from)
+            return moved
         case Redraw(state=changed, effects=effects):
-            redrawn = dataclasses.replace(changed, version=changed.version + 1)
+            # Redrawn in place from a button: that message keeps the live buttons.
+            live = inp.message if isinstance(inp, Picked) else None
+            redrawn = dataclasses.replace(changed, version=changed.version + 1, live_message=live)
             prompt = prompt_of(redrawn, ctx)
             reply: Reply = (
-                Edit(lines=prompt.lines, buttons=prompt.buttons)
+                Edit(
+                    lines=prompt.lines,
+                    buttons=prompt.buttons,
+                    prior=prompt_of(state, ctx).lines,
+                )
                 if from_button
                 else Say(lines=prompt.lines, buttons=prompt.buttons)
             )
@@ -214,13 +274,71 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
             return Outcome(state=None, replies=(*cleared, Say(lines=(farewell,))), effects=effects)
 
 
-def answered_in_place(state: State, action: str, ctx: Context) -> Reply:
+def answer_text(state: State, text: Text, ctx: Context) -> Outcome:
+    """A typed answer; the continuation of a long one a moment ago is joined to
+    it and answers the same question (dialogs/intake/bursts.py)."""
+    return with_parts(state, text, ctx, answer)
+
+
+def with_parts(
+    state: State, text: Text, ctx: Context, handle: Callable[[State, Text, Context], Outcome]
+) -> Outcome:
+    """`handle` the text, joined to the long one it continues if any; remember
+    it if more parts may follow (accepted: the state moved on or it was relayed)."""
+    follow = bursts.continuation(state, text, ctx)
+    base, whole = follow if follow is not None else (state, text.text)
+    outcome = handle(base, Text(text=whole, sent_at=text.sent_at) if follow else text, ctx)
+    if follow is not None:
+        outcome = dataclasses.replace(outcome, replies=noted(outcome.replies))
+    accepted = outcome.state is not base or bool(outcome.effects)
+    kept = bursts.remembered(base, outcome.state, text, whole, accepted, ctx)
+    return dataclasses.replace(outcome, state=kept)
+
+
+def noted(replies: tuple[Reply, ...]) -> tuple[Reply, ...]:
+    """Say first that the parts were put together."""
+    note = msg("input.joined")
+    for index, reply in enumerate(replies):
+        if isinstance(reply, Say):
+            merged = Say(lines=(note, *reply.lines), buttons=reply.buttons)
+            return (*replies[:index], merged, *replies[index + 1 :])
+    return (Say(lines=(note,)), *replies)
+
+
+TOGGLED = {Stage.THEMES: "themes", Stage.THEMES_CONFIRM: "themes", Stage.HELP: "help"}
+
+
+def typed_echo(state: State, typed: Next, ctx: Context) -> Echo | None:
+    """A typed answer to a question with buttons, as understood: the label of
+    the button that does the same, or the options read in the text."""
+    prompt = prompt_of(state, ctx)
+    if not prompt.buttons:
+        return None
+    if typed.shown is not None:
+        return Echo(label=typed.shown)
+    question = QUESTIONS[state.stage]
+    for row in prompt.buttons:
+        for b in row:
+            action = b.data.partition(":")[2]
+            if question.answer(state, Picked(action=action), ctx) == typed:
+                return Echo(label=b.label)
+    field = TOGGLED.get(state.stage)
+    if field is not None and field in typed.state.answers:
+        return Echo(label=display(typed.state.answers, field))
+    return None
+
+
+def answered_in_place(
+    state: State, action: str, ctx: Context, shown: Msg | tuple[Msg, ...] | None = None
+) -> Reply:
     """Turn the question the person answered by button into a record of the
-    answer: same text, the chosen label below, no buttons left to press."""
-    label = chosen_label(state, action, ctx)
+    answer: same text, the answer below (`shown`, else the label pressed), no
+    buttons left to press."""
+    label = shown if shown is not None else chosen_label(state, action, ctx)
     if label is None:
         return ClearButtons()
-    return Edit(lines=(*prompt_of(state, ctx).lines, msg("answer.chosen", label=label)))
+    asked = prompt_of(state, ctx).lines
+    return Edit(lines=(*asked, msg("answer.chosen", label=label)), prior=asked)
 
 
 # -- commands ----------------------------------------------------------------

@@ -270,7 +270,11 @@ def themes_question(stage: Stage, ask_key: str, then: Stage) -> Question:
                 if not selected:
                     return Retry(reason=msg("intake.themes.none_selected"))
                 ordered = [t for t in THEMES if t in selected]
-                return Next(state=accepted(state, "themes", ordered), to=after(state, then))
+                return Next(
+                    state=accepted(state, "themes", ordered),
+                    to=after(state, then),
+                    shown=tuple(msg(f"theme.{t}") for t in ordered),
+                )
             theme = inp.action.removeprefix("th:")
             if theme not in THEMES:
                 return Retry(reason=msg("input.use_buttons"))
@@ -352,7 +356,11 @@ def answer_help(state: State, inp: Input, ctx: Context) -> Result:
             if not selected:
                 return Retry(reason=msg("intake.help.none_selected"))
             ordered = [h for h in HELP_KINDS if h in selected]
-            return Next(state=accepted(state, "help", ordered), to=after(state, Stage.HELP))
+            return Next(
+                state=accepted(state, "help", ordered),
+                to=after(state, Stage.HELP),
+                shown=tuple(msg(f"help.{h}") for h in ordered),
+            )
         kind = inp.action.removeprefix("hp:")
         if kind not in HELP_KINDS:
             return Retry(reason=msg("input.use_buttons"))

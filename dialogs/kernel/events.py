@@ -7,6 +7,7 @@ Telegram or Matrix object.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from dialogs.kernel.replies import Msg
@@ -26,13 +27,18 @@ class AttachmentKind(StrEnum):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Text:
     text: str
+    # When the person sent it, if the transport says (Telegram's message date):
+    # the parts of a long text are joined by it (dialogs/intake/bursts.py).
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Choice:
-    """A button press; `data` is the raw callback data, possibly forged or stale."""
+    """A button press; `data` is the raw callback data, possibly forged or stale.
+    `message`: the transport's id of the message the button is on, if known."""
 
     data: str
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

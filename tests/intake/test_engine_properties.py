@@ -35,7 +35,7 @@ from dialogs.kernel.events import (
     Text,
 )
 from dialogs.kernel.render import render, render_msg
-from dialogs.kernel.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
+from dialogs.kernel.replies import Button, ClearButtons, Echo, Edit, Msg, Reply, Say, msg
 from dialogs.kernel.state import Stage, State
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -212,8 +212,12 @@ def check_rendered(html_text: str) -> None:
 
 def check_replies(replies: tuple[Reply, ...], toast: Msg | None) -> None:
     for reply in replies:
-        assert isinstance(reply, Say | Edit | ClearButtons)
+        assert isinstance(reply, Say | Edit | ClearButtons | Echo)
         if isinstance(reply, ClearButtons):
+            continue
+        if isinstance(reply, Echo):
+            for locale in LOCALES:
+                check_rendered(render(locale, (msg("answer.chosen", label=reply.label),)).html)
             continue
         for row in reply.buttons:
             for b in row:

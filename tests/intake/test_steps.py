@@ -84,12 +84,29 @@ def test_stale_button_changes_nothing() -> None:
     t = Transcript()
     t.say("bonjour")
     old = t.buttons()[0].data
-    t.press("yes")
+    t.send(Choice(data=old, message="7"))
     before = t.state
-    out = t.send(Choice(data=old))
+    out = t.send(Choice(data=old, message="7"))
     assert out.state == before
     assert out.toast is not None and out.toast.key == "button.stale"
+    # The message pressed was sent before the current question: its keyboard goes.
     assert out.replies == (ClearButtons(),)
+    # A message the engine cannot place (unknown, or newer): nothing is touched.
+    assert t.send(Choice(data=old)).replies == ()
+    assert t.send(Choice(data=old, message="8")).replies == ()
+
+
+def test_second_tap_on_a_redrawn_toggle_leaves_its_buttons() -> None:
+    t = Transcript()
+    full_intake(t)
+    t.press("edit")
+    t.press("f:themes")
+    toggle = next(b for b in t.buttons() if b.data.endswith(":th:energie"))
+    first = t.send(Choice(data=toggle.data, message="40"))
+    assert isinstance(first.replies[0], Edit)
+    second = t.send(Choice(data=toggle.data, message="40"))
+    assert second.replies == () and second.toast is not None
+    assert t.state is not None and "energie" in t.state.draft["themes"]
 
 
 def test_double_tap_records_once() -> None:
@@ -121,7 +138,7 @@ def test_empty_and_too_long_lieu_name() -> None:
     assert t.said()[0] == "input.empty"
     assert t.stage == Stage.LIEU_NAME
     t.say("x" * 500)
-    assert t.said()[0] == "input.too_long"
+    assert t.said()[0] == "input.too_long.intake"
     assert "500" in t.text()
     t.say("L")
     assert t.said()[0] == "input.too_short.lieu_name"
