@@ -6,11 +6,12 @@ from dataclasses import replace
 
 import pytest
 
+from dialogs.context import Context
 from dialogs.effects import AddCaseMessage, RecordConsent, SubmitCase
 from dialogs.events import Attachment, AttachmentKind, Choice, Location
 from dialogs.replies import ClearButtons, Edit, Say
 from dialogs.state import Stage, State
-from tests.dialogs.transcript import Transcript, full_intake
+from tests.dialogs.transcript import NOW, Transcript, full_intake
 
 
 def test_first_message_shows_welcome_and_consent() -> None:
@@ -194,8 +195,51 @@ def test_ambiguous_commune_offers_choice() -> None:
     t.say("Saint-Denis")
     assert t.stage == Stage.PLACE_PICK
     assert len(t.buttons()) >= 2
+    assert t.said() == ["place.pick.ask"]
     t.press("pick:1")
+    # Chosen from the list: recorded at once, no "C'est bien ça ?" after it.
+    assert t.stage == Stage.ROLE
+    assert "place.confirm.ask" not in t.said()
+    assert t.state is not None and t.state.answers["place"]["commune"] == "Saint-Denis"
+
+
+@pytest.mark.parametrize(
+    ("typed", "region", "buttons"),
+    [("Occitanie", "OCC", 13), ("grand est", "GES", 10), ("Bretagne", "BRE", 4)],
+)
+def test_region_is_recorded_then_its_departement_asked(
+    typed: str, region: str, buttons: int
+) -> None:
+    t = at_place(Transcript())
+    t.say(typed)
+    assert t.stage == Stage.PLACE_PICK
+    assert t.state is not None and t.state.answers["region"] == region
+    assert t.said() == ["place.region.ask"]
+    assert "Plusieurs communes" not in t.text()
+    assert "Dans quel département" in t.text()
+    assert len(t.buttons()) == buttons
+    t.press("pick:0")
+    assert t.stage == Stage.ROLE
+    assert "place.confirm.ask" not in t.said()
+    assert t.state.answers["place"]["region"] == region
+    assert t.state.answers["region"] == region
+
+
+def test_town_typed_after_a_region_is_looked_up_in_that_region() -> None:
+    t = at_place(Transcript())
+    t.say("Île-de-France")
+    t.say("Saint-Denis")  # also in La Réunion: the région says which
     assert t.stage == Stage.PLACE_CONFIRM
+    assert "Saint-Denis, Seine-Saint-Denis (93)" in t.text()
+    t.press("yes")
+    assert t.stage == Stage.ROLE
+    assert t.state is not None and t.state.answers["region"] == "IDF"
+
+
+def test_english_region_question() -> None:
+    t = at_place(Transcript(ctx=Context(now=NOW, locale_hint="en")))
+    t.say("Occitanie")
+    assert "Which département" in t.text("en")
 
 
 def test_role_free_text_and_known_word() -> None:
