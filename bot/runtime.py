@@ -43,7 +43,7 @@ from dialogs.effects import (
     SubmitCase,
 )
 from dialogs.engine import Outcome, step
-from dialogs.events import CaseCreated, Choice, Event, Suggestion
+from dialogs.events import CaseCreated, Choice, ContactRouted, Event, Suggestion
 from dialogs.flow import LIEU_FIELDS
 from dialogs.i18n import supported
 from dialogs.matching import MatchQuery
@@ -83,6 +83,9 @@ class Desk(Protocol):
     async def relay(self, uow: UnitOfWork, effect: RelayEffect, person_id: int | None) -> None: ...
 
     async def contact_requested(self, uow: UnitOfWork, case: Case) -> None: ...
+
+    # The coordinators' Matrix room ("" without one): who hears of waiting cases.
+    coordinators_room: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -318,7 +321,14 @@ class Runtime:
                 log.info("case %s created", case.ref)
                 await self.followup.schedule(uow, case, incoming.transport, incoming.address, now)
                 resources, people = await self.suggestions(uow, case, now)
-                return person_id, CaseCreated(ref=case.ref, resources=resources, aiguilleurs=people)
+                possible = await self.contact_possible(uow, case, proposed=bool(people))
+                created = CaseCreated(
+                    ref=case.ref,
+                    resources=resources,
+                    aiguilleurs=people,
+                    contact_possible=possible,
+                )
+                return person_id, created
             case AddCaseMessage(ref=ref, text=text):
                 case = await self.own_case(uow, ref, person_id)
                 if case is not None:
@@ -333,10 +343,11 @@ class Runtime:
                 return person_id, None
             case RequestContact(ref=ref):
                 case = await self.own_case(uow, ref, person_id)
-                if case is not None:
-                    await uow.cases.request_contact(case, now=now)
-                    await self.contact_requested(uow, case)
-                return person_id, None
+                if case is None:
+                    return person_id, None
+                await uow.cases.request_contact(case, now=now)
+                routed = await self.contact_requested(uow, case)
+                return person_id, ContactRouted(ref=ref, to=routed)
             case RelayToAiguilleur() | EndRelay() | ShareContacts():
                 if self.desk is not None:
                     await self.desk.relay(uow, effect, person_id)
@@ -405,10 +416,28 @@ class Runtime:
         case = await uow.cases.by_ref(ref)
         return case if case is not None and case.person_id == person_id else None
 
-    async def contact_requested(self, uow: UnitOfWork, case: Case) -> None:
-        """Hook for assignment (Matrix offers): called in the same unit of work."""
+    async def contact_requested(self, uow: UnitOfWork, case: Case) -> str:
+        """Where a contact request goes, in the same unit of work: the Matrix desk
+        (offers to aiguilleurs), else the coordinators on Telegram (with buttons to
+        assign it), else nowhere — which the person is told (see `ContactRouted`)."""
         if self.desk is not None:
             await self.desk.contact_requested(uow, case)
+            return "desk"
+        if self.admin is not None and await self.admin.contact_requested(uow, case):
+            return "coordinators"
+        log.warning(
+            "case %s: contact requested but nobody can be reached "
+            "(no [matrix], no [coordinators] telegram_ids)",
+            case.ref,
+        )
+        return "nobody"
+
+    async def contact_possible(self, uow: UnitOfWork, case: Case, *, proposed: bool) -> bool:
+        """Whether to offer contact: an aiguilleur proposed and the Matrix desk to
+        offer them the case, or a coordinator who can take it."""
+        if self.desk is not None and (proposed or self.desk.coordinators_room):
+            return True
+        return self.admin is not None and bool(await self.admin.contact_recipients(uow, case))
 
 
 def first_sentence(text: str) -> str:

@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 from dialogs import followup, privacy, relay
 from dialogs.context import Context
-from dialogs.effects import Effect
+from dialogs.effects import Effect, RequestContact
 from dialogs.events import (
     Attachment,
     CaseCreated,
     Choice,
     Command,
+    ContactRouted,
     Event,
     Location,
     Text,
@@ -40,7 +41,7 @@ from dialogs.flow import (
 )
 from dialogs.i18n import supported
 from dialogs.outcome import Outcome
-from dialogs.proposals import proposals_draft
+from dialogs.proposals import CONTACT_HELP, proposals_draft
 from dialogs.questions import QUESTIONS, previous
 from dialogs.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
 from dialogs.state import Stage, State
@@ -113,10 +114,25 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
             return retry(state, reason, ctx, from_button=False)
         case CaseCreated(ref=ref, resources=resources, aiguilleurs=people):
             created = Say(lines=(msg("case.created", ref=ref),))
+            # Contact chosen as the help wanted: asked for now, not asked again.
+            asked = CONTACT_HELP in (state.answers.get("help") or ())
+            effects: tuple[Effect, ...] = (RequestContact(ref=ref),) if asked else ()
             if not resources and not people:
-                return Outcome(state=state, replies=(created,))
-            proposing = dataclasses.replace(state, draft=proposals_draft(event))
-            return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,))
+                return Outcome(state=state, replies=(created,), effects=effects)
+            draft = proposals_draft(event, contact_asked=asked)
+            proposing = dataclasses.replace(state, draft=draft)
+            return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,), effects=effects)
+        case ContactRouted(ref=ref, to=to):
+            return Outcome(state=state, replies=(Say(lines=(contact_routed(ref, to),)),))
+
+
+def contact_routed(ref: str, to: str) -> Msg:
+    """What the person is told once their contact request went somewhere (or nowhere)."""
+    if to == "desk":
+        return msg("proposals.contact_requested")
+    if to == "coordinators":
+        return msg("contact.routed.coordinators", ref=ref)
+    return msg("contact.routed.nobody", ref=ref)
 
 
 def first_contact(event: Event, ctx: Context) -> Outcome:

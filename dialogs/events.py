@@ -75,6 +75,19 @@ class CaseCreated:
     ref: str
     resources: tuple[Suggestion, ...] = ()
     aiguilleurs: tuple[Suggestion, ...] = ()
+    # Whether a contact request could reach anyone (an aiguilleur proposed and a
+    # desk to offer it, or a coordinator to take it): if not, none is offered.
+    contact_possible: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactRouted:
+    """Fed back by the runtime after a `RequestContact`: where the request went.
+    `to` is "desk" (offered to aiguilleurs), "coordinators" (sent to coordinators
+    who assign it) or "nobody" (recorded, but no one can be reached)."""
+
+    ref: str
+    to: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,4 +110,14 @@ class NudgeUnanswered:
     kind: str
 
 
-Event = Text | Choice | Command | Attachment | Location | CaseCreated | NudgeDue | NudgeUnanswered
+Event = (
+    Text
+    | Choice
+    | Command
+    | Attachment
+    | Location
+    | CaseCreated
+    | ContactRouted
+    | NudgeDue
+    | NudgeUnanswered
+)
