@@ -26,11 +26,12 @@ def to_payload(reply: Reply, locale: str, source_message: str | None) -> dict[st
     match reply:
         case Say(lines=lines, buttons=buttons):
             return rendered_payload("send", render(locale, lines, buttons))
-        case Edit(lines=lines, buttons=buttons):
+        case Edit(lines=lines, buttons=buttons, message=message):
             shown = render(locale, lines, buttons)
-            if source_message is None:
+            target = message or source_message
+            if target is None:
                 return rendered_payload("send", shown)
-            return rendered_payload("edit", shown, source_message)
+            return rendered_payload("edit", shown, target)
         case ClearButtons():
             if source_message is None:
                 return None

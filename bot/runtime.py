@@ -157,8 +157,12 @@ class Runtime:
         state = State.from_json(row.state) if row is not None else None
         person_id = row.person_id if row is not None else None
         ctx = await self.context(uow, person_id, incoming)
+        event = incoming.event
+        if isinstance(event, Choice) and event.message is None and incoming.source_message:
+            # Which message the button is on: the summary is later edited in place.
+            event = replace(event, message=incoming.source_message)
 
-        outcome, ctx = await self.first_step(uow, state, incoming.event, ctx, person_id)
+        outcome, ctx = await self.first_step(uow, state, event, ctx, person_id)
         replies = list(outcome.replies)
         for _ in range(MAX_FEEDBACK):
             if not outcome.effects:

@@ -102,11 +102,11 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
     match event:
         case Command():
             return command(state, event, ctx)
-        case Choice(data=data):
+        case Choice(data=data, message=message):
             version, _, action = data.partition(":")
             if not version.isdigit() or int(version) != state.version or not action:
                 return Outcome(state=state, replies=(ClearButtons(),), toast=msg("button.stale"))
-            return answer(state, Picked(action=action), ctx)
+            return answer(state, Picked(action=action, message=message), ctx)
         case Text() | Location():
             return answer(state, event, ctx)
         case Attachment(kind=kind):
@@ -163,6 +163,10 @@ def enter(
     if stage == Stage.SUMMARY:
         # Every edit ends on the summary: from here on, answers follow the flow again.
         entered = dataclasses.replace(entered, editing=False)
+        if state.editing and state.sheet_message:
+            return sheet_updated(entered, state.sheet_message, ctx, before, replies, effects)
+    elif not entered.editing and stage != Stage.EDIT_PICK:
+        entered = dataclasses.replace(entered, sheet_message=None)
     lines: tuple[Msg, ...] = before
     buttons: tuple[tuple[Button, ...], ...] = ()
     if stage != Stage.IDLE:
@@ -170,6 +174,23 @@ def enter(
         lines, buttons = (*before, *prompt.lines), prompt.buttons
     said = (Say(lines=lines, buttons=buttons),) if lines else ()
     return Outcome(state=entered, replies=(*replies, *said), effects=effects)
+
+
+def sheet_updated(
+    state: State,
+    message: str,
+    ctx: Context,
+    before: tuple[Msg, ...],
+    replies: tuple[Reply, ...],
+    effects: tuple[Effect, ...],
+) -> Outcome:
+    """After an edit: the summary the person pressed "edit" on is updated in place
+    (its buttons back), and a short line says so, instead of a new sheet. The
+    line has no buttons: the sheet's own stay the ones to press."""
+    prompt = QUESTIONS[Stage.SUMMARY].ask(state, ctx)
+    in_place = Edit(lines=prompt.lines, buttons=prompt.buttons, message=message)
+    said = Say(lines=(*before, msg("summary.updated")))
+    return Outcome(state=state, replies=(*replies, in_place, said), effects=effects)
 
 
 def prompt_of(state: State, ctx: Context) -> Prompt:

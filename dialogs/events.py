@@ -30,9 +30,11 @@ class Text:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Choice:
-    """A button press; `data` is the raw callback data, possibly forged or stale."""
+    """A button press; `data` is the raw callback data, possibly forged or stale.
+    `message`: the id of the message the button is on, when the transport knows it."""
 
     data: str
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -68,9 +68,11 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Picked:
-    """The action part of a current (non-stale) button press."""
+    """The action part of a current (non-stale) button press, and the id of the
+    message it is on when the transport knows it."""
 
     action: str
+    message: str | None = None
 
 
 Input = Text | Location | Picked

@@ -55,7 +55,8 @@ from dialogs.textnorm import fold
 
 def ask_welcome(state: State, ctx: Context) -> Prompt:
     return Prompt(
-        lines=(msg("welcome.body"), msg("welcome.consent")),
+        # The number said is the number asked: one question per field of the sheet.
+        lines=(msg("welcome.body", count=len(FIELDS)), msg("welcome.consent")),
         buttons=(
             (button(state, "yes", msg("consent.accept")),),
             (button(state, "no", msg("consent.refuse")),),
@@ -471,6 +472,9 @@ def answer_summary(state: State, inp: Input, ctx: Context) -> Result:
             effects=(SubmitCase(sheet=dict(state.answers), locale=state.locale),),
         )
     if edit:
+        if isinstance(inp, Picked) and inp.message:
+            # This message shows the sheet: it is updated after the edit.
+            state = dataclasses.replace(state, sheet_message=inp.message)
         return Next(state=state, to=Stage.EDIT_PICK)
     return Retry(reason=msg("summary.use_buttons"))
 

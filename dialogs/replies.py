@@ -46,10 +46,12 @@ class Say:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Edit:
-    """Replace the text and buttons of the message the current event came from."""
+    """Replace the text and buttons of the message the current event came from,
+    or of `message` (an id a button press told the dialog earlier)."""
 
     lines: tuple[Msg, ...]
     buttons: tuple[tuple[Button, ...], ...] = ()
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

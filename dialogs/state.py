@@ -56,6 +56,9 @@ class State:
     editing: bool = False
     # Where a confirmation question (cancel, restart, forget) returns on "no".
     resume: Stage | None = None
+    # The summary message whose "edit" button was pressed: after the edit, that
+    # message is updated in place instead of the whole sheet being posted again.
+    sheet_message: str | None = None
 
     def with_answer(self, key: str, value: Any) -> State:
         return dataclasses.replace(self, answers={**self.answers, key: value})
@@ -74,6 +77,7 @@ class State:
             "draft": dict(self.draft),
             "editing": self.editing,
             "resume": self.resume.value if self.resume else None,
+            "sheet_message": self.sheet_message,
         }
 
     @classmethod
@@ -98,4 +102,5 @@ class State:
             draft=dict(data.get("draft") or {}),
             editing=bool(data.get("editing", False)),
             resume=resume,
+            sheet_message=str(data["sheet_message"]) if data.get("sheet_message") else None,
         )

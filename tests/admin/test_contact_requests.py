@@ -145,9 +145,10 @@ async def test_without_any_coordinator_the_person_is_told_nobody_can_be_reached(
         await choose(alice, "Aide souhaitée")
         await alice.press("Être mis·e en relation")
         await alice.wait_reply()
-        summary = await choose(alice, "Valider")
-        assert "Être mis·e en relation" in plain(summary.plain_text)
-        await alice.press("Confirmer")
+        await choose(alice, "Valider")
+        sheet = next(m for m in alice.messages if "Votre fiche" in plain(m.plain_text))
+        assert "Être mis·e en relation" in plain(sheet.plain_text)
+        await alice.press("Confirmer et envoyer")
         told = await until_text(alice, "Je ne peux pas vous mettre en relation")
         assert "personne de l'équipe n'est joignable" in plain(told.plain_text)
         offered = [label for m in alice.messages for label in m.labels]
@@ -155,3 +156,28 @@ async def test_without_any_coordinator_the_person_is_told_nobody_can_be_reached(
         async with bot.db.unit() as uow:
             case = (await uow.session.scalars(select(Case))).one()
         assert case.contact_requested  # the wish is kept for when someone can read it
+
+
+async def test_contact_chosen_as_the_help_wanted_is_sent_and_not_asked_again(desk: Desk) -> None:
+    """Issue 14, item 9: "Être mis·e en relation" chosen in the intake is the
+    request; the proposals do not ask for it a second time."""
+    await load_starter_catalog(desk.db, include_demo_aiguilleurs=False)
+    alice = desk.tg.user("Alice", language_code="fr")
+    await full_intake(alice)
+    await alice.press("Modifier une réponse")
+    await next_question(alice)
+    await choose(alice, "Aide souhaitée")
+    await alice.press("Être mis·e en relation")
+    await alice.wait_reply()
+    await choose(alice, "Valider")
+    await alice.press("Confirmer et envoyer")
+    told = await until_text(alice, "équipe de coordination")
+    assert "AIG-0001" in plain(told.plain_text)
+    labels = [label for m in alice.messages for label in m.labels]
+    assert "🤝 Être mis·e en relation" not in labels
+    texts = " ".join(plain(m.plain_text) for m in alice.messages)
+    assert "Souhaitez-vous être mis·e en relation" not in texts
+    await until_text(desk.coordinator, "Demande de mise en relation AIG-0001")
+    async with desk.db.unit() as uow:
+        case = (await uow.session.scalars(select(Case))).one()
+    assert case.contact_requested
