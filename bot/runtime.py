@@ -39,6 +39,7 @@ from dialogs.effects import (
     RelayEffect,
     RelayToAiguilleur,
     RequestContact,
+    SetLocale,
     ShareContacts,
     SubmitCase,
 )
@@ -352,6 +353,11 @@ class Runtime:
                 await uow.cases.request_contact(case, now=now)
                 routed = await self.contact_requested(uow, case)
                 return person_id, ContactRouted(ref=ref, to=routed)
+            case SetLocale(locale=locale):
+                person = await uow.people.by_id(person_id) if person_id is not None else None
+                if person is not None:
+                    person.locale = locale
+                return person_id, None
             case RelayToAiguilleur() | EndRelay() | ShareContacts():
                 if self.desk is not None:
                     await self.desk.relay(uow, effect, person_id)
@@ -400,6 +406,7 @@ class Runtime:
                 name=catalog[p.id].name,
                 url=catalog[p.id].url,
                 summary=first_sentence(catalog[p.id].summary),
+                summary_en=first_sentence(catalog[p.id].summary_en),
                 why=p.why,
             )
             for p in result.resources

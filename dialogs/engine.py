@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from dialogs import followup, privacy, relay
 from dialogs.context import Context
-from dialogs.effects import Effect, RequestContact
+from dialogs.effects import Effect, RequestContact, SetLocale
 from dialogs.events import (
     Attachment,
     CaseCreated,
@@ -39,12 +39,13 @@ from dialogs.flow import (
     Result,
     Retry,
 )
-from dialogs.i18n import supported
+from dialogs.i18n import LOCALES, supported, words
 from dialogs.outcome import Outcome
 from dialogs.proposals import CONTACT_HELP, proposals_draft
 from dialogs.questions import QUESTIONS, previous
 from dialogs.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
 from dialogs.state import Stage, State
+from dialogs.textnorm import fold
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -69,6 +70,8 @@ COMMAND_ALIASES = {
     "mydata": "mesdonnees",
     "oublier": "oublier",
     "forget": "oublier",
+    "langue": "langue",
+    "language": "langue",
 }
 # Command name, help key, in menu order; registered with setMyCommands.
 MENU: tuple[tuple[str, str], ...] = (
@@ -81,7 +84,12 @@ MENU: tuple[tuple[str, str], ...] = (
     ("fin", "menu.fin"),
     ("mesdonnees", "menu.mesdonnees"),
     ("oublier", "menu.oublier"),
+    ("langue", "menu.langue"),
 )
+# /langue: one button per language; the data is not versioned (choosing again is
+# harmless), so the buttons stay valid whatever happens to the conversation.
+LANGUAGE_PREFIX = "lang:"
+LANGUAGES = (("fr", "language.fr"), ("en", "language.en"))
 # /aide: the commands, then what the person can do with their data.
 HELP = (msg("help.body"), msg("help.privacy"), msg("help.admin"))
 # Stages between requests: the person is not answering intake questions.
@@ -97,6 +105,8 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
     if followup.handles(state, event, ctx):
         # Nudges and their buttons have their own flow (dialogs/followup.py).
         return followup.step(state, event, ctx)
+    if isinstance(event, Choice) and event.data.startswith(LANGUAGE_PREFIX):
+        return choose_language(state, event.data.removeprefix(LANGUAGE_PREFIX), ctx)
     if state is None:
         return first_contact(event, ctx)
     match event:
@@ -142,6 +152,8 @@ def first_contact(event: Event, ctx: Context) -> Outcome:
         return Outcome(state=None, replies=(ClearButtons(),), toast=msg("button.stale"))
     if is_command(event, privacy.EXPORT) or is_command(event, privacy.FORGET):
         return privacy.nothing_stored()
+    if is_command(event, "langue"):
+        return Outcome(state=None, replies=(language_question(),))
     before = HELP if is_command(event, "aide") else ()
     return enter(fresh, Stage.WELCOME, ctx, before=before)
 
@@ -306,6 +318,12 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
             if state.stage in RESTING:
                 return Outcome(state=state, effects=(export,))
             return dataclasses.replace(reask(state, ctx), effects=(export,))
+        case "langue":
+            # "/langue en", "/language français": chosen at once.
+            typed = [c for c, _ in LANGUAGES if fold(cmd.args) in words(f"words.language.{c}")]
+            if cmd.args.strip() and typed:
+                return choose_language(state, typed[0], ctx)
+            return Outcome(state=state, replies=(language_question(),))
         case "oublier":
             if state.stage == Stage.CONFIRM_FORGET:
                 return reask(state, ctx)
@@ -315,6 +333,30 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
         case _:
             unknown = msg("command.unknown", name=cmd.name[:32])
             return reask(state, ctx, before=(unknown,))
+
+
+def language_question() -> Say:
+    rows = tuple(
+        (Button(label=msg(key), data=f"{LANGUAGE_PREFIX}{code}"),) for code, key in LANGUAGES
+    )
+    return Say(lines=(msg("language.ask"),), buttons=rows)
+
+
+def choose_language(state: State | None, code: str, ctx: Context) -> Outcome:
+    """The conversation goes on in the chosen language: the choice is recorded
+    (rendered in the new language, as everything in this outcome) and the
+    current question asked again in it."""
+    if code not in LOCALES:
+        return Outcome(state=state, replies=(ClearButtons(),), toast=msg("button.stale"))
+    chosen = Edit(lines=(msg("language.ask"), msg("language.set")))
+    effects: tuple[Effect, ...] = (SetLocale(locale=code),) if state and state.consented else ()
+    if state is None:
+        return enter(State(locale=code), Stage.WELCOME, ctx, replies=(chosen,))
+    changed = dataclasses.replace(state, locale=code)
+    if changed.stage in RESTING:
+        return Outcome(state=changed, replies=(chosen,), effects=effects)
+    asked = reask(changed, ctx)
+    return dataclasses.replace(asked, replies=(chosen, *asked.replies), effects=effects)
 
 
 def go_back(state: State, ctx: Context) -> Outcome:

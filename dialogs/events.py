@@ -67,6 +67,8 @@ class Suggestion:
     url: str = ""
     summary: str = ""
     why: tuple[Msg, ...] = ()
+    # A resource's English summary, if its catalog entry has one.
+    summary_en: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,6 +27,7 @@ def suggestion_json(item: Suggestion) -> dict[str, Any]:
         "name": item.name,
         "url": item.url,
         "summary": item.summary,
+        "summary_en": item.summary_en,
         "why": [msg_to_json(w) for w in item.why],
     }
 
@@ -50,6 +51,16 @@ def reasons(item: dict[str, Any]) -> tuple[Msg, ...]:
     return tuple(msg_from_json(w) for w in item.get("why") or ())
 
 
+def summary_in(locale: str, item: dict[str, Any]) -> str | Msg:
+    """The summary in the conversation's language; in French, said so, when the
+    resource has none in English."""
+    if locale == "fr":
+        return str(item.get("summary") or "")
+    if item.get("summary_en"):
+        return str(item["summary_en"])
+    return msg("proposals.summary_in_french", summary=str(item.get("summary") or ""))
+
+
 def ask_proposals(state: State, ctx: Context) -> Prompt:
     draft = state.draft
     resources: list[dict[str, Any]] = list(draft.get("resources") or [])
@@ -66,7 +77,7 @@ def ask_proposals(state: State, ctx: Context) -> Prompt:
                 "proposals.resource",
                 n=number,
                 name=item["name"],
-                summary=item["summary"],
+                summary=summary_in(state.locale, item),
                 url=item["url"],
                 why=reasons(item),
             )
