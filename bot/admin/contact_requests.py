@@ -154,6 +154,9 @@ async def on_press(call: AdminCall, raw: str) -> None:
         regions = regions_label(call.actor.regions or ())
         await call.refuse(msg("admin.refused.scope", regions=regions))
         return
+    if case.status == case_actions.CLOSED_STATUS:
+        await call.refuse(msg("admin.cases.already_closed", ref=ref))
+        return
     if await followed(call, case):
         return
     if choice == TAKE:

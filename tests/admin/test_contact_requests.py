@@ -181,3 +181,16 @@ async def test_contact_chosen_as_the_help_wanted_is_sent_and_not_asked_again(des
     async with desk.db.unit() as uow:
         case = (await uow.session.scalars(select(Case))).one()
     assert case.contact_requested
+
+
+async def test_a_request_closed_meanwhile_cannot_be_taken(desk: Desk) -> None:
+    await ask_for_contact(desk)
+    request = await until_text(desk.coordinator, "Demande de mise en relation AIG-0001")
+    await desk.coordinator.say("/clore AIG-0001")
+    await until_text(desk.coordinator, "AIG-0001")
+    await desk.coordinator.press("Je m'en occupe", message=request.message_id)
+    refusal = await until_text(desk.coordinator, "déjà clos")
+    assert "AIG-0001" in plain(refusal.plain_text)
+    async with desk.db.unit() as uow:
+        case = (await uow.session.scalars(select(Case))).one()
+    assert case.status == "clos"
