@@ -31,7 +31,11 @@ def to_payload(reply: Reply, locale: str, source_message: str | None) -> dict[st
             target = message or source_message
             if target is None:
                 return rendered_payload("send", shown)
-            return rendered_payload("edit", shown, target)
+            payload = rendered_payload("edit", shown, target)
+            if message is not None:
+                # An earlier message (the summary): if it is gone, send it again.
+                payload["or_send"] = True
+            return payload
         case ClearButtons():
             if source_message is None:
                 return None

@@ -63,3 +63,19 @@ async def test_editing_one_answer_updates_the_sheet_in_place(
     created = await next_question(alice)
     assert "AIG-0001" in (created.plain_text or "")
     assert tg.unanswered_callbacks() == []
+
+
+async def test_a_deleted_sheet_is_sent_again_after_an_edit(
+    tg: FakeTelegram, bot: BotService
+) -> None:
+    alice = tg.user("Alice", language_code="fr")
+    summary = await full_intake(alice)
+    await alice.press("Modifier une réponse")
+    await next_question(alice)
+    await choose(alice, "La réussite, ce serait")
+    alice._messages[summary.message_id].deleted = True  # the person deleted the sheet
+    await alice.say("Un logiciel libre que tout le monde comprend.")
+    texts = [(await alice.wait_reply()).plain_text or "" for _ in range(2)]
+    assert any("Votre fiche" in t and "Un logiciel libre" in t for t in texts), texts
+    sheet = next(m for m in alice.messages if "Votre fiche" in (m.plain_text or ""))
+    assert any("Confirmer" in label for label in sheet.labels)
