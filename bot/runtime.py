@@ -430,10 +430,15 @@ class Runtime:
     async def contact_requested(self, uow: UnitOfWork, case: Case) -> str:
         """Where a contact request goes, in the same unit of work: the Matrix desk
         (offers to aiguilleurs), else the coordinators on Telegram (with buttons to
-        assign it), else nowhere — which the person is told (see `ContactRouted`)."""
+        assign it), else nowhere — which the person is told (see `ContactRouted`):
+        "desk" (offered to an aiguilleur), "queued" (nobody free on Matrix yet),
+        "coordinators" or "nobody"."""
         if self.desk is not None:
             await self.desk.contact_requested(uow, case)
-            return "desk"
+            if await uow.assignments.open_for_case(case.id) is not None:
+                return "desk"
+            # Nobody free: the case waits in the queue (the coordinators' room hears of it).
+            return "queued"
         if self.admin is not None and await self.admin.contact_requested(uow, case):
             return "coordinators"
         log.warning(

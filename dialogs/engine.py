@@ -142,6 +142,8 @@ def contact_routed(ref: str, to: str) -> Msg:
         return msg("proposals.contact_requested")
     if to == "coordinators":
         return msg("contact.routed.coordinators", ref=ref)
+    if to == "queued":
+        return msg("contact.routed.queued", ref=ref)
     return msg("contact.routed.nobody", ref=ref)
 
 

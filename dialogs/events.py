@@ -87,8 +87,9 @@ class CaseCreated:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContactRouted:
     """Fed back by the runtime after a `RequestContact`: where the request went.
-    `to` is "desk" (offered to aiguilleurs), "coordinators" (sent to coordinators
-    who assign it) or "nobody" (recorded, but no one can be reached)."""
+    `to` is "desk" (offered to an aiguilleur), "queued" (nobody free yet: waits
+    for the first one), "coordinators" (sent to coordinators who assign it) or
+    "nobody" (recorded, but no one can be reached)."""
 
     ref: str
     to: str

@@ -108,6 +108,8 @@ def test_asking_for_contact() -> None:
     t.send(ContactRouted(ref="AIG-0001", to="coordinators"))
     assert t.said() == ["contact.routed.coordinators"]
     assert "équipe de coordination" in t.text()
+    t.send(ContactRouted(ref="AIG-0001", to="queued"))
+    assert t.said() == ["contact.routed.queued"]
     t.send(ContactRouted(ref="AIG-0001", to="nobody"))
     assert t.said() == ["contact.routed.nobody"]
     assert "personne de l'équipe n'est joignable" in t.text()
