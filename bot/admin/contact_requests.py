@@ -169,11 +169,8 @@ async def on_press(call: AdminCall, raw: str) -> None:
     await case_actions.assign(call, case, target, replace=False)
     if call.outcome != "ok":
         return
+    # `assign` told the person and the aiguilleur.
     await settled(call, case, msg("contact.request.done.assigned", ref=ref, name=target.name))
-    if call.services.desk is None:
-        await tell_person(
-            call, case, (msg("contact.to_person.assigned", name=target.name, ref=ref),)
-        )
     await call.tell_coordinators(
         (msg("contact.request.decided", ref=ref, who=who(call), name=target.name),)
     )
@@ -208,7 +205,8 @@ async def take(call: AdminCall, case: Case) -> None:
     case.updated_at = now
     await uow.cases.add_event(case, actor=call.actor.label, kind="taken", data=data_, now=now)
     await settled(call, case, msg("contact.request.done.taken", ref=ref))
-    await tell_person(call, case, (msg("contact.to_person.taken", name=who(call), ref=ref),))
+    told = (msg("contact.to_person.taken", name=who(call), ref=ref),)
+    await case_actions.tell_person(call, case, told)
     await call.tell_coordinators((msg("contact.request.taken_by", ref=ref, who=who(call)),))
 
 
@@ -222,11 +220,3 @@ async def settled(call: AdminCall, case: Case, done: Msg) -> None:
         link = f"tg://user?id={person.external_id}"
         name = person.display_name or msg("desk.someone")
         await call.say(msg("contact.request.reach", link=link, name=name, ref=case.ref))
-
-
-async def tell_person(call: AdminCall, case: Case, lines: tuple[Msg, ...]) -> None:
-    person = await call.uow.people.by_id(case.person_id) if case.person_id else None
-    chat = await call.uow.assignments.person_chat(person.id) if person is not None else None
-    if person is None or chat is None:
-        return  # the conversation was forgotten: nobody to tell
-    await call.tell(chat.transport, chat.address, lines, locale=person.locale)

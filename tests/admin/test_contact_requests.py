@@ -194,3 +194,13 @@ async def test_a_request_closed_meanwhile_cannot_be_taken(desk: Desk) -> None:
     async with desk.db.unit() as uow:
         case = (await uow.session.scalars(select(Case))).one()
     assert case.status == "clos"
+
+
+async def test_a_typed_assigner_without_matrix_tells_the_person_too(desk: Desk) -> None:
+    alice = await ask_for_contact(desk)
+    await until_text(desk.coordinator, "Demande de mise en relation AIG-0001")
+    await desk.coordinator.say("/assigner AIG-0001 camille-durand")
+    await until_text(desk.coordinator, "Dossier AIG-0001 confié à Camille Durand")
+    told = await until_text(alice, "est confiée à Camille Durand")
+    assert "L'équipe de coordination vous met en relation" in plain(told.plain_text)
+    await until_text(desk.aiguilleur, "la coordination vous la confie")
