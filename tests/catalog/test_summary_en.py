@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialogs.catalog import Catalog, CatalogError, dump_catalog_yaml, parse_catalog_yaml
-from dialogs.catalog_csv import dump_resources_csv, parse_resources_csv
+from dialogs.catalog.csv_format import dump_resources_csv, parse_resources_csv
+from dialogs.catalog.load import Catalog, CatalogError, dump_catalog_yaml, parse_catalog_yaml
 from storage.db import Database
 
 NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
