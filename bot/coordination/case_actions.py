@@ -12,7 +12,8 @@ Rules (coordinators decide; the desk of bot/assignment/desk.py carries it out):
   thread root, so the relay works as after an accepted offer), or on Telegram
   when they have no room; the person is told who follows them when the relay
   can work (a Matrix room).
-- Without Matrix the assignment is recorded all the same (``room_id`` empty).
+- Without Matrix the assignment is recorded all the same (``room_id`` empty),
+  and the person is told who follows them (the coordination connects them).
 - ``clore`` cancels pending nudges, closes the open assignment (told) and takes
   the case out of the queue; ``rouvrir`` sets the status the case's situation
   calls for and, when the person asked for someone, looks for an aiguilleur.
@@ -199,7 +200,21 @@ async def assign(call: AdminCall, case: Case, target: Aiguilleur, *, replace: bo
         if previous is not None:
             effects.append(Drain())  # the previous aiguilleur may have room now
         await desk.apply(uow, tuple(effects))
+    else:
+        # Without Matrix nothing is relayed: the person learns who follows them,
+        # and that the coordination puts them in touch.
+        told = msg("contact.to_person.assigned", name=target.name, ref=ref)
+        await tell_person(call, case, (told,))
     await call.say(*lines)
+
+
+async def tell_person(call: AdminCall, case: Case, lines: tuple[Msg, ...]) -> None:
+    """In the person's latest conversation; nobody when it was forgotten."""
+    person = await call.uow.people.by_id(case.person_id) if case.person_id else None
+    chat = await call.uow.assignments.person_chat(person.id) if person is not None else None
+    if person is None or chat is None:
+        return
+    await call.tell(chat.transport, chat.address, lines, locale=person.locale)
 
 
 # -- close and reopen ------------------------------------------------------------------

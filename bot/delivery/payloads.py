@@ -39,15 +39,19 @@ def to_payload(
     match reply:
         case Say(lines=lines, buttons=buttons):
             return rendered_payload("send", render(locale, lines, buttons, variant))
-        case Edit(lines=lines, buttons=buttons, prior=prior):
+        case Edit(lines=lines, buttons=buttons, prior=prior, message=message):
             shown = render(locale, lines, buttons, variant)
-            if source_message is None:
+            target = message or source_message
+            if target is None:
                 return rendered_payload("send", shown)
-            payload = rendered_payload("edit", shown, source_message)
+            payload = rendered_payload("edit", shown, target)
             if prior is not None:
                 # Which part of a long text the edited message holds
                 # (bot/transports/telegram/transport.py).
                 payload["prior_html"] = render(locale, prior, variant=variant).html
+            if message is not None:
+                # An earlier message (the summary): if it is gone, send it again.
+                payload["or_send"] = True
             return payload
         case Echo(label=label):
             if variant not in ECHOING:

@@ -19,16 +19,17 @@ from zoneinfo import ZoneInfo
 from dialogs.assignment import relay
 from dialogs.followup import steps as followup
 from dialogs.intake import bursts
-from dialogs.intake.proposals import proposals_draft
+from dialogs.intake.proposals import CONTACT_HELP, proposals_draft
 from dialogs.intake.sheet import display
 from dialogs.intake.table import QUESTIONS, previous
 from dialogs.kernel.context import Context
-from dialogs.kernel.effects import Effect
+from dialogs.kernel.effects import Effect, RequestContact, SetLocale
 from dialogs.kernel.events import (
     Attachment,
     CaseCreated,
     Choice,
     Command,
+    ContactRouted,
     Event,
     Location,
     Text,
@@ -44,10 +45,11 @@ from dialogs.kernel.flow import (
     Result,
     Retry,
 )
-from dialogs.kernel.i18n import supported
+from dialogs.kernel.i18n import LOCALES, supported, words
 from dialogs.kernel.outcome import Outcome
 from dialogs.kernel.replies import Button, ClearButtons, Echo, Edit, Msg, Reply, Say, msg
 from dialogs.kernel.state import Stage, State
+from dialogs.kernel.textnorm import fold
 from dialogs.privacy import steps as privacy
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -73,6 +75,8 @@ COMMAND_ALIASES = {
     "mydata": "mesdonnees",
     "oublier": "oublier",
     "forget": "oublier",
+    "langue": "langue",
+    "language": "langue",
 }
 # Command name, help key, in menu order; registered with setMyCommands.
 MENU: tuple[tuple[str, str], ...] = (
@@ -85,7 +89,12 @@ MENU: tuple[tuple[str, str], ...] = (
     ("fin", "menu.fin"),
     ("mesdonnees", "menu.mesdonnees"),
     ("oublier", "menu.oublier"),
+    ("langue", "menu.langue"),
 )
+# /langue: one button per language; the data is not versioned (choosing again is
+# harmless), so the buttons stay valid whatever happens to the conversation.
+LANGUAGE_PREFIX = "lang:"
+LANGUAGES = (("fr", "language.fr"), ("en", "language.en"))
 # /aide: the commands, then what the person can do with their data.
 HELP = (msg("help.body"), msg("help.privacy"), msg("help.admin"))
 # Stages between requests: the person is not answering intake questions.
@@ -113,6 +122,8 @@ def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
     if followup.handles(state, event, ctx):
         # Nudges and their buttons have their own flow (dialogs/followup/steps.py).
         return followup.step(state, event, ctx)
+    if isinstance(event, Choice) and event.data.startswith(LANGUAGE_PREFIX):
+        return choose_language(state, event.data.removeprefix(LANGUAGE_PREFIX), ctx)
     if state is None:
         return first_contact(event, ctx)
     match event:
@@ -132,10 +143,27 @@ def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
             return retry(state, reason, ctx, from_button=False)
         case CaseCreated(ref=ref, resources=resources, aiguilleurs=people):
             created = Say(lines=(msg("case.created", ref=ref),))
+            # Contact chosen as the help wanted: asked for now, not asked again.
+            asked = CONTACT_HELP in (state.answers.get("help") or ())
+            effects: tuple[Effect, ...] = (RequestContact(ref=ref),) if asked else ()
             if not resources and not people:
-                return Outcome(state=state, replies=(created,))
-            proposing = dataclasses.replace(state, draft=proposals_draft(event))
-            return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,))
+                return Outcome(state=state, replies=(created,), effects=effects)
+            draft = proposals_draft(event, contact_asked=asked)
+            proposing = dataclasses.replace(state, draft=draft)
+            return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,), effects=effects)
+        case ContactRouted(ref=ref, to=to):
+            return Outcome(state=state, replies=(Say(lines=(contact_routed(ref, to),)),))
+
+
+def contact_routed(ref: str, to: str) -> Msg:
+    """What the person is told once their contact request went somewhere (or nowhere)."""
+    if to == "desk":
+        return msg("proposals.contact_requested")
+    if to == "coordinators":
+        return msg("contact.routed.coordinators", ref=ref)
+    if to == "queued":
+        return msg("contact.routed.queued", ref=ref)
+    return msg("contact.routed.nobody", ref=ref)
 
 
 def stale(state: State, version: str, message: str | None) -> Outcome:
@@ -173,6 +201,8 @@ def first_contact(event: Event, ctx: Context) -> Outcome:
     if is_command(event, "statut"):
         # Nothing stored (never started, or erased by /oublier): say so, keep nothing.
         return Outcome(state=None, replies=(Say(lines=(msg("status.nothing_stored"),)),))
+    if is_command(event, "langue"):
+        return Outcome(state=None, replies=(language_question(),))
     before = HELP if is_command(event, "aide") else ()
     return enter(fresh, Stage.WELCOME, ctx, before=before)
 
@@ -196,6 +226,10 @@ def enter(
     if stage == Stage.SUMMARY:
         # Every edit ends on the summary: from here on, answers follow the flow again.
         entered = dataclasses.replace(entered, editing=False)
+        if state.editing and state.sheet_message:
+            return sheet_updated(entered, state.sheet_message, ctx, before, replies, effects)
+    elif not entered.editing and stage != Stage.EDIT_PICK:
+        entered = dataclasses.replace(entered, sheet_message=None)
     lines: tuple[Msg, ...] = before
     buttons: tuple[tuple[Button, ...], ...] = ()
     if stage != Stage.IDLE:
@@ -203,6 +237,23 @@ def enter(
         lines, buttons = (*before, *prompt.lines), prompt.buttons
     said = (Say(lines=lines, buttons=buttons),) if lines else ()
     return Outcome(state=entered, replies=(*replies, *said), effects=effects)
+
+
+def sheet_updated(
+    state: State,
+    message: str,
+    ctx: Context,
+    before: tuple[Msg, ...],
+    replies: tuple[Reply, ...],
+    effects: tuple[Effect, ...],
+) -> Outcome:
+    """After an edit: the summary the person pressed "edit" on is updated in place
+    (its buttons back), and a short line says so, instead of a new sheet. The
+    line has no buttons: the sheet's own stay the ones to press."""
+    prompt = QUESTIONS[Stage.SUMMARY].ask(state, ctx)
+    in_place = Edit(lines=prompt.lines, buttons=prompt.buttons, message=message)
+    said = Say(lines=(*before, msg("summary.updated")))
+    return Outcome(state=state, replies=(*replies, in_place, said), effects=effects)
 
 
 def prompt_of(state: State, ctx: Context) -> Prompt:
@@ -389,6 +440,12 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
             if state.stage in RESTING:
                 return Outcome(state=state, effects=(export,))
             return dataclasses.replace(reask(state, ctx), effects=(export,))
+        case "langue":
+            # "/langue en", "/language français": chosen at once.
+            typed = [c for c, _ in LANGUAGES if fold(cmd.args) in words(f"words.language.{c}")]
+            if cmd.args.strip() and typed:
+                return choose_language(state, typed[0], ctx)
+            return Outcome(state=state, replies=(language_question(),))
         case "oublier":
             if state.stage == Stage.CONFIRM_FORGET:
                 return reask(state, ctx)
@@ -398,6 +455,30 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
         case _:
             unknown = msg("command.unknown", name=cmd.name[:32])
             return reask(state, ctx, before=(unknown,))
+
+
+def language_question() -> Say:
+    rows = tuple(
+        (Button(label=msg(key), data=f"{LANGUAGE_PREFIX}{code}"),) for code, key in LANGUAGES
+    )
+    return Say(lines=(msg("language.ask"),), buttons=rows)
+
+
+def choose_language(state: State | None, code: str, ctx: Context) -> Outcome:
+    """The conversation goes on in the chosen language: the choice is recorded
+    (rendered in the new language, as everything in this outcome) and the
+    current question asked again in it."""
+    if code not in LOCALES:
+        return Outcome(state=state, replies=(ClearButtons(),), toast=msg("button.stale"))
+    chosen = Edit(lines=(msg("language.ask"), msg("language.set")))
+    effects: tuple[Effect, ...] = (SetLocale(locale=code),) if state and state.consented else ()
+    if state is None:
+        return enter(State(locale=code), Stage.WELCOME, ctx, replies=(chosen,))
+    changed = dataclasses.replace(state, locale=code)
+    if changed.stage in RESTING:
+        return Outcome(state=changed, replies=(chosen,), effects=effects)
+    asked = reask(changed, ctx)
+    return dataclasses.replace(asked, replies=(chosen, *asked.replies), effects=effects)
 
 
 def go_back(state: State, ctx: Context) -> Outcome:

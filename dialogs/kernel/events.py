@@ -72,6 +72,8 @@ class Suggestion:
     url: str = ""
     summary: str = ""
     why: tuple[Msg, ...] = ()
+    # A resource's English summary, if its catalog entry has one.
+    summary_en: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +84,20 @@ class CaseCreated:
     ref: str
     resources: tuple[Suggestion, ...] = ()
     aiguilleurs: tuple[Suggestion, ...] = ()
+    # Whether a contact request could reach anyone (an aiguilleur proposed and a
+    # desk to offer it, or a coordinator to take it): if not, none is offered.
+    contact_possible: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactRouted:
+    """Fed back by the runtime after a `RequestContact`: where the request went.
+    `to` is "desk" (offered to an aiguilleur), "queued" (nobody free yet: waits
+    for the first one), "coordinators" (sent to coordinators who assign it) or
+    "nobody" (recorded, but no one can be reached)."""
+
+    ref: str
+    to: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,4 +120,14 @@ class NudgeUnanswered:
     kind: str
 
 
-Event = Text | Choice | Command | Attachment | Location | CaseCreated | NudgeDue | NudgeUnanswered
+Event = (
+    Text
+    | Choice
+    | Command
+    | Attachment
+    | Location
+    | CaseCreated
+    | ContactRouted
+    | NudgeDue
+    | NudgeUnanswered
+)

@@ -46,7 +46,8 @@ class Say:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Edit:
-    """Replace the text and buttons of the message the current event came from.
+    """Replace the text and buttons of the message the current event came from,
+    or of `message` (an id a button press told the dialog earlier).
     `prior`: the text that message was sent with, when known. A text too long
     for one message was sent in parts, the buttons on the last: the transport
     then knows which part the edited message holds."""
@@ -54,6 +55,7 @@ class Edit:
     lines: tuple[Msg, ...]
     buttons: tuple[tuple[Button, ...], ...] = ()
     prior: tuple[Msg, ...] | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -65,6 +65,9 @@ class State:
     # The last long free-text answer, while more parts of it may come
     # (dialogs/intake/bursts.py): stage, time sent, text, editing flag.
     burst: Mapping[str, Any] | None = None
+    # The summary message whose "edit" button was pressed: after the edit, that
+    # message is updated in place instead of the whole sheet being posted again.
+    sheet_message: str | None = None
 
     def with_answer(self, key: str, value: Any) -> State:
         return dataclasses.replace(self, answers={**self.answers, key: value})
@@ -86,6 +89,7 @@ class State:
             "live_message": self.live_message,
             "answered_from": self.answered_from,
             "burst": dict(self.burst) if self.burst else None,
+            "sheet_message": self.sheet_message,
         }
 
     @classmethod
@@ -113,4 +117,5 @@ class State:
             live_message=str(data["live_message"]) if data.get("live_message") else None,
             answered_from=str(data["answered_from"]) if data.get("answered_from") else None,
             burst=dict(data["burst"]) if isinstance(data.get("burst"), Mapping) else None,
+            sheet_message=str(data["sheet_message"]) if data.get("sheet_message") else None,
         )

@@ -81,6 +81,7 @@ def resource_entry(row: Resource) -> ResourceEntry:
         libre=row.libre,
         replaces=tuple(row.replaces),
         regions=tuple(row.regions),
+        summary_en=row.summary_en or "",
     )
 
 
@@ -109,6 +110,7 @@ def write_resource(row: Resource, entry: ResourceEntry) -> None:
     row.libre = entry.libre
     row.replaces = list(entry.replaces)
     row.regions = list(entry.regions)
+    row.summary_en = entry.summary_en or None
 
 
 def write_aiguilleur(row: Aiguilleur, profile: AiguilleurProfile) -> None:

@@ -88,6 +88,8 @@ forged = st.builds(
     data=st.one_of(
         st.text(max_size=64),
         st.binary(max_size=64).map(lambda b: b.decode("utf-8", "replace")),
+        # Language buttons (not versioned): known, unknown and empty codes.
+        st.sampled_from(["lang:en", "lang:fr", "lang:", "lang:de", "lang:en:x"]),
         st.builds(
             lambda v, a: f"{v}:{a}",
             st.integers(min_value=-3, max_value=60),

@@ -129,6 +129,9 @@ class TelegramSender:
         except BadRequest as exc:
             if "message is not modified" in exc.message.lower():
                 return Sent()
+            if payload.get("kind") == "edit" and payload.get("or_send"):
+                # The message to update is gone (the person deleted it): send it anew.
+                return await self.send(address, {**payload, "kind": "send", "or_send": False})
             return outbox.Failed(reason=f"bad request: {exc.message}")
         except (TimedOut, NetworkError) as exc:
             return outbox.RetryAfter(seconds=backoff(0).total_seconds(), reason=str(exc)[:200])

@@ -168,6 +168,8 @@ async def test_queue_when_nobody_has_room_then_offered_when_freed(world: World) 
     async with world.bot.db.unit() as uow:
         case = await uow.cases.by_ref(second)
         assert case is not None and case.status == "en_attente"
+        # What the person is told: waiting for someone, not "offered" (issue 14, item 6).
+        assert await world.bot.runtime.contact_requested(uow, case) == "queued"
 
     await alix.say(room, f"!clore {first}")
     await alix.message("close")
