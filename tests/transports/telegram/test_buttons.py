@@ -5,6 +5,7 @@ and /statut once everything was forgotten."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from bot.app import BotService
 from bot.catalog.service import load_starter_catalog
+from bot.config.followup import CoordinatorsConfig
 from bot.runtime.clock import FakeClock
 from storage.models.core import Conversation
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser, _Callback
@@ -35,7 +37,12 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def bot(tg: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[BotService]:
-    async with running_bot(bot_config(tg, tmp_path), clock=clock) as service:
+    # Without Matrix, a coordinator on Telegram is who can take a contact request:
+    # the proposals offer contact only when someone can.
+    config = dataclasses.replace(
+        bot_config(tg, tmp_path), coordinators=CoordinatorsConfig(telegram_ids=(700_001,))
+    )
+    async with running_bot(config, clock=clock) as service:
         yield service
 
 
