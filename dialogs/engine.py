@@ -95,7 +95,7 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
         return relay.step(state, event, ctx)
     if followup.handles(state, event, ctx):
         # Nudges and their buttons have their own flow (dialogs/followup.py).
-        return followup.step(state, event, ctx)
+        return after_nudge(state, event, followup.step(state, event, ctx), ctx)
     if state is None:
         return first_contact(event, ctx)
     match event:
@@ -117,6 +117,22 @@ def step(state: State | None, event: Event, ctx: Context) -> Outcome:
                 return Outcome(state=state, replies=(created,))
             proposing = dataclasses.replace(state, draft=proposals_draft(event))
             return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,))
+
+
+def after_nudge(state: State | None, event: Event, outcome: Outcome, ctx: Context) -> Outcome:
+    """A nudge answered by button in the middle of an intake: its new messages
+    pushed the intake's question out of sight, so it is asked again (same
+    version: its buttons stay valid)."""
+    if (
+        state is None
+        or outcome.state is None
+        or not isinstance(event, Choice)
+        or not followup.in_intake(outcome.state)
+        or not any(isinstance(r, Say) for r in outcome.replies)
+    ):
+        return outcome
+    again = reask(outcome.state, ctx)
+    return dataclasses.replace(outcome, replies=(*outcome.replies, *again.replies))
 
 
 def first_contact(event: Event, ctx: Context) -> Outcome:

@@ -14,7 +14,10 @@ Rules of this flow:
 - A nudge due while the person is in the middle of a new intake waits (up to
   MAX_DEFERRALS hours) instead of cutting in: their typed answers would otherwise
   land in the wrong question. After that it is sent anyway; its buttons work,
-  typed text keeps going to the intake.
+  typed text keeps going to the intake, and once the nudge is answered the
+  intake's question is asked again (dialogs/engine.py). Only an intake holds a
+  nudge back: a proposals message left open is not an intake, and text typed
+  there while a nudge is open answers the nudge.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from dialogs.effects import (
     NudgeSnoozed,
 )
 from dialogs.events import Choice, Event, NudgeDue, NudgeUnanswered, Text
+from dialogs.flow import INTAKE_STAGES
 from dialogs.outcome import Outcome
 from dialogs.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
 from dialogs.state import Stage, State
@@ -57,8 +61,21 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# Between two requests: typed text is not an answer to an intake question.
+RESTING = frozenset({Stage.IDLE, Stage.PROPOSALS})
+CONFIRMATIONS = frozenset({Stage.CONFIRM_CANCEL, Stage.CONFIRM_RESTART})
+
+
 def data(nudge_id: int, *parts: str | int) -> str:
     return ":".join((PREFIX, str(nudge_id), *(str(p) for p in parts)))
+
+
+def in_intake(state: State) -> bool:
+    """A new request being filled (or a confirmation asked in the middle of one):
+    the only thing that holds a nudge back."""
+    if state.stage in CONFIRMATIONS:
+        return state.resume in INTAKE_STAGES
+    return state.stage in INTAKE_STAGES
 
 
 def handles(state: State | None, event: Event, ctx: Context) -> bool:
@@ -71,7 +88,7 @@ def handles(state: State | None, event: Event, ctx: Context) -> bool:
         case Text():
             return (
                 state is not None
-                and state.stage == Stage.IDLE
+                and state.stage in RESTING
                 and ctx.nudge is not None
                 and (ctx.nudge.impact_step is not None or ctx.nudge.answer is None)
             )
@@ -103,7 +120,7 @@ def due(state: State | None, event: NudgeDue, ctx: Context) -> Outcome:
         return Outcome(
             state=None, effects=(NudgeCancelled(nudge_id=event.nudge_id, reason="forgotten"),)
         )
-    if state.stage != Stage.IDLE and event.deferrals < MAX_DEFERRALS:
+    if in_intake(state) and event.deferrals < MAX_DEFERRALS:
         deferred = NudgeDeferred(nudge_id=event.nudge_id, minutes=DEFER_MINUTES)
         return Outcome(state=state, effects=(deferred,))
     view = NudgeView(id=event.nudge_id, ref=event.case_ref, kind=event.kind)

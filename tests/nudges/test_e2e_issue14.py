@@ -1,0 +1,135 @@
+"""Issue 14, items 18–21: the follow-up as people met it, driven through the real
+python-telegram-bot Application against the fake Bot API, with a fake clock and
+a policy in seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotService
+from bot.catalog_service import load_starter_catalog
+from bot.clock import FakeClock
+from bot.followup_config import CoordinatorsConfig, FollowupConfig, PolicyStep
+from storage.models import Case
+from tests.e2e.harness import TOKEN, answer, bot_config, choose, full_intake, next_question
+from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
+
+POLICY = (
+    PolicyStep(kind="ouverture", after=timedelta(seconds=90)),
+    PolicyStep(kind="demarrage", after=timedelta(seconds=300)),
+    PolicyStep(kind="impact", after=timedelta(seconds=900)),
+)
+GRACE = timedelta(seconds=600)
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def coordinator(tg: FakeTelegram) -> FakeUser:
+    return tg.user("Coline", language_code="fr")
+
+
+def service(tg: FakeTelegram, tmp_path: Path, coordinators: CoordinatorsConfig) -> BotService:
+    config = dataclasses.replace(
+        bot_config(tg, tmp_path),
+        followup=FollowupConfig(policy=POLICY, grace=GRACE),
+        coordinators=coordinators,
+    )
+    return BotService(config, clock=FakeClock(), rate_limit=False)
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram, coordinator: FakeUser, tmp_path: Path) -> AsyncIterator[BotService]:
+    running = service(tg, tmp_path, CoordinatorsConfig(telegram_ids=(coordinator.id,)))
+    await running.start()
+    await load_starter_catalog(running.db, include_demo_aiguilleurs=False)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def confirmed_request(user: FakeUser) -> BotMessage:
+    """A whole intake, confirmed; returns the proposals message (left open)."""
+    await full_intake(user)
+    await user.press("Confirmer")
+    while True:
+        reply = await next_question(user)
+        if "ressources libres" in (reply.plain_text or ""):
+            await asyncio.sleep(0.2)
+            assert not user.pending_replies
+            return reply
+
+
+def clock(bot: BotService) -> FakeClock:
+    assert isinstance(bot.clock, FakeClock)
+    return bot.clock
+
+
+async def nudge_after(bot: BotService, user: FakeUser, delta: timedelta) -> BotMessage:
+    clock(bot).advance(delta)
+    await bot.nudges.run_due()
+    return await next_question(user)
+
+
+async def timeline(bot: BotService, ref: str = "AIG-0001") -> list[tuple[str, dict[str, object]]]:
+    async with bot.db.unit() as uow:
+        case = await uow.cases.by_ref(ref)
+        assert isinstance(case, Case)
+        return [(e.kind, e.data) for e in await uow.cases.timeline(case)]
+
+
+async def nudge_states(bot: BotService, ref: str = "AIG-0001") -> list[tuple[str, str]]:
+    async with bot.db.unit() as uow:
+        case = await uow.cases.by_ref(ref)
+        assert isinstance(case, Case)
+        return [(n.kind, n.state) for n in await uow.nudges.list_for_case(case.id)]
+
+
+# -- item 18: the proposals message left open -------------------------------------------
+
+
+async def test_proposals_left_open_do_not_hold_the_nudge_and_text_answers_it(
+    tg: FakeTelegram, bot: BotService, coordinator: FakeUser
+) -> None:
+    alice = tg.user("Alice", language_code="fr")
+    await confirmed_request(alice)  # she reads the proposals and leaves them there
+    nudge = await nudge_after(bot, alice, timedelta(seconds=90))
+    assert "AIG-0001" in (nudge.plain_text or "")
+    assert "C'est lancé 🚀" in nudge.labels
+    assert await nudge_states(bot) == [
+        ("ouverture", "sent"),
+        ("demarrage", "pending"),
+        ("impact", "pending"),
+    ]
+
+    noted = await answer(alice, "On a regardé Dolibarr, on s'y met la semaine prochaine.")
+    assert "j'ai ajouté votre réponse" in (noted.plain_text or "")
+    events = await timeline(bot)
+    answers = [d for k, d in events if k == "nudge_answer"]
+    assert answers == [
+        {
+            "nudge": answers[0]["nudge"],
+            "kind": "ouverture",
+            "answer": "texte",
+            "text": "On a regardé Dolibarr, on s'y met la semaine prochaine.",
+        }
+    ]
+    assert "message" not in [k for k, _ in events]  # not filed as a note
+
+    # Past the grace period: nobody is told "pas de réponse".
+    clock(bot).advance(GRACE + timedelta(seconds=1))
+    await bot.nudges.run_due()
+    await coordinator.expect_silence(0.3)
+    assert "escalated" not in [k for k, _ in await timeline(bot)]
+    assert tg.unanswered_callbacks() == []
