@@ -34,6 +34,7 @@ from dialogs.replies import Msg, Say, msg
 from storage.db import UnitOfWork
 from storage.models import Case
 from storage.nudge_models import Nudge
+from storage.repos.nudges import BLOCKED
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ CLOSED = "clos"
 # A case in one of these states gets no more nudges.
 STOPPED = (VERIFIED, CLOSED)
 BLOCKED_FLAG = "contact_blocked"
+# A person who blocked the bot writes again: their follow-up starts again this
+# long after (not in the middle of what they came to say).
+RESUME_DELAY = timedelta(minutes=10)
 MATRIX = "matrix"
 TELEGRAM = "telegram"
 
@@ -225,6 +229,50 @@ class FollowupRuntime:
             data={"nudge": nudge_id, "cancelled_nudges": cancelled},
             now=now,
         )
+
+    # -- a person who had blocked the bot writes again ---------------------------------
+
+    async def resume_blocked(
+        self, uow: UnitOfWork, transport: str, address: str, now: datetime
+    ) -> None:
+        """Called for every message a person sends (one indexed query): if their
+        follow-up was stopped because they had blocked the bot, it starts again —
+        the refused question first, `RESUME_DELAY` from now, the later ones
+        keeping their spacing — the flag goes, and whoever was told is told."""
+        rows = await uow.nudges.blocked_of_chat(transport, address)
+        if not rows:
+            return
+        by_case: dict[int, list[Nudge]] = {}
+        for row in rows:
+            by_case.setdefault(row.case_id, []).append(row)
+        quiet = self.config.quiet
+        start = next_allowed(now + RESUME_DELAY, quiet)
+        resumed: list[Case] = []
+        for case_id, nudges in by_case.items():
+            case = await uow.cases.by_id(case_id)
+            if case is None or case.status == CLOSED:
+                for nudge in nudges:  # nothing to resume: out of this query for good
+                    await uow.nudges.resume([(nudge.id, now)], now=now)
+                    await uow.nudges.cancel(nudge.id, reason=CLOSED, now=now)
+                continue
+
+            def planned(nudge: Nudge) -> datetime:
+                asked = nudge.sent_at if nudge.state == BLOCKED else nudge.due_at
+                return asked or now
+
+            shift = max(start - min(planned(n) for n in nudges), timedelta(0))
+            plan = [(n.id, next_allowed(planned(n) + shift, quiet)) for n in nudges]
+            await uow.nudges.resume(plan, now=now)
+            await uow.nudges.unflag_case(case.id, BLOCKED_FLAG)
+            await uow.cases.add_event(
+                case, actor="person", kind="contact_unblocked", data={"resumed": len(plan)}, now=now
+            )
+            resumed.append(case)
+        if resumed:
+            refs = tuple(c.ref for c in resumed)
+            targets = await self.targets_for(uow, resumed[0])
+            await self.alert(uow, targets, (msg("escalation.unblocked", refs=refs),), now)
+            log.info("contact back for %s; follow-up resumed", ", ".join(refs))
 
     # -- telling humans ---------------------------------------------------------------
 

@@ -40,7 +40,7 @@ ANSWER_LABELS = {
     "texte": "admin.cases.answer.texte",
 }
 NUDGE_KINDS = ("ouverture", "demarrage", "impact")
-NUDGE_STATES = ("pending", "sent", "answered", "escalated", "cancelled")
+NUDGE_STATES = ("pending", "sent", "answered", "escalated", "cancelled", "blocked")
 ESCALATION_REASONS = ("help", "silence")
 # Timeline kinds with a line of their own (``admin.cases.event.<kind>``).
 KNOWN_KINDS = frozenset(
@@ -67,6 +67,8 @@ KNOWN_KINDS = frozenset(
         "impact",
         "escalated",
         "contact_blocked",
+        "contact_unblocked",
+        "nudge_blocked",
         "personal_data_erased",
         "queued",
         "relay_message",
@@ -325,7 +327,7 @@ def event_line(entry: Entry, names: Mapping[str, str]) -> Msg:
             if data.get("previous"):
                 return msg(f"{key}.replacing", name=name("aiguilleur"), previous=name("previous"))
             return msg(key, name=name("aiguilleur"))
-        case "nudge_sent" | "nudge_cancelled":
+        case "nudge_sent" | "nudge_cancelled" | "nudge_blocked":
             return msg(key, question=nudge_kind(data.get("kind")))
         case "intervention":
             spent = duration(as_int(data.get("minutes")))
@@ -407,6 +409,7 @@ def state(row: NudgeRow) -> Msg:
         "sent": row.sent_at,
         "answered": row.answered_at,
         "escalated": row.escalated_at or row.sent_at,
+        "blocked": row.sent_at,
     }
     at = moments.get(row.state)
     when = moment(at) if at is not None else msg("admin.cases.undated")

@@ -133,6 +133,23 @@ class CasesRepo:
             now=now,
         )
 
+    async def retag_nudge_event(
+        self, case: Case, *, nudge_id: int, kind: str, to: str, data: Mapping[str, Any]
+    ) -> int:
+        """Correct a nudge's line of the timeline (a question recorded as sent that
+        Telegram then refused): same moment, new kind, `data` added."""
+        rows = await self.session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == kind)
+        )
+        changed = 0
+        for row in rows.all():
+            if row.data.get("nudge") == nudge_id:
+                row.kind = to
+                row.data = {**row.data, **data}
+                changed += 1
+        await self.session.flush()
+        return changed
+
     async def timeline(self, case: Case) -> Sequence[CaseEvent]:
         result = await self.session.scalars(
             select(CaseEvent)

@@ -133,3 +133,57 @@ async def test_proposals_left_open_do_not_hold_the_nudge_and_text_answers_it(
     await coordinator.expect_silence(0.3)
     assert "escalated" not in [k for k, _ in await timeline(bot)]
     assert tg.unanswered_callbacks() == []
+
+
+# -- item 20: a person who blocks the bot, then writes again ----------------------------
+
+
+async def test_refused_nudge_is_not_shown_as_sent_and_follow_up_resumes_on_return(
+    tg: FakeTelegram, bot: BotService, coordinator: FakeUser
+) -> None:
+    alice = tg.user("Alice", language_code="fr")
+    await confirmed_request(alice)
+    tg.block(alice, notify=False)
+    clock(bot).advance(timedelta(seconds=90))
+    await bot.nudges.run_due()
+    blocked = await coordinator.wait_reply()
+    assert "AIG-0001" in (blocked.plain_text or "") and "bloqué" in (blocked.plain_text or "")
+    assert await nudge_states(bot) == [
+        ("ouverture", "blocked"),
+        ("demarrage", "cancelled"),
+        ("impact", "cancelled"),
+    ]
+    listing = await answer(coordinator, "/relances AIG-0001")
+    lines = (listing.plain_text or "").splitlines()
+    assert "non remise" in lines[1] and "bloqué" in lines[1], lines
+    assert not any("envoyée" in line for line in lines), lines
+    history = await answer(coordinator, "/dossier AIG-0001")
+    assert "non remise" in (history.plain_text or "")
+    assert "envoie la relance" not in (history.plain_text or "")
+    assert "nudge_sent" not in [k for k, _ in await timeline(bot)]
+
+    # She unblocks the bot and writes: the coordinators hear of it, the
+    # follow-up starts again with the question she never received.
+    tg.unblock(alice, notify=False)
+    await alice.say("Bonjour, je suis de retour")
+    await next_question(alice)
+    back = await coordinator.wait_reply()
+    assert "AIG-0001" in (back.plain_text or "") and "reprennent" in (back.plain_text or "")
+    assert await nudge_states(bot) == [
+        ("ouverture", "pending"),
+        ("demarrage", "pending"),
+        ("impact", "pending"),
+    ]
+    nudge = await nudge_after(bot, alice, timedelta(minutes=10))
+    assert "C'est lancé 🚀" in nudge.labels
+    assert ("ouverture", "sent") in await nudge_states(bot)
+    kinds = [k for k, _ in await timeline(bot)]
+    assert kinds.count("contact_blocked") == 1 and kinds.count("contact_unblocked") == 1
+    assert kinds[-1] == "nudge_sent"
+
+    # Blocked a second time: the coordinators are told again.
+    tg.block(alice, notify=False)
+    clock(bot).advance(timedelta(seconds=300))
+    await bot.nudges.run_due()
+    again = await coordinator.wait_reply()
+    assert "bloqué" in (again.plain_text or "")

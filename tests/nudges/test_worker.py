@@ -130,16 +130,17 @@ async def test_snooze_asks_again_later_and_moves_the_rest(world: World) -> None:
     await world.press(1001, f"f:{first.id}:plus")
     await world.press(1001, f"f:{first.id}:plus:14")
     rows = await world.nudges(case)
+    # Listed by due date: the question asked again comes before those it pushed back.
     assert [(r.kind, r.state) for r in rows] == [
         ("ouverture", "answered"),
+        ("ouverture", "pending"),
         ("demarrage", "pending"),
         ("impact", "pending"),
-        ("ouverture", "pending"),
     ]
-    again = rows[3]
+    again = rows[1]
     assert again.due_at == START + 3 * DAY + 14 * DAY
-    assert rows[1].due_at is not None
-    assert rows[1].due_at - (START + 14 * DAY) == 14 * DAY  # moved as much
+    assert rows[2].due_at is not None
+    assert rows[2].due_at - (START + 14 * DAY) == 14 * DAY  # moved as much
     assert await world.tick(14 * DAY - timedelta(minutes=1)) == 0
     assert await world.tick(timedelta(minutes=1)) == 1
     assert "ouvrir les ressources" in world.sender.to(1001)[-1]["html"]
@@ -291,7 +292,8 @@ async def test_blocked_person_flags_the_case_and_tells_coordinators_once(world: 
     await world.dispatcher.deliver_due()  # the coordinators' alert
     [alert] = world.sender.to(COORDINATOR)
     assert "bloqué" in alert["html"] and "AIG-0001" in alert["html"]
-    assert [r.state for r in await world.nudges(case)] == ["sent", "cancelled", "cancelled"]
+    # The refused question is not "sent": it is recorded as blocked.
+    assert [r.state for r in await world.nudges(case)] == ["blocked", "cancelled", "cancelled"]
     async with world.db.unit() as uow:
         assert await uow.nudges.flags_of(case.id) == {"contact_blocked"}
     assert "contact_blocked" in [e.kind for e in await world.timeline(case)]
