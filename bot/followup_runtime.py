@@ -54,6 +54,8 @@ CLOSED = "clos"
 # A case in one of these states gets no more nudges.
 STOPPED = (VERIFIED, CLOSED)
 BLOCKED_FLAG = "contact_blocked"
+# Escalations where the person asks for a human (the alert says how to answer).
+HELP_REASONS = ("help", "help_text")
 # A person who blocked the bot writes again: their follow-up starts again this
 # long after (not in the middle of what they came to say).
 RESUME_DELAY = timedelta(minutes=10)
@@ -110,7 +112,13 @@ class FollowupRuntime:
         if case is None:
             return None
         return NudgeView(
-            id=row.id, ref=case.ref, kind=row.kind, answer=row.answer, impact_step=row.impact_step
+            id=row.id,
+            ref=case.ref,
+            kind=row.kind,
+            answer=row.answer,
+            impact_step=row.impact_step,
+            reachable=bool(self.coordinator_targets())
+            or bool(await assigned_aiguilleur_targets(uow, case)),
         )
 
     # -- scheduling -------------------------------------------------------------------
@@ -286,12 +294,25 @@ class FollowupRuntime:
         return await assigned_aiguilleur_targets(uow, case) or self.coordinator_targets()
 
     async def alert(
-        self, uow: UnitOfWork, targets: list[Target], lines: tuple[Msg, ...], now: datetime
+        self,
+        uow: UnitOfWork,
+        targets: list[Target],
+        lines: tuple[Msg, ...],
+        now: datetime,
+        reply_to: str | None = None,
     ) -> int:
-        payload = to_payload(Say(lines=lines), self.coordinators.locale, None)
-        if payload is None:
-            return 0
+        """Queue `lines` for each target. With `reply_to` (a case's ref), a
+        coordinator is also told how to answer the person (``repondre``); an
+        aiguilleur holding the case answers in its thread, relayed already."""
+        coordinators = self.coordinator_targets()
         for target in targets:
+            shown = lines
+            if reply_to is not None and target in coordinators:
+                prefix = "!" if target.transport == MATRIX else "/"
+                shown = (*lines, msg("escalation.reply_hint", prefix=prefix, ref=reply_to))
+            payload = to_payload(Say(lines=shown), self.coordinators.locale, None)
+            if payload is None:
+                continue
             # Matrix shows bot messages as notices, in the case's thread if known.
             extra = (
                 {"msgtype": "m.notice", "thread": target.thread}
@@ -336,14 +357,21 @@ class FollowupRuntime:
             lieu=lieu,
             question=question,
             date=short_date(sent),
+            text=text or "",
         )
         targets = await self.targets_for(uow, case)
-        count = await self.alert(uow, targets, (line,), now)
-        await uow.cases.add_event(
-            case,
-            actor="bot",
-            kind="escalated",
-            data={"reason": reason, "nudge": nudge_id, "recipients": count, "text": text},
-            now=now,
-        )
+        asking = reason in HELP_REASONS
+        count = await self.alert(uow, targets, (line,), now, reply_to=case.ref if asking else None)
+        data: dict[str, object] = {
+            "reason": reason,
+            "nudge": nudge_id,
+            "recipients": count,
+            "text": text,
+        }
+        if reason == "help" and count:
+            # A human has the case now: no more automatic questions about it.
+            data["cancelled_nudges"] = await uow.nudges.cancel_for_case(
+                case.id, reason="help", now=now
+            )
+        await uow.cases.add_event(case, actor="bot", kind="escalated", data=data, now=now)
         log.info("case %s escalated (%s) to %d recipient(s)", case.ref, reason, count)

@@ -29,8 +29,12 @@ class NudgeView:
     kind: str
     # None until answered; "texte" when the person only wrote something.
     answer: str | None = None
-    # The impact question waiting for an answer, if any.
+    # The typed answer this nudge waits for, if any: an impact question, or
+    # "aide" (what blocks, after "J'ai besoin d'aide": passed on to a human).
     impact_step: str | None = None
+    # Someone can be alerted about this case (its aiguilleur, or coordinators):
+    # the person is never promised a human who does not exist.
+    reachable: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,7 +10,11 @@ Rules of this flow:
 - "C'est lancé" verifies the case (the follow-up stops) and asks the impact
   questions the community reports on: resources adopted and what they replaced,
   hours saved per month, new contacts. Each can be skipped.
-- "J'ai besoin d'aide" and silence after the grace period alert a human.
+- "J'ai besoin d'aide" and silence after the grace period alert a human. After
+  "J'ai besoin d'aide", what the person types next goes to that human (who can
+  answer with ``repondre``), and the case's later nudges stop: a human has it.
+  When nobody can be alerted (no coordinator, no aiguilleur), the person is
+  told so instead of being promised an answer.
 - A nudge due while the person is in the middle of a new intake waits (up to
   MAX_DEFERRALS hours) instead of cutting in: their typed answers would otherwise
   land in the wrong question. After that it is sent anyway; its buttons work,
@@ -55,6 +59,8 @@ CONTACTS = ("0", "1-2", "3-5", "5+")
 MAX_DEFERRALS = 8
 DEFER_MINUTES = 60
 MAX_TEXT = 1500
+# `NudgeView.impact_step` while the next typed text is for a human (after "aide").
+HELP_STEP = "aide"
 PARIS = ZoneInfo("Europe/Paris")
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -218,9 +224,16 @@ def chose(state: State | None, view: NudgeView, chosen: str, record: Reply) -> O
             )
             return Outcome(state=state, replies=(record, first), effects=effects)
         case "aide":
-            help_ack = Say(lines=(msg("followup.help_ack", ref=view.ref),))
             escalate = Escalate(ref=view.ref, reason="help", nudge_id=view.id)
-            return Outcome(state=state, replies=(record, help_ack), effects=(answered, escalate))
+            if not view.reachable:
+                # Recorded on the case all the same; what they type next is kept there.
+                nobody = Say(lines=(msg("followup.help_nobody", ref=view.ref),))
+                return Outcome(state=state, replies=(record, nobody), effects=(answered, escalate))
+            help_ack = Say(lines=(msg("followup.help_ack", ref=view.ref),))
+            listen = ImpactStep(nudge_id=view.id, step=HELP_STEP)
+            return Outcome(
+                state=state, replies=(record, help_ack), effects=(answered, escalate, listen)
+            )
         case _:
             noted = Say(lines=(msg(f"followup.noted.{chosen}"),))
             return Outcome(state=state, replies=(record, noted), effects=(answered,))
@@ -247,7 +260,7 @@ def ask_impact(nudge_id: int, step_name: str, before: tuple[Msg, ...] = ()) -> S
 
 
 def impact_pressed(state: State | None, view: NudgeView, parts: list[str], ctx: Context) -> Outcome:
-    if len(parts) != 2 or view.impact_step is None or parts[0] != view.impact_step:
+    if len(parts) != 2 or parts[0] not in IMPACT_STEPS or parts[0] != view.impact_step:
         return stale(state)
     step_name, value = parts
     allowed = {"heures": HOURS, "contacts": CONTACTS}.get(step_name, ())
@@ -308,6 +321,13 @@ def typed(state: State | None, text: str, ctx: Context) -> Outcome:
         answered = NudgeAnswered(nudge_id=view.id, answer="texte", text=cleaned)
         return Outcome(state=state, replies=(noted,), effects=(answered,))
     step_name = view.impact_step
+    if step_name == HELP_STEP:
+        forwarded = Say(lines=(msg("followup.help_forwarded", ref=view.ref),))
+        effects: tuple[Effect, ...] = (
+            Escalate(ref=view.ref, reason="help_text", nudge_id=view.id, text=cleaned),
+            ImpactStep(nudge_id=view.id, step=None),
+        )
+        return Outcome(state=state, replies=(forwarded,), effects=effects)
     if step_name == "ressources":
         return advance(state, view, step_name, {"text": cleaned}, None)
     number = _NUMBER.search(cleaned)

@@ -41,7 +41,7 @@ ANSWER_LABELS = {
 }
 NUDGE_KINDS = ("ouverture", "demarrage", "impact")
 NUDGE_STATES = ("pending", "sent", "answered", "escalated", "cancelled", "blocked")
-ESCALATION_REASONS = ("help", "silence")
+ESCALATION_REASONS = ("help", "help_text", "silence")
 # Timeline kinds with a line of their own (``admin.cases.event.<kind>``).
 KNOWN_KINDS = frozenset(
     {
@@ -68,6 +68,7 @@ KNOWN_KINDS = frozenset(
         "escalated",
         "contact_blocked",
         "contact_unblocked",
+        "coordination_reply",
         "nudge_blocked",
         "personal_data_erased",
         "queued",
@@ -308,7 +309,7 @@ def event_line(entry: Entry, names: Mapping[str, str]) -> Msg:
         return names.get(slug, slug) or "?"
 
     match kind:
-        case "message" | "note" | "declined" | "case_closed":
+        case "message" | "note" | "declined" | "case_closed" | "coordination_reply":
             text = data.get("text") or data.get("reason")
             return msg(f"{key}.text", text=excerpt(text)) if text else msg(key)
         case "interest_added" | "interest_removed":

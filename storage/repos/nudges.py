@@ -276,6 +276,15 @@ class NudgesRepo:
             query = query.where(Nudge.state == state)
         return int(await self.session.scalar(query) or 0)
 
+    async def last_asked_of_case(self, case_id: int) -> Nudge | None:
+        """The case's latest question put to the person: where to reach them."""
+        return await self.session.scalar(
+            select(Nudge)
+            .where(Nudge.case_id == case_id, Nudge.sent_at.is_not(None))
+            .order_by(Nudge.sent_at.desc(), Nudge.id.desc())
+            .limit(1)
+        )
+
     # -- a person who blocked the bot -------------------------------------------
 
     async def mark_blocked(self, nudge_ids: Iterable[int], *, now: datetime) -> list[Nudge]:

@@ -149,8 +149,41 @@ def test_help_escalates() -> None:
     assert out.effects == (
         NudgeAnswered(nudge_id=7, answer="aide"),
         Escalate(ref=REF, reason="help", nudge_id=7),
+        ImpactStep(nudge_id=7, step="aide"),
     )
     assert t.said()[-1] == "followup.help_ack"
+    # What the person writes next goes to the human alerted, once.
+    with_nudge(t, answer="aide", impact_step="aide")
+    out = t.say("On ne sait pas installer Dolibarr")
+    assert out.effects == (
+        Escalate(ref=REF, reason="help_text", nudge_id=7, text="On ne sait pas installer Dolibarr"),
+        ImpactStep(nudge_id=7, step=None),
+    )
+    assert t.said() == ["followup.help_forwarded"]
+    # A forged impact button naming the help step is stale, never a crash.
+    out = t.send(Choice(data="f:7:i:aide:skip"))
+    assert out.toast is not None and out.toast.key == "button.stale"
+
+
+def test_help_with_nobody_to_alert_says_so() -> None:
+    t = idle_person()
+    with_nudge(t, reachable=False)
+    out = t.send(Choice(data="f:7:aide"))
+    assert out.effects == (
+        NudgeAnswered(nudge_id=7, answer="aide"),
+        Escalate(ref=REF, reason="help", nudge_id=7),
+    )
+    assert t.said()[-1] == "followup.help_nobody"
+
+
+def test_a_proposals_message_left_open_does_not_hold_a_nudge() -> None:
+    t = idle_person()
+    t.state = replace(t.state, stage=Stage.PROPOSALS)
+    out = t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="ouverture"))
+    assert out.effects == (NudgeAsked(nudge_id=7),)
+    with_nudge(t)
+    out = t.say("On a regardé Dolibarr")
+    assert out.effects == (NudgeAnswered(nudge_id=7, answer="texte", text="On a regardé Dolibarr"),)
 
 
 def test_snooze_offers_delays_then_snoozes() -> None:
@@ -225,6 +258,9 @@ def test_buttons_of_a_nudge_work_in_the_middle_of_an_intake() -> None:
     out = t.send(Choice(data="f:7:pas"))
     assert out.effects == (NudgeAnswered(nudge_id=7, answer="pas"),)
     assert t.stage == stage
+    # The intake's question comes again after the nudge's answer, buttons valid.
+    assert t.said()[-1] == out.replies[-1].lines[-1].key  # type: ignore[union-attr]
+    assert isinstance(out.replies[-1], Say) and out.replies[-1].lines[-1].key.startswith("intake.")
     # Typed text still belongs to the intake.
     out = t.say("Le Tiers-Lieu des Possibles")
     assert out.effects == () and t.stage != stage

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -187,3 +188,76 @@ async def test_refused_nudge_is_not_shown_as_sent_and_follow_up_resumes_on_retur
     await bot.nudges.run_due()
     again = await coordinator.wait_reply()
     assert "bloqué" in (again.plain_text or "")
+
+
+# -- item 19: "J'ai besoin d'aide" ---------------------------------------------------------
+
+
+async def test_help_with_nobody_configured_tells_the_truth_and_warns_at_start(
+    tg: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.app")
+    alone = service(tg, tmp_path, CoordinatorsConfig())
+    await alone.start()
+    await load_starter_catalog(alone.db, include_demo_aiguilleurs=False)
+    try:
+        warnings = [r.getMessage() for r in caplog.records if r.name == "bot.app"]
+        assert len(warnings) == 1 and "help requests reach nobody" in warnings[0]
+        alice = tg.user("Alice", language_code="fr")
+        await confirmed_request(alice)
+        await nudge_after(alone, alice, timedelta(seconds=90))
+        told = await choose(alice, "J'ai besoin d'aide")
+        text = told.plain_text or ""
+        assert "va revenir vers vous" not in text
+        assert "personne de l'équipe n'est joignable" in text
+        # What she writes next is kept on her request.
+        kept = await answer(alice, "On ne sait pas par où commencer.")
+        assert "AIG-0001" in (kept.plain_text or "")
+        kinds = [k for k, _ in await timeline(alone)]
+        assert "escalated" in kinds and "message" in kinds
+        # Nobody took the case over: the follow-up goes on.
+        assert ("demarrage", "pending") in await nudge_states(alone)
+    finally:
+        await alone.stop()
+
+
+async def test_help_reaches_the_coordinator_with_what_was_written_and_a_way_to_answer(
+    tg: FakeTelegram, bot: BotService, coordinator: FakeUser
+) -> None:
+    alice = tg.user("Alice", language_code="fr")
+    await confirmed_request(alice)
+    await nudge_after(bot, alice, timedelta(seconds=90))
+    ack = await choose(alice, "J'ai besoin d'aide")
+    assert "Décrivez-moi ce qui bloque" in (ack.plain_text or "")
+    sos = await coordinator.wait_reply()
+    assert "🆘" in (sos.plain_text or "") and "/repondre AIG-0001" in (sos.plain_text or "")
+    # Nudges stop: a human has the case.
+    assert await nudge_states(bot) == [
+        ("ouverture", "answered"),
+        ("demarrage", "cancelled"),
+        ("impact", "cancelled"),
+    ]
+
+    forwarded = await answer(alice, "Le tableur est cassé & personne ne sait le réparer <3")
+    assert "transmis" in (forwarded.plain_text or "")
+    detail = await coordinator.wait_reply()
+    assert "Le tableur est cassé & personne ne sait le réparer <3" in (detail.plain_text or "")
+    assert "/repondre AIG-0001" in (detail.plain_text or "")
+
+    done = await answer(coordinator, "/repondre AIG-0001 Je vous appelle demain à 10 h ?")
+    assert "transmis" in (done.plain_text or "")
+    reply = await next_question(alice)
+    assert "Je vous appelle demain à 10 h ?" in (reply.plain_text or "")
+    await answer(alice, "Oui, parfait !")
+    back = await coordinator.wait_reply()
+    assert "Oui, parfait !" in (back.plain_text or "")
+
+    events = await timeline(bot)
+    reasons = [d["reason"] for k, d in events if k == "escalated"]
+    assert reasons == ["help", "help_text", "help_text"]
+    assert [k for k, _ in events].count("coordination_reply") == 1
+    # Past every due date: no more nudge, no silence alert.
+    clock(bot).advance(timedelta(hours=1))
+    assert await bot.nudges.run_due() == 0
+    await alice.expect_silence(0.3)
+    await coordinator.expect_silence(0.3)
