@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from bot.followup_config import CoordinatorsConfig, FollowupConfig
 from bot.payloads import to_payload
 from bot.schedule import next_allowed, shift_after
-from dialogs.context import NudgeView
+from dialogs.context import NudgeView, Reminder
 from dialogs.effects import (
     CaseVerified,
     Effect,
@@ -29,7 +29,7 @@ from dialogs.effects import (
     NudgeSnoozed,
 )
 from dialogs.events import Choice, Event, Text
-from dialogs.followup import PREFIX, short_date
+from dialogs.followup import IMPACT, PREFIX, short_date
 from dialogs.replies import Msg, Say, msg
 from storage.db import UnitOfWork
 from storage.models import Case
@@ -51,8 +51,11 @@ FOLLOWUP_EFFECTS = (
 )
 VERIFIED = "action_verifiee"
 CLOSED = "clos"
-# A case in one of these states gets no more nudges.
+# A case in one of these states gets no more nudges (a verified one keeps only
+# its impact nudge, which asks what changed).
 STOPPED = (VERIFIED, CLOSED)
+# Resources a nudge recalls, at most.
+RECALLED_RESOURCES = 3
 BLOCKED_FLAG = "contact_blocked"
 # Escalations where the person asks for a human (the alert says how to answer).
 HELP_REASONS = ("help", "help_text")
@@ -82,6 +85,28 @@ async def assigned_aiguilleur_targets(uow: UnitOfWork, case: Case) -> list[Targe
     if row is None or not row.room_id:
         return []
     return [Target(MATRIX, row.room_id, thread=row.offer_event_id)]
+
+
+async def reminder(uow: UnitOfWork, case: Case) -> Reminder:
+    """What a nudge recalls of `case` (dialogs/followup.py): its problem, the
+    resources the person kept (☆) or else those proposed, whether contact was
+    asked for, whether it is verified and an impact nudge is still to come."""
+    ids = list(case.interests) or await uow.cases.proposed_resources(case)
+    names: list[str] = []
+    for resource_id in ids:
+        resource = await uow.catalog.resource(str(resource_id))
+        if resource is not None:
+            names.append(resource.name)
+        if len(names) == RECALLED_RESOURCES:
+            break
+    pending = await uow.nudges.pending_of_case(case.id)
+    return Reminder(
+        problem=case.problem,
+        resources=tuple(names),
+        contact=case.contact_requested,
+        verified=case.status == VERIFIED,
+        impact_later=any(n.kind == IMPACT for n in pending),
+    )
 
 
 @dataclass(slots=True)
@@ -119,6 +144,8 @@ class FollowupRuntime:
             impact_step=row.impact_step,
             reachable=bool(self.coordinator_targets())
             or bool(await assigned_aiguilleur_targets(uow, case)),
+            # Button presses redraw the question: the same words as when asked.
+            reminder=await reminder(uow, case) if isinstance(event, Choice) else Reminder(),
         )
 
     # -- scheduling -------------------------------------------------------------------
@@ -229,7 +256,10 @@ class FollowupRuntime:
             return
         case.status = VERIFIED
         case.updated_at = now
-        cancelled = await uow.nudges.cancel_for_case(case.id, reason="verified", now=now)
+        # The impact nudge stays: it asks, later, what changed.
+        cancelled = await uow.nudges.cancel_for_case(
+            case.id, reason="verified", now=now, keep=(IMPACT,)
+        )
         await uow.cases.add_event(
             case,
             actor="person",

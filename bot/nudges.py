@@ -26,11 +26,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.followup_config import FollowupConfig
-from bot.followup_runtime import BLOCKED_FLAG, CLOSED, STOPPED, FollowupRuntime
+from bot.followup_runtime import BLOCKED_FLAG, CLOSED, VERIFIED, FollowupRuntime, reminder
 from bot.runtime import Incoming, Runtime
 from bot.schedule import Overdue, next_allowed, plan_catch_up
 from dialogs.events import NudgeDue, NudgeUnanswered
-from dialogs.followup import PREFIX
+from dialogs.followup import IMPACT, PREFIX
 from dialogs.replies import msg
 from storage.db import Database, UnitOfWork
 from storage.models import Case
@@ -157,9 +157,17 @@ class NudgeWorker:
 
     async def _handle(self, uow: UnitOfWork, nudge: Nudge, now: datetime) -> None:
         case = await uow.cases.by_id(nudge.case_id)
-        if case is None or case.status in STOPPED:
+        if case is None or case.status == CLOSED:
             status = case.status if case else "gone"
             await uow.nudges.cancel_for_case(nudge.case_id, reason=status, now=now)
+            return
+        if case.status == VERIFIED and (nudge.kind != IMPACT or nudge.state != PENDING):
+            # Verified: only the impact question is still asked, and the
+            # silence after a question alerts nobody.
+            if nudge.state == PENDING:
+                await uow.nudges.cancel(nudge.id, reason="verified", now=now)
+            else:
+                await uow.nudges.stop_waiting(nudge.id, now=now)
             return
         if BLOCKED_FLAG in await uow.nudges.flags_of(case.id):
             await uow.nudges.cancel_for_case(case.id, reason="blocked", now=now)
@@ -170,7 +178,11 @@ class NudgeWorker:
                 await uow.nudges.postpone(nudge.id, until=next_allowed(now, quiet), now=now)
                 return
             event: NudgeDue | NudgeUnanswered = NudgeDue(
-                nudge_id=nudge.id, case_ref=case.ref, kind=nudge.kind, deferrals=nudge.deferrals
+                nudge_id=nudge.id,
+                case_ref=case.ref,
+                kind=nudge.kind,
+                deferrals=nudge.deferrals,
+                reminder=await reminder(uow, case),
             )
             key = f"nudge:{nudge.id}:ask:{nudge.deferrals}:{nudge.attempts}"
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from dialogs.context import Reminder
 from dialogs.replies import Msg
 
 
@@ -86,6 +87,7 @@ class NudgeDue:
     case_ref: str
     kind: str
     deferrals: int = 0
+    reminder: Reminder = Reminder()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,6 +38,7 @@ ANSWER_LABELS = {
     "aide": "followup.btn.aide",
     "plus_tard": "followup.btn.plus",
     "texte": "admin.cases.answer.texte",
+    "impact": "admin.cases.answer.impact",
 }
 NUDGE_KINDS = ("ouverture", "demarrage", "impact")
 NUDGE_STATES = ("pending", "sent", "answered", "escalated", "cancelled", "blocked")

@@ -133,6 +133,16 @@ class CasesRepo:
             now=now,
         )
 
+    async def proposed_resources(self, case: Case) -> list[str]:
+        """The resources proposed when the case was confirmed, best first."""
+        row = await self.session.scalar(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id, CaseEvent.kind == "proposals")
+            .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
+            .limit(1)
+        )
+        return [str(r) for r in (row.data.get("resources") or ())] if row is not None else []
+
     async def retag_nudge_event(
         self, case: Case, *, nudge_id: int, kind: str, to: str, data: Mapping[str, Any]
     ) -> int:

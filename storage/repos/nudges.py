@@ -165,6 +165,10 @@ class NudgesRepo:
     async def defer(self, nudge_id: int, *, until: datetime, now: datetime) -> None:
         await self._set(nudge_id, now, due_at=until, deferrals=Nudge.deferrals + 1)
 
+    async def stop_waiting(self, nudge_id: int, *, now: datetime) -> None:
+        """A question asked whose silence no longer matters (case verified)."""
+        await self._set(nudge_id, now, due_at=None)
+
     async def bump_attempts(self, nudge_id: int, *, now: datetime) -> None:
         await self._set(nudge_id, now, attempts=Nudge.attempts + 1)
 
@@ -250,12 +254,15 @@ class NudgesRepo:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def cancel_for_case(self, case_id: int, *, reason: str, now: datetime) -> int:
-        """Stop the follow-up of a case (verified, closed, unreachable). Questions
-        already asked stay answerable; their silence is no longer escalated."""
+    async def cancel_for_case(
+        self, case_id: int, *, reason: str, now: datetime, keep: Sequence[str] = ()
+    ) -> int:
+        """Stop the follow-up of a case (verified, closed, unreachable), except
+        the pending nudges of the kinds in `keep`. Questions already asked stay
+        answerable; their silence is no longer escalated."""
         result = await self.session.execute(
             update(Nudge)
-            .where(Nudge.case_id == case_id, Nudge.state == PENDING)
+            .where(Nudge.case_id == case_id, Nudge.state == PENDING, Nudge.kind.not_in(keep))
             .values(state=CANCELLED, cancel_reason=reason[:32], updated_at=now)
         )
         await self.session.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dialogs.context import CaseSummary, NudgeView
+from dialogs.context import CaseSummary, NudgeView, Reminder
 from dialogs.effects import (
     CaseVerified,
     Escalate,
@@ -23,6 +23,12 @@ from dialogs.state import Stage, State
 from tests.dialogs.transcript import NOW, Transcript, full_intake
 
 REF = "AIG-0001"
+RECALLED = Reminder(
+    problem="Nos adhésions sont dans un tableur que plus personne ne comprend, et les relances "
+    "de cotisation partent à la main chaque trimestre depuis des années.",
+    resources=("Dolibarr", "Framadate"),
+    contact=True,
+)
 
 
 def idle_person() -> Transcript:
@@ -46,13 +52,32 @@ def data_of(t: Transcript) -> list[str]:
 
 def test_due_nudge_asks_with_five_answers_and_counts_as_sent() -> None:
     t = idle_person()
-    out = t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="ouverture"))
-    assert t.said() == ["followup.intro", "followup.ask.ouverture"]
+    out = t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="ouverture", reminder=RECALLED))
+    assert t.said() == [
+        "followup.intro",
+        "followup.recall.problem",
+        "followup.recall.resources",
+        "followup.ask.ouverture",
+    ]
     assert data_of(t) == ["f:7:lance", "f:7:cours", "f:7:pas", "f:7:aide", "f:7:plus"]
     assert out.effects == (NudgeAsked(nudge_id=7),)
     assert t.stage == Stage.IDLE
     assert "AIG-0001" in t.text() and "La Fabrique" in t.text()
-    assert "ouvrir les ressources" in t.text()
+    assert "ouvrir les ressources" in t.text() and "Dolibarr, Framadate" in t.text()
+    # The problem is recalled in its first words, cut between two words.
+    assert "Nos adhésions sont dans un tableur" in t.text() and "…" in t.text()
+
+
+def test_the_first_question_mentions_contact_only_to_who_asked_for_it() -> None:
+    for reminder, key in (
+        (RECALLED, "followup.ask.ouverture"),
+        (replace(RECALLED, contact=False), "followup.ask.ouverture.resources"),
+        (replace(RECALLED, resources=()), "followup.ask.ouverture.contact"),
+        (Reminder(), "followup.ask.ouverture.none"),
+    ):
+        t = idle_person()
+        t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="ouverture", reminder=reminder))
+        assert t.said()[-1] == key
 
 
 def test_button_data_fits_telegram_limit() -> None:
@@ -82,12 +107,30 @@ def test_nudge_for_a_forgotten_conversation_is_cancelled() -> None:
     assert out.effects == (NudgeCancelled(nudge_id=3, reason="forgotten"),)
 
 
-def test_cest_lance_verifies_and_asks_the_impact_questions() -> None:
+def test_cest_lance_verifies_and_leaves_impact_to_the_impact_nudge() -> None:
     t = idle_person()
     t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="ouverture"))
-    with_nudge(t)
+    with_nudge(t, reminder=replace(RECALLED, impact_later=True))
     out = t.send(Choice(data="f:7:lance"))
     assert isinstance(out.replies[0], Edit)  # the question keeps the chosen answer
+    assert out.effects == (
+        NudgeAnswered(nudge_id=7, answer="lance"),
+        CaseVerified(ref=REF, nudge_id=7),
+    )
+    assert t.said()[-1] == "followup.verified.later"
+    # The impact nudge of the verified case asks what changed, straight away.
+    verified = replace(RECALLED, verified=True)
+    out = t.send(NudgeDue(nudge_id=9, case_ref=REF, kind="impact", reminder=verified))
+    assert out.effects == (NudgeAsked(nudge_id=9), ImpactStep(nudge_id=9, step="ressources"))
+    assert t.said()[-2:] == ["followup.impact.intro", "followup.impact.ressources.ask"]
+    assert data_of(t) == ["f:9:i:ressources:skip"]
+
+
+def test_cest_lance_on_the_impact_nudge_asks_the_impact_questions() -> None:
+    t = idle_person()
+    t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="impact"))
+    with_nudge(t, kind="impact")
+    out = t.send(Choice(data="f:7:lance"))
     assert out.effects == (
         NudgeAnswered(nudge_id=7, answer="lance"),
         CaseVerified(ref=REF, nudge_id=7),
