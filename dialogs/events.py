@@ -87,7 +87,7 @@ class NudgeDue:
     case_ref: str
     kind: str
     deferrals: int = 0
-    reminder: Reminder = Reminder()
+    reminder: Reminder = field(default_factory=Reminder)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
