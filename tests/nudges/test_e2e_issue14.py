@@ -261,3 +261,96 @@ async def test_help_reaches_the_coordinator_with_what_was_written_and_a_way_to_a
     assert await bot.nudges.run_due() == 0
     await alice.expect_silence(0.3)
     await coordinator.expect_silence(0.3)
+
+
+# -- item 21: what a nudge says, and when ------------------------------------------------
+
+
+async def test_nudges_recall_the_request_and_ask_about_impact_only_at_the_impact_nudge(
+    tg: FakeTelegram, bot: BotService
+) -> None:
+    alice = tg.user("Alice", language_code="fr")
+    proposals = await confirmed_request(alice)
+    proposed = [label.lstrip("☆ ").strip() for label in proposals.labels if "☆" in label]
+    assert proposed
+    nudge = await nudge_after(bot, alice, timedelta(seconds=90))
+    text = nudge.plain_text or ""
+    assert "Nos adhésions sont dans un tableur" in text  # the problem, recalled
+    assert proposed[0] in text  # and what was proposed
+    # She never asked to be put in touch with anyone.
+    assert "contacter" not in text and "personne indiquée" not in text
+    assert "ouvrir les ressources proposées" in text
+
+    bravo = await choose(alice, "C'est lancé")
+    assert "Bravo" in (bravo.plain_text or "") and "quelques semaines" in (bravo.plain_text or "")
+    await alice.expect_silence(0.3)  # no "how many hours" on the spot
+    assert "impact" not in [k for k, _ in await timeline(bot)]
+
+    # The impact nudge, planned at 15 minutes, asks what changed and recalls the request.
+    clock(bot).advance(timedelta(seconds=300))
+    assert await bot.nudges.run_due() == 0  # the question about starting is gone
+    impact = await nudge_after(bot, alice, timedelta(seconds=900 - 390))
+    impact_text = impact.plain_text or ""
+    assert "AIG-0001" in impact_text and "Nos adhésions" in impact_text
+    assert "ressources libres avez-vous adoptées" in impact_text
+    assert impact.labels == ["Passer"]
+    hours = await answer(alice, "Dolibarr, à la place du tableur")
+    assert "heures par mois" in (hours.plain_text or "")
+    await choose(alice, "Passer")
+    done = await choose(alice, "3 à 5")
+    assert "Merci beaucoup" in (done.plain_text or "")
+    fields = [d["field"] for k, d in await timeline(bot) if k == "impact"]
+    assert fields == ["ressources", "contacts"]
+    assert await nudge_states(bot) == [
+        ("ouverture", "answered"),
+        ("demarrage", "cancelled"),
+        ("impact", "answered"),
+    ]
+
+
+async def test_after_answering_a_nudge_mid_intake_the_intake_question_comes_again(
+    tg: FakeTelegram, bot: BotService
+) -> None:
+    alice = tg.user("Alice", language_code="fr")
+    await confirmed_request(alice)
+    reuse = await answer(alice, "/nouveau")  # a second request, left half-way
+    assert reuse.labels
+    clock(bot).advance(timedelta(seconds=90))
+    for _ in range(8):  # held back an hour at a time while she is mid-intake
+        await bot.nudges.run_due()
+        await alice.expect_silence(0.05)
+        clock(bot).advance(timedelta(hours=1))
+    await bot.nudges.run_due()
+    nudge = await next_question(alice)
+    assert "C'est lancé 🚀" in nudge.labels
+    await alice.press("En cours", message=nudge)
+    noted = await next_question(alice)
+    assert "en cours" in (noted.plain_text or "")
+    again = await next_question(alice)
+    assert again.plain_text == reuse.plain_text and again.labels == reuse.labels
+    # Its buttons still work: the intake goes on where it was.
+    await alice.press(again.labels[0], message=again)
+    following = await next_question(alice)
+    assert following.plain_text != reuse.plain_text
+
+
+async def test_relances_lists_the_nudges_by_due_date(
+    tg: FakeTelegram, bot: BotService, coordinator: FakeUser
+) -> None:
+    alice = tg.user("Alice", language_code="fr")
+    await confirmed_request(alice)
+    await nudge_after(bot, alice, timedelta(seconds=90))
+    await alice.press("Relancez-moi plus tard")
+    await alice.wait_reply()  # the same message, now offering the delays
+    await choose(alice, "Dans 1 semaine")
+    listing = await answer(coordinator, "/relances AIG-0001")
+    lines = (listing.plain_text or "").splitlines()[1:4 + 1]
+    questions = [line.split(" — ")[0].lstrip("• ") for line in lines]
+    # The question asked again in a week comes before those it pushed back.
+    assert questions == [
+        "ouverture des ressources",
+        "ouverture des ressources",
+        "démarrage de l'action",
+        "ce que ça a changé",
+    ], lines
+    assert "répondue" in lines[0] and "prévue" in lines[1]
