@@ -344,7 +344,7 @@ async def test_relances_lists_the_nudges_by_due_date(
     await alice.wait_reply()  # the same message, now offering the delays
     await choose(alice, "Dans 1 semaine")
     listing = await answer(coordinator, "/relances AIG-0001")
-    lines = (listing.plain_text or "").splitlines()[1:4 + 1]
+    lines = (listing.plain_text or "").splitlines()[1:5]
     questions = [line.split(" — ")[0].lstrip("• ") for line in lines]
     # The question asked again in a week comes before those it pushed back.
     assert questions == [

@@ -237,7 +237,10 @@ async def reply_to_person(call: AdminCall) -> None:
     if asked is None:
         await call.say(msg("admin.cases.reply.unreachable", ref=case.ref))
         return
-    lines = (msg("followup.coordination_reply", ref=case.ref, text=text),)
+    lines = (
+        msg("followup.coordination_reply", ref=case.ref, text=text),
+        msg("followup.coordination_reply.hint"),
+    )
     await call.tell(asked.transport, asked.address, lines, locale=asked.locale)
     if asked.impact_step is None:
         await call.uow.nudges.set_impact_step(asked.id, HELP_STEP, now=call.now)
