@@ -277,9 +277,9 @@ class FollowupRuntime:
         follow-up was stopped because they had blocked the bot, it starts again —
         the refused question first, `RESUME_DELAY` from now, the later ones
         keeping their spacing — the flag goes, and whoever was told is told."""
-        rows = await uow.nudges.blocked_of_chat(transport, address)
-        if not rows:
+        if not await uow.nudges.any_blocked(transport, address):
             return
+        rows = await uow.nudges.blocked_of_chat(transport, address)
         by_case: dict[int, list[Nudge]] = {}
         for row in rows:
             by_case.setdefault(row.case_id, []).append(row)
