@@ -91,21 +91,14 @@ async def reminder(uow: UnitOfWork, case: Case) -> Reminder:
     """What a nudge recalls of `case` (dialogs/followup.py): its problem, the
     resources the person kept (☆) or else those proposed, whether contact was
     asked for, whether it is verified and an impact nudge is still to come."""
-    ids = list(case.interests) or await uow.cases.proposed_resources(case)
-    names: list[str] = []
-    for resource_id in ids:
-        resource = await uow.catalog.resource(str(resource_id))
-        if resource is not None:
-            names.append(resource.name)
-        if len(names) == RECALLED_RESOURCES:
-            break
-    pending = await uow.nudges.pending_of_case(case.id)
+    ids = [str(r) for r in case.interests] or await uow.cases.proposed_resources(case)
+    names = await uow.catalog.resource_names(ids[:RECALLED_RESOURCES]) if ids else []
     return Reminder(
         problem=case.problem,
         resources=tuple(names),
         contact=case.contact_requested,
         verified=case.status == VERIFIED,
-        impact_later=any(n.kind == IMPACT for n in pending),
+        impact_later=await uow.nudges.has_pending(case.id, IMPACT),
     )
 
 

@@ -35,6 +35,15 @@ def case_ref(number: int) -> str:
     return f"AIG-{number:04d}"
 
 
+# Asked for every nudge sent (what it recalls): one column, prebuilt.
+_PROPOSALS = (
+    select(CaseEvent.data)
+    .where(CaseEvent.case_id == bindparam("case_id"), CaseEvent.kind == "proposals")
+    .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
+    .limit(1)
+)
+
+
 class CasesRepo:
     def __init__(self, session: DbSession) -> None:
         self.session = session
@@ -135,13 +144,8 @@ class CasesRepo:
 
     async def proposed_resources(self, case: Case) -> list[str]:
         """The resources proposed when the case was confirmed, best first."""
-        row = await self.session.scalar(
-            select(CaseEvent)
-            .where(CaseEvent.case_id == case.id, CaseEvent.kind == "proposals")
-            .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
-            .limit(1)
-        )
-        return [str(r) for r in (row.data.get("resources") or ())] if row is not None else []
+        data = await self.session.scalar(_PROPOSALS, {"case_id": case.id})
+        return [str(r) for r in (data or {}).get("resources") or ()]
 
     async def retag_nudge_event(
         self, case: Case, *, nudge_id: int, kind: str, to: str, data: Mapping[str, Any]

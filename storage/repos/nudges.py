@@ -50,6 +50,15 @@ _BLOCKED_WHERE = (
     (Nudge.state == BLOCKED)
     | ((Nudge.state == CANCELLED) & (Nudge.cancel_reason == BLOCKED_REASON)),
 )
+_PENDING_KIND = (
+    select(Nudge.id)
+    .where(
+        Nudge.case_id == bindparam("case_id"),
+        Nudge.state == PENDING,
+        Nudge.kind == bindparam("kind"),
+    )
+    .limit(1)
+)
 # Asked at every message a person sends: a column, not an entity (cheaper).
 _ANY_BLOCKED = select(Nudge.id).where(*_BLOCKED_WHERE).limit(1)
 _BLOCKED_OF_CHAT = select(Nudge).where(*_BLOCKED_WHERE).order_by(Nudge.case_id, Nudge.id)
@@ -225,6 +234,11 @@ class NudgesRepo:
             .limit(limit)
         )
         return result.all()
+
+    async def has_pending(self, case_id: int, kind: str) -> bool:
+        """Whether a nudge of this kind is still planned for the case."""
+        found = await self.session.scalar(_PENDING_KIND, {"case_id": case_id, "kind": kind})
+        return found is not None
 
     async def pending_of_case(self, case_id: int) -> Sequence[Nudge]:
         result = await self.session.scalars(
