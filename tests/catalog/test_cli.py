@@ -1,4 +1,4 @@
-"""`aiguillage catalog …` and `aiguillage match` through `bot.cli.main`, on a
+"""`aiguillage catalog …` and `aiguillage match` through `bot.cli.commands`, on a
 database of the session's engine: French output, one clear line per failure, exit status 2."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.commands import main
 from tests import databases
 from tests.catalog.helpers import SEED, seed_catalog
 

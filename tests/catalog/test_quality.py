@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dialogs.matching import MatchIndex, infer_themes
+from dialogs.catalog.matching import MatchIndex, infer_themes
 from tests.catalog.helpers import seed_catalog
 from tests.catalog.quality import K, accents_and_typo, cases, evaluate, ndcg
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialogs.catalog import Resource
-from dialogs.matching import MatchIndex, MatchQuery, MatchResult, infer_themes, match
-from dialogs.matching.text import stem, within_distance
-from dialogs.render import render_msg
+from dialogs.catalog.load import Resource
+from dialogs.catalog.matching import MatchIndex, MatchQuery, MatchResult, infer_themes, match
+from dialogs.catalog.matching.text import stem, within_distance
+from dialogs.kernel.render import render_msg
 from tests.catalog.helpers import person, resource, seed_catalog
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)

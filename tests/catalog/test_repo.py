@@ -6,14 +6,14 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from bot.catalog_service import (
+from bot.catalog.service import (
     MatchIndexCache,
     load_starter_catalog,
     propose,
     starter_catalog,
 )
-from dialogs.catalog import Catalog
-from dialogs.matching import MatchQuery
+from dialogs.catalog.load import Catalog
+from dialogs.catalog.matching import MatchQuery
 from storage.db import Database
 from tests.catalog.helpers import person, resource, seed_catalog
 
