@@ -18,8 +18,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config.load import Config
-from dialogs.catalog.load import Catalog, CatalogError, CatalogIssue, parse_catalog_file
-from dialogs.catalog.matching import MatchIndex, MatchQuery, MatchResult, Proposal, match
+from dialogs.catalog.load import (
+    Catalog,
+    CatalogError,
+    CatalogIssue,
+    parse_catalog_file,
+    parse_catalog_yaml,
+)
+from dialogs.catalog.matching import (
+    AiguilleurCandidate,
+    MatchIndex,
+    MatchQuery,
+    MatchResult,
+    Proposal,
+    match,
+)
 from dialogs.geo.places import region_codes
 from dialogs.kernel.i18n import translate
 from dialogs.kernel.options import THEMES
@@ -263,23 +276,51 @@ def run_match(args: argparse.Namespace, config: Config, output: Output) -> int:
 async def match_in_database(
     config: Config, query: MatchQuery, output: Output
 ) -> tuple[MatchResult, Catalog]:
-    from bot.app import open_database
-    from bot.catalog.service import starter_catalog
-
-    db = await open_database(config)
-    try:
-        async with db.unit() as uow:
-            if await uow.catalog.is_empty():
-                output.err(msg("match.empty_catalog"))
-                catalog = starter_catalog(include_demo_aiguilleurs=False)
-            else:
-                catalog = await uow.catalog.export()
-            candidates = await uow.catalog.candidates()
-    finally:
-        await db.dispose()
+    catalog, candidates = await read_for_match(config, output)
     index = MatchIndex.build(catalog.resources)
     people = Catalog(resources=catalog.resources, aiguilleurs=tuple(c.profile for c in candidates))
     return match(index, query, candidates), people
+
+
+async def read_for_match(
+    config: Config, output: Output
+) -> tuple[Catalog, list[AiguilleurCandidate]]:
+    """The database's catalog and aiguilleurs, read only: no migration, no
+    folder created, none of the bot imported (a cold `match` answers in about
+    a second). A database that does not exist yet, or has no tables or no
+    resources, gives the starter catalog."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from storage.repos.catalog import CatalogRepo
+
+    url = config.database.url
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if not database or database == ":memory:" or not Path(database).exists():
+            return starter_for_match(output), []
+    engine = create_async_engine(url)
+    try:
+        async with AsyncSession(engine) as session:
+            repo = CatalogRepo(session)
+            try:
+                empty = await repo.is_empty()
+            except DBAPIError:  # no tables yet: never upgraded
+                empty = True
+            if empty:
+                return starter_for_match(output), []
+            return await repo.export(), await repo.candidates()
+    finally:
+        await engine.dispose()
+
+
+def starter_for_match(output: Output) -> Catalog:
+    from importlib.resources import files
+
+    output.err(msg("match.empty_catalog"))
+    text = (files("storage") / "seed" / "catalog.yaml").read_text(encoding="utf-8")
+    return Catalog(resources=parse_catalog_yaml(text).resources, sections=frozenset({"resources"}))
 
 
 def result_json(result: MatchResult) -> dict[str, object]:

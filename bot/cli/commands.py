@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cli.catalog import add_catalog_commands, run_catalog_command
-from bot.cli.privacy import add_privacy_commands, run_privacy_command
-from bot.cli.report import add_report_commands, run_report_command
 from bot.config.load import Config, ConfigError, load_config, require_token
 from dialogs.kernel.i18n import supported, translate
 from dialogs.kernel.render import html_to_plain, render_msg
@@ -40,12 +38,20 @@ def add_db_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help=translate(cli_locale(), "cli.opt.db"))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only_match: bool = False) -> argparse.ArgumentParser:
+    """Every command; with `only_match`, `catalog` and `match` alone, so that
+    a cold `aiguillage match` imports none of the bot (about a second)."""
     loc = cli_locale()
     parser = argparse.ArgumentParser(
         prog="aiguillage", description=translate(loc, "cli.description")
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    if only_match:
+        add_catalog_commands(commands, add_db_options, loc)
+        return parser
+    from bot.cli.privacy import add_privacy_commands
+    from bot.cli.report import add_report_commands
+
     add_db_options(commands.add_parser("run", help=translate(loc, "cli.run")))
     add_db_options(commands.add_parser("chat", help=translate(loc, "cli.chat")))
     db = commands.add_parser("db", help=translate(loc, "cli.db"))
@@ -134,7 +140,8 @@ async def db_current(config: Config) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(only_match=given[:1] == ["match"]).parse_args(given)
     try:
         config = load_config(config_path(args.config), db_override=args.db)
     except ConfigError as exc:
@@ -155,8 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command in ("catalog", "match"):
             return run_catalog_command(args, config, cli_locale())
         elif args.command == "privacy":
+            from bot.cli.privacy import run_privacy_command
+
             return run_privacy_command(args, config, cli_locale())
         elif args.command in ("report", "demo-data"):
+            from bot.cli.report import run_report_command
+
             return run_report_command(args, config, cli_locale())
         elif args.command == "db" and args.db_command == "upgrade":
             asyncio.run(db_upgrade(config))

@@ -720,3 +720,32 @@ def _within_one_edit(a: str, b: str) -> bool:
             return True
         return a[i + 2 :] == b[i + 2 :] and a[i : i + 2] == b[i : i + 2][::-1]
     return a[i:] == b[i + 1 :]
+
+
+def place_name_length(words: Sequence[str], longest: int = 5) -> tuple[int, str]:
+    """How many of the first folded `words` make a known place name, longest
+    first, and its kind ("region", "departement" or "commune"); (0, "") for
+    none. Used by matching to take place names out of a person's text."""
+    idx = _index()
+    for size in range(min(longest, len(words)), 0, -1):
+        key = "".join(words[:size])
+        if key in idx.region_keys:
+            return size, "region"
+        if key in idx.departement_keys:
+            return size, "departement"
+        if key in idx.communes:
+            return size, "commune"
+    return 0, ""
+
+
+def region_of_place(words: Sequence[str]) -> str | None:
+    """The région code these folded words name (a région, a département or a
+    commune known in one région only), or None."""
+    idx = _index()
+    key = "".join(words)
+    if key in idx.region_keys:
+        return idx.region_keys[key]
+    if key in idx.departement_keys:
+        return idx.by_code[idx.departement_keys[key]].region
+    regions = {idx.by_code[c.departement].region for c in idx.communes.get(key, ())}
+    return regions.pop() if len(regions) == 1 else None
