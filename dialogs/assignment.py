@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dialogs.aiguilleur_commands import Misused, Parsed, help_lines, usage
 from dialogs.context import RelayView
@@ -34,7 +33,6 @@ from dialogs.relay import buttons as relay_buttons
 from dialogs.replies import Button, Msg, msg
 from dialogs.sheet import sheet_lines
 
-PARIS = ZoneInfo("Europe/Paris")
 OFFERED = "offered"
 ACCEPTED = "accepted"
 THUMBS_UP = "👍"
@@ -237,23 +235,25 @@ def lieu(case: CaseView) -> str | Msg:
     return case.lieu_name or msg("sheet.missing")
 
 
-def when(moment: datetime) -> Msg:
-    local = moment.astimezone(PARIS)
-    return msg(
-        "desk.when",
-        day=local.day,
-        month=local.month,
-        hour=local.hour,
-        minute=local.minute,
-    )
+def delay(span: timedelta) -> Msg:
+    """``24 h``, ``1 h 30``, ``45 min``."""
+    minutes = max(int(span.total_seconds() // 60), 1)
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return msg("desk.delay.minutes", minutes=rest)
+    if not rest:
+        return msg("desk.delay.hours", hours=hours)
+    return msg("desk.delay.both", hours=hours, minutes=rest)
 
 
-def offer_lines(case: CaseView, deadline: datetime) -> tuple[Msg, ...]:
+def offer_lines(case: CaseView, timeout: timedelta) -> tuple[Msg, ...]:
+    """The offer's delay counts from its posting, which the text cannot date
+    (the homeserver may be away when it is written): it says how long."""
     return (
         msg("desk.offer.title", ref=case.ref, lieu=lieu(case)),
         msg("desk.offer.person", name=case.person_name or msg("desk.someone")),
         *sheet_lines(case.answers),
-        msg("desk.offer.how", ref=case.ref, deadline=when(deadline)),
+        msg("desk.offer.how", ref=case.ref, delay=delay(timeout)),
     )
 
 

@@ -196,7 +196,9 @@ class MatrixDesk:
         """The bot's own message came back through sync: if it is an offer, its
         event id is the case's thread root (a 👍 may already be on its way)."""
         async with self.db.unit() as uow:
-            await uow.assignments.set_offer_event_by_txn(event.txn_id, event.event_id)
+            await uow.assignments.set_offer_event_by_txn(
+                event.txn_id, event.event_id, self.clock.now() + self.offer_timeout
+            )
 
     async def decide(self, uow: UnitOfWork, event: RoomEvent) -> Effects:
         actor = await self.actor(uow, event.sender)
@@ -346,10 +348,12 @@ class MatrixDesk:
         await self.apply(uow, (FindAiguilleur(ref=case.ref),))
 
     async def on_sent(self, uow: UnitOfWork, row: OutboxMessage, external_id: str | None) -> None:
-        """An offer is out: its event id becomes the case's thread root."""
+        """An offer is out: its event id becomes the case's thread root, and its
+        deadline counts from now (after an outage, not from its creation)."""
         assignment = row.payload.get("assignment")
         if external_id and isinstance(assignment, int):
-            await uow.assignments.set_offer_event(assignment, external_id)
+            deadline = self.clock.now() + self.offer_timeout
+            await uow.assignments.set_offer_event(assignment, external_id, deadline)
 
     # -- effects ---------------------------------------------------------------------
 
@@ -437,9 +441,10 @@ class MatrixDesk:
         room_id = await uow.matrix.room_of(aiguilleur_id)
         if case is None or room_id is None:
             return
-        deadline = now + self.offer_timeout
+        # The deadline starts when the offer is posted (`on_sent`, `echo`): after
+        # a homeserver outage the aiguilleur still gets the whole delay.
         row = await uow.assignments.offer(
-            case=case, aiguilleur_id=aiguilleur_id, room_id=room_id, deadline=deadline, now=now
+            case=case, aiguilleur_id=aiguilleur_id, room_id=room_id, deadline=None, now=now
         )
         await uow.assignments.dequeue(case.id)
         await uow.catalog.mark_proposed([aiguilleur_id], now)
@@ -448,7 +453,7 @@ class MatrixDesk:
         await uow.cases.add_event(
             case, actor="bot", kind="offered", data={"aiguilleur": aiguilleur_id}, now=now
         )
-        lines = offer_lines(await self.case_view(uow, case), deadline)
+        lines = offer_lines(await self.case_view(uow, case), self.offer_timeout)
         payload = matrix_payload(render(self.locale, lines).html, assignment=row.id)
         queued = await uow.outbox.enqueue(
             transport=TRANSPORT, address=room_id, payload=payload, now=now

@@ -131,3 +131,42 @@ def test_limit_exceeded_becomes_retry_after() -> None:
         seconds=None, reason="M_FORBIDDEN: no"
     )
     assert type(classify(RoomSendError("bad", "M_BAD_JSON"))).__name__ == "Failed"
+
+
+async def test_offer_posted_after_an_outage_gets_its_whole_delay(private_world: World) -> None:
+    """The offer's delay (1 h here) counts from its posting in the room, not from
+    its creation while the homeserver was down."""
+    world = private_world
+    bot = await world.start()
+    assert bot.matrix is not None
+    alix = await world.member("alix")
+    await world.aiguilleurs(("alix", alix, 2))
+    await world.rooms()
+    await alix.join_invite()
+
+    await world.server.stop()
+    ref = await world.case(world.tg.user("Camille"))
+    world.clock.advance(timedelta(hours=2))  # twice the offer's delay, still down
+    assert await bot.matrix.desk.tick() == 0
+
+    await world.server.start()
+    world.clock.advance(timedelta(minutes=5))  # past the outbox's back-off
+    bot.dispatcher.kick()
+    offer = await alix.message(ref, "Nouvelle demande")
+    assert "d'ici 1 h," in offer.body
+    posted = world.clock.now()
+
+    async def deadline_set() -> bool:
+        async with bot.db.unit() as uow:
+            row = await uow.assignments.by_offer_event(offer.event_id)
+            return row is not None and row.deadline is not None
+
+    await eventually(deadline_set, "the offer's deadline set at its posting")
+    async with bot.db.unit() as uow:
+        row = await uow.assignments.by_offer_event(offer.event_id)
+        assert row is not None and row.deadline is not None
+        assert row.deadline >= posted + timedelta(minutes=59)
+    assert await bot.matrix.desk.tick() == 0  # not expired 15 s later
+    world.clock.advance(timedelta(minutes=61))
+    assert await bot.matrix.desk.tick() == 1
+    await alix.message(ref, "Sans réponse")
