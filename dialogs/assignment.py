@@ -91,6 +91,8 @@ class DeskContext:
     assignment: AssignmentView | None = None
     # The actor's open assignments with their cases (for !mes-dossiers).
     mine: tuple[tuple[AssignmentView, CaseView], ...] = ()
+    # Who typed (their Matrix id), for the command log.
+    sender: str = ""
 
 
 # -- what the runtime does --------------------------------------------------------------
@@ -181,6 +183,16 @@ class MarkShared:
     assignment_id: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refused:
+    """A command refused to `sender` (a stranger, or an aiguilleur on a case
+    that is not theirs): noted in the command log like every refusal."""
+
+    command: str
+    sender: str
+    ref: str | None = None
+
+
 DeskEffect = (
     Tell
     | Offer
@@ -192,6 +204,7 @@ DeskEffect = (
     | FindAiguilleur
     | Drain
     | MarkShared
+    | Refused
 )
 Effects = tuple[DeskEffect, ...]
 
@@ -273,7 +286,8 @@ def on_command(command: Parsed | Misused, ctx: DeskContext) -> Effects:
         return (here(ctx, *help_lines()),)
     actor = ctx.actor
     if actor is None:
-        return (here(ctx, msg("desk.stranger")),)
+        refused = Refused(command=command.name, sender=ctx.sender, ref=command.ref)
+        return (here(ctx, msg("desk.stranger")), refused)
     match command.name:
         case "dispo":
             on = bool(command.switch)
@@ -290,7 +304,7 @@ def on_case(command: Parsed, actor: ActorView, ctx: DeskContext) -> Effects:
     held = ctx.assignment
     case = ctx.case
     if case is None or held is None or held.aiguilleur_id != actor.id or held.ref != ref:
-        return (here(ctx, msg("desk.not_yours", ref=ref)),)
+        return not_yours(command, ctx)
     match command.name, held.state:
         case "accepter", "offered":
             return accept(held, actor, case)
@@ -317,7 +331,14 @@ def on_case(command: Parsed, actor: ActorView, ctx: DeskContext) -> Effects:
             return finish(held, actor, ctx, "closed", "clos")
         case "rendre", _:
             return finish(held, actor, ctx, "returned", "en_attente")
-    return (here(ctx, msg("desk.not_yours", ref=ref)),)
+    return not_yours(command, ctx)
+
+
+def not_yours(command: Parsed, ctx: DeskContext) -> Effects:
+    """The same answer whether the case exists or not; logged as a refusal."""
+    ref = command.ref or ""
+    refused = Refused(command=command.name, sender=ctx.sender, ref=command.ref)
+    return (here(ctx, msg("desk.not_yours", ref=ref)), refused)
 
 
 def accept(held: AssignmentView, actor: ActorView, case: CaseView) -> Effects:

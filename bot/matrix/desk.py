@@ -36,6 +36,7 @@ from dialogs.assignment import (
     Note,
     Offer,
     Queue,
+    Refused,
     SetAvailable,
     SetStatus,
     Tell,
@@ -215,11 +216,16 @@ class MatrixDesk:
                 actor=actor,
                 case=await self.case_view(uow, case),
                 assignment=await self.assignment_view(uow, row, case),
+                sender=event.sender,
             )
             return on_reaction(event.key, ctx)
         assert isinstance(event, RoomText)
         base = DeskContext(
-            now=now, room_id=event.room_id, thread_root=event.thread_root, actor=actor
+            now=now,
+            room_id=event.room_id,
+            thread_root=event.thread_root,
+            actor=actor,
+            sender=event.sender,
         )
         command = parse(event.body)
         if command is not None:
@@ -262,6 +268,7 @@ class MatrixDesk:
                 thread_root=base.thread_root,
                 actor=base.actor,
                 mine=tuple(views),
+                sender=base.sender,
             )
         if command.ref is None:
             return base
@@ -276,6 +283,7 @@ class MatrixDesk:
             actor=base.actor,
             case=await self.case_view(uow, case),
             assignment=await self.assignment_view(uow, row, case) if row else None,
+            sender=base.sender,
         )
 
     # -- time ------------------------------------------------------------------------
@@ -433,8 +441,32 @@ class MatrixDesk:
                 row = await uow.assignments.get(assignment_id)
                 if row is not None:
                     row.contacts_shared = True
+            case Refused(command=command, sender=sender, ref=ref):
+                await self.log_refusal(uow, command, sender, ref, now)
             case _:
                 raise AssertionError(f"not a single effect: {effect!r}")
+
+    async def log_refusal(
+        self, uow: UnitOfWork, command: str, sender: str, ref: str | None, now: datetime
+    ) -> None:
+        """An aiguilleurs' command refused: in `command_log`, like the refusals
+        of coordination commands (bot/admin/router.py)."""
+        if self.admin is not None and await self.admin.is_coordinator(uow, TRANSPORT, sender):
+            role = "coordinator"
+        elif await uow.matrix.aiguilleur_by_matrix_id(sender) is not None:
+            role = "aiguilleur"
+        else:
+            role = "anyone"
+        await uow.coordination.log_command(
+            transport=TRANSPORT,
+            actor=sender,
+            role=role,
+            command=command,
+            outcome="refused",
+            case_ref=ref,
+            now=now,
+        )
+        log.info("command %s by a %s: refused", command, role)
 
     async def offer(self, uow: UnitOfWork, ref: str, aiguilleur_id: str, now: datetime) -> None:
         case = await uow.cases.by_ref(ref)
