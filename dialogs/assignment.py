@@ -184,6 +184,14 @@ class MarkShared:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CancelNudges:
+    """The case is over: its planned follow-up nudges are cancelled."""
+
+    ref: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Refused:
     """A command refused to `sender` (a stranger, or an aiguilleur on a case
     that is not theirs): noted in the command log like every refusal."""
@@ -204,6 +212,7 @@ DeskEffect = (
     | FindAiguilleur
     | Drain
     | MarkShared
+    | CancelNudges
     | Refused
 )
 Effects = tuple[DeskEffect, ...]
@@ -383,6 +392,9 @@ def finish(
     ]
     if to == "returned":
         effects.append(FindAiguilleur(ref=held.ref))
+    else:
+        # Closed, as by a coordinator's ``clore``: no more nudges planned.
+        effects.append(CancelNudges(ref=held.ref, reason="closed"))
     effects.append(Drain())
     return tuple(effects)
 

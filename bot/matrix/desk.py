@@ -25,6 +25,7 @@ from dialogs.aiguilleur_commands import Misused, Parsed, parse
 from dialogs.assignment import (
     ActorView,
     AssignmentView,
+    CancelNudges,
     CaseView,
     DeskContext,
     DeskEffect,
@@ -441,6 +442,11 @@ class MatrixDesk:
                 row = await uow.assignments.get(assignment_id)
                 if row is not None:
                     row.contacts_shared = True
+            case CancelNudges(ref=ref, reason=reason):
+                case = await uow.cases.by_ref(ref)
+                if case is not None:
+                    cancelled = await uow.nudges.cancel_for_case(case.id, reason=reason, now=now)
+                    log.info("case %s: %d nudges cancelled", ref, cancelled)
             case Refused(command=command, sender=sender, ref=ref):
                 await self.log_refusal(uow, command, sender, ref, now)
             case _:
