@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from dialogs.admin.access import Role
+from dialogs.admin.grammar import COMMANDS as COORDINATION_COMMANDS
+from dialogs.admin.grammar import usage as coordination_usage
 from dialogs.aiguilleur_commands import Misused, Parsed, help_lines, usage
 from dialogs.context import RelayView
 from dialogs.matching.model import AiguilleurCandidate
@@ -274,7 +277,7 @@ def offer_lines(case: CaseView, timeout: timedelta) -> tuple[Msg, ...]:
     return (
         msg("desk.offer.title", ref=case.ref, lieu=lieu(case)),
         msg("desk.offer.person", name=case.person_name or msg("desk.someone")),
-        *sheet_lines(case.answers),
+        *sheet_lines(case.answers, third_person=True),
         msg("desk.offer.how", ref=case.ref, delay=delay(timeout)),
     )
 
@@ -292,7 +295,7 @@ def on_command(command: Parsed | Misused, ctx: DeskContext) -> Effects:
             return (here(ctx, msg("desk.unknown_command", word=command.word)),)
         return (here(ctx, msg("desk.usage_hint", usage=usage(command.spec))),)
     if command.name == "aide":
-        return (here(ctx, *help_lines()),)
+        return (here(ctx, *aiguilleur_help()),)
     actor = ctx.actor
     if actor is None:
         refused = Refused(command=command.name, sender=ctx.sender, ref=command.ref)
@@ -306,6 +309,18 @@ def on_command(command: Parsed | Misused, ctx: DeskContext) -> Effects:
         case "mes-dossiers":
             return (here(ctx, *mine_lines(ctx)),)
     return on_case(command, actor, ctx)
+
+
+def aiguilleur_help() -> tuple[Msg, ...]:
+    """The desk's commands, then those of the coordination grammar made for
+    aiguilleurs (``!intervention``), then the word on reactions and threads."""
+    desk = help_lines()
+    theirs = tuple(
+        msg("desk.help.line", usage=coordination_usage(spec, "!"), text=msg(spec.help_key))
+        for spec in COORDINATION_COMMANDS
+        if spec.role == Role.AIGUILLEUR
+    )
+    return (*desk[:-1], *theirs, desk[-1])
 
 
 def on_case(command: Parsed, actor: ActorView, ctx: DeskContext) -> Effects:
@@ -518,5 +533,5 @@ def case_lines(case: CaseView, held: AssignmentView) -> tuple[Msg, ...]:
             state=msg(f"desk.state.{held.state}"),
         ),
         msg("desk.offer.person", name=person(case)),
-        *sheet_lines(case.answers),
+        *sheet_lines(case.answers, third_person=True),
     )

@@ -21,6 +21,7 @@ from nio import (
     MegolmEvent,
     ReactionEvent,
     RoomEncryptedFile,
+    RoomMemberEvent,
     RoomMessageFile,
     RoomMessageText,
     SyncResponse,
@@ -43,6 +44,8 @@ class RoomText:
     body: str
     # The thread the message was written in (m.thread), if any.
     thread_root: str | None = None
+    # The sender's display name in the room (their profile's), if they set one.
+    sender_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,9 +140,20 @@ def thread_root(source: dict[str, Any]) -> str | None:
     return None
 
 
-def room_events(response: SyncResponse, own_user: str) -> list[RoomEvent | OwnEcho]:
+def display_name(client: AsyncClient | None, room_id: str, user_id: str) -> str | None:
+    """The name the user shows in the room (nio keeps the rooms' members)."""
+    room = client.rooms.get(room_id) if client is not None else None
+    member = room.users.get(user_id) if room is not None else None
+    name = getattr(member, "display_name", None)
+    return str(name) if name and name != user_id else None
+
+
+def room_events(
+    response: SyncResponse, own_user: str, client: AsyncClient | None = None
+) -> list[RoomEvent | OwnEcho]:
     """Messages and reactions of joined rooms, in order; the bot's own messages
-    only as echoes of their transaction ids."""
+    only as echoes of their transaction ids. With `client`, texts carry their
+    sender's display name."""
     found: list[RoomEvent | OwnEcho] = []
     for room_id, room in response.rooms.join.items():
         for event in room.timeline.events:
@@ -156,6 +170,7 @@ def room_events(response: SyncResponse, own_user: str) -> list[RoomEvent | OwnEc
                         sender=event.sender,
                         body=event.body,
                         thread_root=thread_root(event.source),
+                        sender_name=display_name(client, room_id, event.sender),
                     )
                 )
             elif isinstance(event, ReactionEvent):
@@ -199,6 +214,20 @@ def room_file(room_id: str, event: RoomMessageFile | RoomEncryptedFile) -> RoomF
         secret=secret,
         thread_root=thread_root(event.source),
     )
+
+
+def someone_joined(response: SyncResponse, own_user: str) -> bool:
+    """Somebody else joined one of the bot's rooms in this sync."""
+    for room in response.rooms.join.values():
+        for event in (*room.state, *room.timeline.events):
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.membership == "join"
+                and event.state_key != own_user
+                and (event.prev_membership or "") != "join"
+            ):
+                return True
+    return False
 
 
 def invites(client: AsyncClient, response: SyncResponse) -> list[Invite]:

@@ -57,6 +57,7 @@ from dialogs.assignment import (
 )
 from dialogs.context import RelayView
 from dialogs.effects import EndRelay, RelayEffect, RelayToAiguilleur, ShareContacts
+from dialogs.matching.model import AiguilleurCandidate
 from dialogs.render import render
 from storage.db import Database, UnitOfWork
 from storage.matrix_models import ACCEPTED, OFFERED, Assignment
@@ -93,6 +94,9 @@ class MatrixDesk:
         self.kick: Callable[[], None] = lambda: None
         # Coordination commands (set by the service).
         self.admin: AdminDesk | None = None
+        # Has this user joined this room (the service answers from its sync)?
+        # Only those who did are offered cases: an invitation is no answer.
+        self.joined: Callable[[str, str], bool] = lambda room_id, user_id: True
 
     # -- views ---------------------------------------------------------------------
 
@@ -174,7 +178,12 @@ class MatrixDesk:
             body = "!admin"
         own = parse(body)
         commands_first = (
-            in_coordinators_room or own is None or (isinstance(own, Misused) and own.spec is None)
+            in_coordinators_room
+            or own is None
+            or (isinstance(own, Misused) and own.spec is None)
+            # A coordinator who is no aiguilleur means the coordination's
+            # ``!dossier``, ``!dossiers``… wherever they type them.
+            or await self.coordinator_only(uow, event.sender)
         )
         return await self.admin.from_matrix(
             uow,
@@ -184,7 +193,13 @@ class MatrixDesk:
             thread=event.thread_root,
             locale=self.locale,
             commands_first=commands_first,
+            sender_name=event.sender_name,
         )
+
+    async def coordinator_only(self, uow: UnitOfWork, sender: str) -> bool:
+        if self.admin is None or not await self.admin.is_coordinator(uow, TRANSPORT, sender):
+            return False
+        return await uow.matrix.aiguilleur_by_matrix_id(sender) is None
 
     async def wants_file(self, event: RoomFile) -> bool:
         """Worth downloading: a small catalog file, outside a thread, from a
@@ -296,13 +311,13 @@ class MatrixDesk:
         async with self.db.unit() as uow:
             due = await uow.assignments.expired_ids(now)
         expired = 0
-        for assignment_id in due:
+        for assignment_id in [*due, *await self.left()]:
             async with self.db.unit() as uow:
                 row = await uow.assignments.get(assignment_id)
                 # Answered meanwhile (an accept won the race): nothing to do.
-                if row is None or row.state != OFFERED or row.deadline is None:
+                if row is None or row.state != OFFERED:
                     continue
-                if row.deadline > now:
+                if (row.deadline is None or row.deadline > now) and await self.in_room(uow, row):
                     continue
                 case = await self.case_of(uow, row)
                 await self.apply(uow, on_timeout(await self.assignment_view(uow, row, case)))
@@ -311,6 +326,17 @@ class MatrixDesk:
             await self.apply(uow, (Drain(),))
         self.kick()
         return expired
+
+    async def left(self) -> list[int]:
+        """Offers waiting for someone no longer in their room: they move on now
+        rather than after the whole delay."""
+        async with self.db.unit() as uow:
+            rows = await uow.assignments.offered()
+            return [row.id for row in rows if not await self.in_room(uow, row)]
+
+    async def in_room(self, uow: UnitOfWork, row: Assignment) -> bool:
+        person = await uow.matrix.aiguilleur(row.aiguilleur_id)
+        return person is not None and self.joined(row.room_id, person.matrix_id)
 
     # -- the person's side (bot.runtime.Desk) --------------------------------------------
 
@@ -387,13 +413,23 @@ class MatrixDesk:
             return ()
         if await uow.assignments.open_for_case(case.id) is not None:
             return ()
+        candidates = await uow.catalog.candidates()
         return offer_or_queue(
             await self.case_view(uow, case),
-            await uow.catalog.candidates(),
+            candidates,
             await uow.assignments.tried(case.id),
-            set(await uow.matrix.rooms()),
+            await self.reachable(uow, candidates),
             await uow.assignments.is_waiting(case.id),
         )
+
+    async def reachable(self, uow: UnitOfWork, candidates: list[AiguilleurCandidate]) -> set[str]:
+        """Slugs of the aiguilleurs who joined their room with the bot."""
+        rooms = await uow.matrix.rooms()
+        return {
+            c.profile.id
+            for c in candidates
+            if c.profile.id in rooms and self.joined(rooms[c.profile.id], c.profile.matrix_id)
+        }
 
     async def drain(self, uow: UnitOfWork) -> None:
         for case in await uow.assignments.waiting():

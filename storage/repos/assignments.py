@@ -131,6 +131,13 @@ class AssignmentsRepo:
         )
         return list(result.all())
 
+    async def offered(self) -> list[Assignment]:
+        """Offers waiting for an answer."""
+        result = await self.session.scalars(
+            select(Assignment).where(Assignment.state == OFFERED).order_by(Assignment.id)
+        )
+        return list(result.all())
+
     async def next_deadline(self) -> datetime | None:
         return await self.session.scalar(
             select(func.min(Assignment.deadline)).where(Assignment.state == OFFERED)

@@ -4,16 +4,24 @@ Synapse's rate limit is honoured: the outbox towards Matrix."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
+import signal
 import time
 import urllib.parse
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from nio import RoomSendError
 from sqlalchemy import select
 
+from bot.app import BotService
+from bot.http_config import HttpConfig
 from bot.matrix.sender import classify
 from bot.outbox import RetryAfter, Sent
+from bot.pacing import NoPacing
 from storage.models import OutboxMessage
+from tests.e2e.http_support import healthz
 from tests.matrix.conftest import Member, World
 
 
@@ -170,3 +178,41 @@ async def test_offer_posted_after_an_outage_gets_its_whole_delay(private_world: 
     world.clock.advance(timedelta(minutes=61))
     assert await bot.matrix.desk.tick() == 1
     await alix.message(ref, "Sans réponse")
+
+
+async def test_healthz_degraded_while_the_homeserver_is_down_or_hung(
+    private_world: World,
+) -> None:
+    world = private_world
+    config = dataclasses.replace(world.config(), http=HttpConfig(host="127.0.0.1", port=0))
+    world.bot = bot = BotService(config, clock=world.clock, rate_limit=False, pacer=NoPacing())
+    await bot.start()
+    status, body = await healthz(bot)
+    assert (status, body["status"], body["matrix"]) == (200, "ok", "ok")
+
+    # Hung: the homeserver takes the sync's request and never answers.
+    pid = world.server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        world.clock.advance(timedelta(minutes=1))
+        status, body = await healthz(bot)
+        # Degraded, not down: Telegram is still served, a restart would not help.
+        assert (status, body["status"], body["matrix"]) == (200, "degraded", "stalled")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    def matrix_is(state: str) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return (await healthz(bot))[1].get("matrix") == state
+
+        return check
+
+    await eventually(matrix_is("ok"), "the sync back after the homeserver woke up", 20)
+    # Down: the sync fails at once.
+    await world.server.stop()
+    await eventually(matrix_is("unreachable"), "a failed sync while the homeserver is down", 20)
+    assert (await healthz(bot))[1]["status"] == "degraded"
+    await world.server.start()
+    await eventually(matrix_is("ok"), "the sync back with the homeserver", 40)
+    assert (await healthz(bot))[1]["status"] == "ok"

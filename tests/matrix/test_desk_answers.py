@@ -90,3 +90,49 @@ async def test_closing_cancels_nudges_and_next_pages_keep_filters(world: World) 
     await coordinator.say(coordination, "!ressources gestion")
     resources = plain((await coordinator.message("Ressources du catalogue")).body)
     assert "!ressources gestion page 2" in resources
+
+
+async def test_added_aiguilleur_help_sheet_and_coordinator_outside_their_room(
+    world: World,
+) -> None:
+    await world.start()
+    coordinator, coordination = world.coordinator, world.coordinators_room
+    nina = await world.member("nina")
+    # A coordinator adds an aiguilleur: the room the bot makes for her has a word in it.
+    await coordinator.say(coordination, f"!aiguilleur ajouter {nina.id} Nina Nouvelle")
+    await coordinator.message("Nina Nouvelle")
+    assert await world.rooms() == 1
+    room = await nina.join_invite()
+    welcome = await nina.message("Bonjour Nina Nouvelle")
+    assert "!accepter AIG-0042" in welcome.body and "!intervention" in welcome.body
+    assert "!admin" not in welcome.body
+
+    # Her !aide lists !intervention too.
+    await nina.say(room, "!aide")
+    help_text = await nina.message("Commandes d'Aiguillage")
+    assert "!intervention AIG-0042" in help_text.body and "!dispo" in help_text.body
+
+    # The sheet she reads speaks of the person's role, not "Votre rôle".
+    async with world.bot.db.unit() as uow:  # type: ignore[union-attr]
+        person = await uow.catalog.aiguilleur("nina-nouvelle")
+        assert person is not None
+        person.themes = ["gestion"]
+        person.available = True
+    ref = await world.case(world.tg.user("Camille"))
+    offer = plain((await nina.message(ref, "Nouvelle demande")).body)
+    assert "Votre rôle" not in offer and "Rôle de la personne" in offer
+    await nina.say(room, f"!accepter {ref}")
+    await nina.message("Vous suivez la demande")
+    await nina.say(room, f"!dossier {ref}")
+    sheet = plain((await nina.message(f"Demande {ref}")).body)
+    assert "Votre rôle" not in sheet and "Rôle de la personne" in sheet
+
+    # A coordinator typing !dossier in a direct chat with the bot gets the case.
+    created = await coordinator.client.room_create(
+        is_direct=True, invite=[world.bot_user.user_id]
+    )
+    direct = created.room_id  # type: ignore[union-attr]
+    await coordinator.say(direct, f"!dossier {ref}")
+    answer = plain((await coordinator.message(f"Dossier {ref}")).body)
+    assert "réservées aux aiguilleur" not in answer and "Quimper" in answer
+    assert "Rôle de la personne" in answer
