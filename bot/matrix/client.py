@@ -10,6 +10,7 @@ delay and move on to other rooms.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from nio import (
     MegolmEvent,
     ReactionEvent,
     RoomEncryptedFile,
+    RoomKeyRequest,
+    RoomKeyRequestCancellation,
     RoomMemberEvent,
     RoomMessageFile,
     RoomMessageText,
@@ -251,6 +254,70 @@ def is_direct(invite_state: list[Any], own_user: str) -> bool:
         ):
             return bool((event.content or {}).get("is_direct"))
     return False
+
+
+@dataclass(slots=True)
+class KeyRequests:
+    """Room key requests from other users' devices, kept until answered.
+
+    A device that signs in after a message was sent cannot read it: it asks
+    the devices in the room for the key (``m.room_key_request``). matrix-nio
+    answers only its own user's devices, so the bot answers here: with the
+    Megolm sessions *it* created, and only to members who joined the room (the
+    service decides, through `allowed`)."""
+
+    waiting: dict[str, RoomKeyRequest] = field(default_factory=dict)
+
+    def take(self, response: SyncResponse) -> None:
+        for event in response.to_device_events:
+            if isinstance(event, RoomKeyRequest):
+                self.waiting[f"{event.sender}|{event.request_id}"] = event
+            elif isinstance(event, RoomKeyRequestCancellation):
+                self.waiting.pop(f"{event.sender}|{event.request_id}", None)
+
+    async def answer(self, client: AsyncClient, allowed: Callable[[str, str], bool]) -> int:
+        """Share what may be shared, opening Olm sessions where there are none
+        yet. Returns how many keys went out."""
+        shared, claim = self._share(client, allowed)
+        if claim:
+            await client.keys_claim(claim)
+            more, _ = self._share(client, allowed)
+            shared += more
+        if shared:
+            await client.send_to_device_messages()
+        return shared
+
+    def _share(
+        self, client: AsyncClient, allowed: Callable[[str, str], bool]
+    ) -> tuple[int, dict[str, list[str]]]:
+        olm = client.olm
+        if olm is None or not self.waiting:
+            return 0, {}
+        own_key = olm.account.identity_keys["curve25519"]
+        claim: dict[str, list[str]] = {}
+        shared = 0
+        for key, event in list(self.waiting.items()):
+            group = olm.inbound_group_store.get(event.room_id, event.sender_key, event.session_id)
+            if event.sender_key != own_key or group is None or not allowed(
+                event.room_id, event.sender
+            ):
+                del self.waiting[key]  # not ours to give, or not theirs to read
+                continue
+            device = olm.device_store[event.sender].get(event.requesting_device_id)
+            if device is None or device.deleted or device.blacklisted:
+                continue  # their device list is queried after the sync; next time
+            session = olm.session_store.get(device.curve25519)
+            if session is None:
+                claim.setdefault(device.user_id, []).append(device.device_id)
+                continue
+            # nio's own (private) way of wrapping a session in m.forwarded_room_key.
+            olm.outgoing_to_device_messages.append(
+                olm._encrypt_forwarding_key(event.room_id, group, session, device)
+            )
+            del self.waiting[key]
+            shared += 1
+            log.info("room key of %s shared with a new device of %s", event.room_id, event.sender)
+        return shared, claim
 
 
 async def keep_keys(client: AsyncClient) -> None:

@@ -28,6 +28,7 @@ from nio import (
 from bot.clock import Clock
 from bot.matrix.client import (
     Invite,
+    KeyRequests,
     OwnEcho,
     RoomFile,
     build_client,
@@ -96,6 +97,7 @@ class MatrixService:
         self.last_sync: datetime | None = None
         self.sync_failure: str | None = None
         desk.joined = self.joined
+        self.key_requests = KeyRequests()
 
     @property
     def coordinators_room(self) -> str:
@@ -136,6 +138,8 @@ class MatrixService:
         self.last_sync = self.clock.now()
         self.sync_failure = None
         await keep_keys(self.client)
+        self.key_requests.take(response)
+        await self.key_requests.answer(self.client, self.joined)
         for invite in invites(self.client, response):
             await self.on_invite(invite)
         if not first and someone_joined(response, self.client.user_id):
