@@ -68,17 +68,17 @@ from telegram.ext import (  # noqa: E402
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
 from bot.app import coordination_desk  # noqa: E402
-from bot.catalog_service import load_starter_catalog  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
-from bot.config import Config, DatabaseConfig, TelegramConfig  # noqa: E402
-from bot.followup_runtime import FollowupRuntime  # noqa: E402
-from bot.metrics import MeteredRuntime, Metrics  # noqa: E402
-from bot.outbox import Dispatcher  # noqa: E402
-from bot.pacing import NoPacing  # noqa: E402
-from bot.telegram import TRANSPORT, TelegramTransport  # noqa: E402
+from bot.catalog.service import load_starter_catalog  # noqa: E402
+from bot.config.load import Config, DatabaseConfig, TelegramConfig  # noqa: E402
+from bot.delivery.outbox import Dispatcher  # noqa: E402
+from bot.delivery.pacing import NoPacing  # noqa: E402
+from bot.followup.executor import FollowupRuntime  # noqa: E402
+from bot.runtime.clock import SystemClock  # noqa: E402
+from bot.transports.http.metrics import MeteredRuntime, Metrics  # noqa: E402
+from bot.transports.telegram.transport import TRANSPORT, TelegramTransport  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Case, Conversation  # noqa: E402
+from storage.models.core import Case, Conversation  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 BOT_ID = 123456
@@ -258,7 +258,7 @@ Step = Say | Press
 
 
 def intake_script(rng: random.Random) -> list[Step]:
-    """A full intake as in tests/dialogs/transcript.py, with varied answers."""
+    """A full intake as in tests/kernel/transcript.py, with varied answers."""
     themes = rng.sample(["gestion", "gouvernance", "numerique", "financement", "documentation"], 2)
     return [
         Say("/start"),

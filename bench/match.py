@@ -33,16 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as `python bench/match.py`
     sys.path.insert(0, str(ROOT))
 
-from dialogs.catalog import KINDS, AiguilleurProfile, Resource, parse_catalog_yaml  # noqa: E402
-from dialogs.matching import (  # noqa: E402
+from dialogs.catalog.load import KINDS, AiguilleurProfile, Resource, parse_catalog_yaml  # noqa: E402
+from dialogs.catalog.matching import (  # noqa: E402
     AiguilleurCandidate,
     MatchIndex,
     MatchQuery,
     match,
 )
-from dialogs.options import THEMES  # noqa: E402
-from dialogs.places import region_codes  # noqa: E402
-from dialogs.textnorm import fold  # noqa: E402
+from dialogs.geo.places import region_codes  # noqa: E402
+from dialogs.kernel.options import THEMES  # noqa: E402
+from dialogs.kernel.textnorm import fold  # noqa: E402
 
 SIZES = (100, 1_000, 10_000)
 AIGUILLEURS = 1_000

@@ -41,16 +41,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.app import BotService  # noqa: E402
-from bot.clock import FakeClock  # noqa: E402
-from bot.followup_config import FollowupConfig, PolicyStep  # noqa: E402
-from bot.pacing import Pacer  # noqa: E402
-from bot.schedule import Quiet  # noqa: E402
-from dialogs.state import Stage, State  # noqa: E402
+from bot.config.followup import FollowupConfig, PolicyStep  # noqa: E402
+from bot.delivery.pacing import Pacer  # noqa: E402
+from bot.followup.schedule import Quiet  # noqa: E402
+from bot.runtime.clock import FakeClock  # noqa: E402
+from dialogs.kernel.state import Stage, State  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.nudge_models import Nudge  # noqa: E402
-from tests.e2e.harness import TOKEN, bot_config  # noqa: E402
+from storage.models.followup import Nudge  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, FakeUser  # noqa: E402
+from tests.transports.telegram.harness import TOKEN, bot_config  # noqa: E402
 
 TELEGRAM_LIMIT = 30.0
 

@@ -11,31 +11,31 @@ import signal
 import sys
 from typing import IO
 
-from bot.admin.call import Services
-from bot.admin.router import AdminDesk
-from bot.clock import Clock, SystemClock
-from bot.config import Config, ConfigError, require_token
-from bot.console import TRANSPORT as CONSOLE
-from bot.console import ConsoleScreen, ConsoleSender, ConsoleTransport
-from bot.digest import WeeklyDigest
-from bot.flood import FloodGate
-from bot.followup_config import CoordinatorsConfig
-from bot.followup_runtime import FollowupRuntime
-from bot.health import Health, check
-from bot.http_server import HttpServer
-from bot.matrix.config import MatrixConfig
-from bot.matrix.sender import TRANSPORT as MATRIX
-from bot.matrix.service import MatrixService
-from bot.metrics import MeteredDesk, MeteredRuntime, Metrics, read_gauges
-from bot.nudges import NudgeScheduler, NudgeWorker
-from bot.outbox import Dispatcher
-from bot.pacing import NoPacing, Pacer
-from bot.privacy import RetentionJob
-from bot.runtime import Runtime
-from bot.telegram import TRANSPORT as TELEGRAM
-from bot.telegram import TelegramTransport
-from bot.webhook import TelegramWebhook
-from dialogs.replies import msg
+from bot.config.followup import CoordinatorsConfig
+from bot.config.load import Config, ConfigError, require_token
+from bot.config.matrix import MatrixConfig
+from bot.coordination.call import Services
+from bot.coordination.router import AdminDesk
+from bot.delivery.outbox import Dispatcher
+from bot.delivery.pacing import NoPacing, Pacer
+from bot.followup.executor import FollowupRuntime
+from bot.followup.nudges import NudgeScheduler, NudgeWorker
+from bot.privacy.service import RetentionJob
+from bot.reports.digest import WeeklyDigest
+from bot.runtime.clock import Clock, SystemClock
+from bot.runtime.core import Runtime
+from bot.runtime.flood import FloodGate
+from bot.transports.console.chat import TRANSPORT as CONSOLE
+from bot.transports.console.chat import ConsoleScreen, ConsoleSender, ConsoleTransport
+from bot.transports.http.health import Health, check
+from bot.transports.http.metrics import MeteredDesk, MeteredRuntime, Metrics, read_gauges
+from bot.transports.http.server import HttpServer
+from bot.transports.matrix.sender import TRANSPORT as MATRIX
+from bot.transports.matrix.service import MatrixService
+from bot.transports.telegram.transport import TRANSPORT as TELEGRAM
+from bot.transports.telegram.transport import TelegramTransport
+from bot.transports.telegram.webhook import TelegramWebhook
+from dialogs.kernel.replies import msg
 from storage.db import Database, is_sqlite
 from storage.migrate import upgrade
 

@@ -13,7 +13,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from tests import databases
 
-pytest_plugins = ["tests.fakes.postgres", "tests.e2e.fixtures"]
+pytest_plugins = ["tests.fakes.postgres", "tests.transports.telegram.fixtures"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -33,10 +33,10 @@ def esc(s: str) -> str:
     return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-with open(ROOT / "dialogs/locale/.lock", "w") as lock:
+with open(ROOT / "dialogs/kernel/locale/.lock", "w") as lock:
     fcntl.flock(lock, fcntl.LOCK_EX)
     for lang, entries in (("fr", FR), ("en", EN)):
-        path = ROOT / f"dialogs/locale/{lang}/LC_MESSAGES/aiguillage.po"
+        path = ROOT / f"dialogs/kernel/locale/{lang}/LC_MESSAGES/aiguillage.po"
         existing = path.read_text()
         out = []
         for k, v in entries.items():

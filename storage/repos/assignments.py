@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
-from storage.matrix_models import ACCEPTED, OFFERED, OPEN_STATES, Assignment, CaseQueue
-from storage.models import Case, Conversation
+from storage.models.assignment import ACCEPTED, OFFERED, OPEN_STATES, Assignment, CaseQueue
+from storage.models.core import Case, Conversation
 from storage.session import DbSession
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, func, select, update
 
-from storage.models import Case, CaseEvent, Counter
+from storage.models.core import Case, CaseEvent, Counter
 from storage.session import DbSession
 
 CASE_COUNTER = "case"

@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 
-from dialogs.catalog import AiguilleurProfile, Catalog
-from dialogs.catalog import Resource as ResourceEntry
-from dialogs.matching import AiguilleurCandidate
-from storage.catalog_models import Aiguilleur, Resource
-from storage.matrix_models import OPEN_STATES, Assignment
+from dialogs.catalog.load import AiguilleurProfile, Catalog
+from dialogs.catalog.load import Resource as ResourceEntry
+from dialogs.catalog.matching import AiguilleurCandidate
+from storage.models.assignment import OPEN_STATES, Assignment
+from storage.models.catalog import Aiguilleur, Resource
 from storage.session import DbSession
 
-# What every new case's matching asks (bot/catalog_service.py), built once.
+# What every new case's matching asks (bot/catalog/service.py), built once.
 _VERSION = select(func.count(), func.max(Resource.updated_at)).select_from(Resource)
 # populate_existing: rows already in the session take the database's values
 # (`_MARK_PROPOSED` is a Core update that leaves them as they were).
@@ -276,7 +276,7 @@ class CatalogRepo:
     async def active_case_counts(self) -> dict[str, int]:
         """Aiguilleur id → number of cases they currently hold: accepted ones and
         offers still waiting for an answer (so that offers in a row never exceed
-        someone's capacity). See `storage.matrix_models.Assignment`."""
+        someone's capacity). See `storage.models.assignment.Assignment`."""
         result = await self.session.execute(_OPEN_CASE_COUNTS)
         return {aiguilleur: int(count) for aiguilleur, count in result.all()}
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from storage.models import Conversation
+from storage.models.core import Conversation
 from storage.session import DbSession
 
 _TABLE = Conversation.__table__

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 
-from storage.catalog_models import Aiguilleur
-from storage.coordination_models import CommandLog, Coordinator, PendingAction
+from storage.models.catalog import Aiguilleur
+from storage.models.coordination import CommandLog, Coordinator, PendingAction
 from storage.session import DbSession
 
 # Every update a person sends asks whether an admin action waits for them; the

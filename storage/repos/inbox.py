@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from storage.models import ProcessedUpdate
+from storage.models.core import ProcessedUpdate
 from storage.session import DbSession
 
 # Built once: every incoming update runs it (a Core statement skips the ORM flush).

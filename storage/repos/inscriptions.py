@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from storage.coordination_models import APPROVED, PENDING, REJECTED, Inscription
+from storage.models.coordination import APPROVED, PENDING, REJECTED, Inscription
 from storage.session import DbSession
 
 

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from storage.coordination_models import Intervention
-from storage.matrix_models import ACCEPTED, CLOSED, ENDED, RETURNED, Assignment
+from storage.models.assignment import ACCEPTED, CLOSED, ENDED, RETURNED, Assignment
+from storage.models.coordination import Intervention
 from storage.session import DbSession
 
 # Assignment states that mean "this aiguilleur took the case on".

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from storage.catalog_models import Aiguilleur
-from storage.matrix_models import MatrixRoom, MatrixSync
+from storage.models.catalog import Aiguilleur
+from storage.models.matrix import MatrixRoom, MatrixSync
 from storage.session import DbSession
 
 SYNC_TOKEN = "next_batch"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storage.nudge_models import CaseFlag, Nudge
+from storage.models.followup import CaseFlag, Nudge
 from storage.session import DbSession
 
 PENDING = "pending"

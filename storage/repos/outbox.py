@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
-from storage.models import OutboxMessage
+from storage.models.core import OutboxMessage
 from storage.session import DbSession
 
 PENDING = "pending"

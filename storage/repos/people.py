@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from storage.models import Person
+from storage.models.core import Person
 from storage.session import DbSession
 
 

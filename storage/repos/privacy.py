@@ -25,12 +25,12 @@ from typing import Any
 
 from sqlalchemy import Text, cast, delete, exists, func, or_, select, update
 
-from dialogs.options import ROLES
-from storage.catalog_models import Aiguilleur
-from storage.coordination_models import APPROVED, Inscription, Intervention, PendingAction
-from storage.matrix_models import ENDED, OPEN_STATES, Assignment, CaseQueue
-from storage.models import Case, CaseEvent, Conversation, OutboxMessage, Person
-from storage.nudge_models import Nudge
+from dialogs.kernel.options import ROLES
+from storage.models.assignment import ENDED, OPEN_STATES, Assignment, CaseQueue
+from storage.models.catalog import Aiguilleur
+from storage.models.coordination import APPROVED, Inscription, Intervention, PendingAction
+from storage.models.core import Case, CaseEvent, Conversation, OutboxMessage, Person
+from storage.models.followup import Nudge
 from storage.repos.nudges import PENDING, SENT
 from storage.session import DbSession
 

@@ -1,5 +1,5 @@
 """Read-only queries of the report, `stats` and the weekly digest: plain rows
-(dialogs/admin/report.py) loaded with one query per table — never one per case.
+(dialogs/reports/report.py) loaded with one query per table — never one per case.
 
 `regions`: a scoped coordinator's régions (None: every région); a case outside
 them, or without a région, is left out, and so are its interventions,
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from dialogs.admin.report import (
+from dialogs.reports.report import (
     FIRST_CONTACT_KINDS,
     HELD_STATES,
     IMPACT_KIND,
@@ -26,11 +26,11 @@ from dialogs.admin.report import (
     ResourceRow,
     Rows,
 )
-from storage.catalog_models import Aiguilleur, Resource
-from storage.coordination_models import Intervention
-from storage.matrix_models import DECLINED, EXPIRED, Assignment, CaseQueue
-from storage.models import Case, CaseEvent
-from storage.nudge_models import Nudge
+from storage.models.assignment import DECLINED, EXPIRED, Assignment, CaseQueue
+from storage.models.catalog import Aiguilleur, Resource
+from storage.models.coordination import Intervention
+from storage.models.core import Case, CaseEvent
+from storage.models.followup import Nudge
 from storage.session import DbSession
 
 CLOSED = "clos"

@@ -8,8 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dialogs.catalog import AiguilleurProfile, Catalog, Resource, parse_catalog_yaml
-from dialogs.matching import AiguilleurCandidate
+from dialogs.catalog.load import AiguilleurProfile, Catalog, Resource, parse_catalog_yaml
+from dialogs.catalog.matching import AiguilleurCandidate
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "storage" / "seed" / "catalog.yaml"

@@ -16,8 +16,8 @@ from functools import cache
 
 import yaml
 
-from dialogs.matching import MatchIndex, MatchQuery, match
-from dialogs.textnorm import fold
+from dialogs.catalog.matching import MatchIndex, MatchQuery, match
+from dialogs.kernel.textnorm import fold
 from tests.catalog.helpers import ROOT, seed_catalog
 
 CASES = ROOT / "tests" / "data" / "match_cases.yaml"

@@ -1,4 +1,4 @@
-"""`aiguillage catalog …` and `aiguillage match` through `bot.cli.main`, on a
+"""`aiguillage catalog …` and `aiguillage match` through `bot.cli.commands`, on a
 database of the session's engine: French output, one clear line per failure, exit status 2."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.commands import main
 from tests import databases
 from tests.catalog.helpers import SEED, seed_catalog
 
@@ -152,7 +152,8 @@ def test_match_json_shape(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert len(data["resources"]) <= 3
     first = data["resources"][0]
     assert set(first) == {"id", "score", "why"}
-    assert first["id"] == "framadate" and "remplace Doodle" in first["why"]
+    assert first["id"] == "framadate"
+    assert any(why.startswith("remplace Doodle") for why in first["why"])
     scores = [r["score"] for r in data["resources"]]
     assert scores == sorted(scores, reverse=True)
     assert data["themes"] and all(isinstance(t, str) for t in data["themes"])
@@ -176,8 +177,15 @@ def test_match_with_theme_and_region(db: str, capsys: pytest.CaptureFixture[str]
     )
     data = json.loads(out)
     assert code == 0 and data["themes"] == ["energie"]
-    assert data["resources"][0]["id"] == "taranis"
-    assert "même région" in data["resources"][0]["why"]
+    # The Breton network is relevant on its own merits (solar, citizen energy),
+    # so its région lifts it into the first places; it does not jump first on
+    # its région alone ahead of the resource that says most about solar roofs.
+    ids = [r["id"] for r in data["resources"]]
+    assert "taranis" in ids[:2]
+    assert any(
+        w.startswith("pour les tiers-lieux de la région Bretagne")
+        for w in data["resources"][ids.index("taranis")]["why"]
+    )
     assert data["aiguilleurs"][0]["id"] == "alix-exemple"
 
 
@@ -202,3 +210,35 @@ def test_match_bad_options_one_line(
     code, out, err = run(capsys, "match", "vélo", *argv, "--db", db)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_match_is_light_and_leaves_no_data_folder(tmp_path: Path) -> None:
+    """A cold `aiguillage match --db …` imports none of the bot (no Telegram,
+    no Matrix, no migrations) and creates nothing in the working directory."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        "import sys\n"
+        "from bot.cli.commands import main\n"
+        "code = main(['match', 'on utilise Doodle', '--json', '--db', {db_url!r}])\n"
+        "heavy = [m for m in ('bot.app', 'telegram', 'nio', 'alembic', 'storage.db')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy, code)\n"
+    ).replace("{db_url!r}", repr(f"sqlite+aiosqlite:///{(tmp_path / 'x.sqlite3').as_posix()}"))
+    work = tmp_path / "cwd"
+    work.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=work,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY [] 0" in done.stdout
+    data = json.loads(done.stdout[: done.stdout.rindex("HEAVY")])
+    assert data["resources"] and all("id" in r for r in data["resources"])
+    assert list(work.iterdir()) == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.catalog import (
+from dialogs.catalog.csv_format import dump_resources_csv
+from dialogs.catalog.load import (
     Catalog,
     CatalogError,
     CatalogIssue,
@@ -14,9 +15,8 @@ from dialogs.catalog import (
     parse_catalog_yaml,
     parse_resources_csv,
 )
-from dialogs.catalog_csv import dump_resources_csv
-from dialogs.options import THEMES
-from dialogs.places import region_codes
+from dialogs.geo.places import region_codes
+from dialogs.kernel.options import THEMES
 from tests.catalog.helpers import SEED, resource, seed_catalog
 
 GOOD = """\

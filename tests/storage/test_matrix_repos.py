@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dialogs.catalog import AiguilleurProfile, Catalog
+from dialogs.catalog.load import AiguilleurProfile, Catalog
 from storage.db import Database
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

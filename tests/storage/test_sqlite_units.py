@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select, text
 
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import ProcessedUpdate
+from storage.models.core import ProcessedUpdate
 from storage.repos.inbox import DuplicateUpdate
 from tests import databases
 

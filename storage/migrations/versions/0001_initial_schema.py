@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.models.core
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -38,9 +38,9 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("sent_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("next_attempt_at", storage.models.core.UTCDateTime(), nullable=False),
+        sa.Column("created_at", storage.models.core.UTCDateTime(), nullable=False),
+        sa.Column("sent_at", storage.models.core.UTCDateTime(), nullable=True),
         sa.Column("external_id", sa.String(length=255), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
@@ -55,8 +55,8 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=255), nullable=False),
         sa.Column("display_name", sa.String(length=255), nullable=True),
         sa.Column("locale", sa.String(length=8), nullable=False),
-        sa.Column("consent_at", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("consent_at", storage.models.core.UTCDateTime(), nullable=True),
+        sa.Column("created_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
         sa.UniqueConstraint(
             "transport", "external_id", name=op.f("uq_people_transport_external_id")
@@ -66,7 +66,7 @@ def upgrade() -> None:
         "processed_updates",
         sa.Column("transport", sa.String(length=16), nullable=False),
         sa.Column("update_key", sa.String(length=255), nullable=False),
-        sa.Column("processed_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("processed_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("transport", "update_key", name=op.f("pk_processed_updates")),
     )
     with op.batch_alter_table("processed_updates", schema=None) as batch_op:
@@ -97,8 +97,8 @@ def upgrade() -> None:
         sa.Column("urgency", sa.String(length=16), nullable=True),
         sa.Column("interests", sa.JSON(), nullable=False),
         sa.Column("contact_requested", sa.Boolean(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", storage.models.core.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["people.id"],
@@ -121,7 +121,7 @@ def upgrade() -> None:
         sa.Column("address", sa.String(length=255), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=True),
         sa.Column("state", sa.JSON(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["people.id"],
@@ -137,7 +137,7 @@ def upgrade() -> None:
         "case_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
-        sa.Column("at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("at", storage.models.core.UTCDateTime(), nullable=False),
         sa.Column("actor", sa.String(length=255), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.models.core
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -34,9 +34,9 @@ def upgrade() -> None:
         sa.Column("available", sa.Boolean(), nullable=False),
         sa.Column("demo", sa.Boolean(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("last_proposed_at", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("last_proposed_at", storage.models.core.UTCDateTime(), nullable=True),
+        sa.Column("created_at", storage.models.core.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_aiguilleurs")),
     )
     with op.batch_alter_table("aiguilleurs", schema=None) as batch_op:
@@ -56,8 +56,8 @@ def upgrade() -> None:
         sa.Column("replaces", sa.JSON(), nullable=False),
         sa.Column("regions", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", storage.models.core.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_resources")),
     )
     with op.batch_alter_table("resources", schema=None) as batch_op:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.models.core
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -26,7 +26,7 @@ def upgrade() -> None:
         "case_flags",
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("flag", sa.String(length=32), nullable=False),
-        sa.Column("set_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("set_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_case_flags_case_id_cases"), ondelete="CASCADE"
@@ -42,18 +42,18 @@ def upgrade() -> None:
         sa.Column("address", sa.String(length=255), nullable=False),
         sa.Column("locale", sa.String(length=8), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
-        sa.Column("due_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("due_at", storage.models.core.UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("deferrals", sa.Integer(), nullable=False),
-        sa.Column("sent_at", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("answered_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("sent_at", storage.models.core.UTCDateTime(), nullable=True),
+        sa.Column("answered_at", storage.models.core.UTCDateTime(), nullable=True),
         sa.Column("answer", sa.String(length=16), nullable=True),
         sa.Column("answer_text", sa.Text(), nullable=True),
         sa.Column("impact_step", sa.String(length=16), nullable=True),
-        sa.Column("escalated_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("escalated_at", storage.models.core.UTCDateTime(), nullable=True),
         sa.Column("cancel_reason", sa.String(length=32), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", storage.models.core.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_nudges_case_id_cases"), ondelete="CASCADE"
         ),

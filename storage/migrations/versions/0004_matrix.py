@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.models.core
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("aiguilleur_id", sa.String(length=64), nullable=False),
         sa.Column("room_id", sa.String(length=255), nullable=False),
         sa.Column("created_by_bot", sa.Boolean(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("aiguilleur_id", name=op.f("pk_matrix_rooms")),
         sa.UniqueConstraint("room_id", name=op.f("uq_matrix_rooms_room_id")),
     )
@@ -35,7 +35,7 @@ def upgrade() -> None:
         "matrix_sync",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_matrix_sync")),
     )
     op.create_table(
@@ -47,13 +47,13 @@ def upgrade() -> None:
         sa.Column("room_id", sa.String(length=255), nullable=False),
         sa.Column("offer_event_id", sa.String(length=255), nullable=True),
         sa.Column("offer_txn_id", sa.String(length=64), nullable=True),
-        sa.Column("deadline", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("deadline", storage.models.core.UTCDateTime(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("person_noted", sa.Boolean(), nullable=False),
         sa.Column("contacts_shared", sa.Boolean(), nullable=False),
-        sa.Column("offered_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("decided_at", storage.models.UTCDateTime(), nullable=True),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("offered_at", storage.models.core.UTCDateTime(), nullable=False),
+        sa.Column("decided_at", storage.models.core.UTCDateTime(), nullable=True),
+        sa.Column("updated_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_assignments_case_id_cases"), ondelete="CASCADE"
         ),
@@ -75,7 +75,7 @@ def upgrade() -> None:
     op.create_table(
         "case_queue",
         sa.Column("case_id", sa.Integer(), nullable=False),
-        sa.Column("queued_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("queued_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_case_queue_case_id_cases"), ondelete="CASCADE"
         ),

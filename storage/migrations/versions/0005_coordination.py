@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.models.core
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -26,7 +26,7 @@ def upgrade() -> None:
     op.create_table(
         "command_log",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("at", storage.models.core.UTCDateTime(), nullable=False),
         sa.Column("transport", sa.String(length=16), nullable=False),
         sa.Column("actor", sa.String(length=255), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
@@ -47,8 +47,8 @@ def upgrade() -> None:
         sa.Column("regions", sa.JSON(), nullable=False),
         sa.Column("added_by", sa.String(length=255), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", storage.models.core.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_coordinators")),
         sa.UniqueConstraint(
             "transport", "external_id", name=op.f("uq_coordinators_transport_external_id")
@@ -66,8 +66,8 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("aiguilleur_id", sa.String(length=64), nullable=True),
         sa.Column("decided_by", sa.String(length=255), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("decided_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("created_at", storage.models.core.UTCDateTime(), nullable=False),
+        sa.Column("decided_at", storage.models.core.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inscriptions")),
     )
     with op.batch_alter_table("inscriptions", schema=None) as batch_op:
@@ -81,8 +81,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", storage.models.core.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", storage.models.core.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("transport", "address", "actor", name=op.f("pk_pending_actions")),
     )
     op.create_table(
@@ -94,7 +94,7 @@ def upgrade() -> None:
         sa.Column("funding", sa.String(length=24), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("recorded_by", sa.String(length=255), nullable=False),
-        sa.Column("at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("at", storage.models.core.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["cases.id"],
@@ -111,7 +111,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_interventions_case_id"), ["case_id"], unique=False)
 
     with op.batch_alter_table("aiguilleurs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("trained_at", storage.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("trained_at", storage.models.core.UTCDateTime(), nullable=True)
+        )
 
     # ### end Alembic commands ###
 

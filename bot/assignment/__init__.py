@@ -1,0 +1,1 @@
+"""Assignment at run time: the aiguilleurs' desk (offers, decisions, relay)."""

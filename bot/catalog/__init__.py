@@ -1,0 +1,1 @@
+"""The catalog at run time: loading, importing, the starter catalog."""

@@ -1,0 +1,1 @@
+"""The `aiguillage` command line (commands.py) and its subcommands."""

@@ -1,0 +1,206 @@
+"""`aiguillage` command line. Every failure a person can cause (missing file,
+broken config, refused token, unreachable database) ends in one clear line on
+stderr and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.cli.catalog import add_catalog_commands, run_catalog_command
+from bot.config.load import Config, ConfigError, load_config, require_token
+from dialogs.kernel.i18n import supported, translate
+from dialogs.kernel.render import html_to_plain, render_msg
+from dialogs.kernel.replies import Msg, msg
+
+
+def cli_locale() -> str:
+    return supported(os.environ.get("AIGUILLAGE_LOCALE") or os.environ.get("LANG", "fr")[:2])
+
+
+def say(message: Msg, stream: object = None) -> None:
+    out = stream or sys.stdout
+    print(html_to_plain(render_msg(cli_locale(), message)), file=out)  # type: ignore[call-overload]
+
+
+def fail(message: Msg) -> int:
+    say(message, sys.stderr)
+    return 2
+
+
+def add_db_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help=translate(cli_locale(), "cli.opt.config"))
+    parser.add_argument("--db", help=translate(cli_locale(), "cli.opt.db"))
+
+
+def build_parser(only_match: bool = False) -> argparse.ArgumentParser:
+    """Every command; with `only_match`, `catalog` and `match` alone, so that
+    a cold `aiguillage match` imports none of the bot (about a second)."""
+    loc = cli_locale()
+    parser = argparse.ArgumentParser(
+        prog="aiguillage", description=translate(loc, "cli.description")
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    if only_match:
+        add_catalog_commands(commands, add_db_options, loc)
+        return parser
+    from bot.cli.privacy import add_privacy_commands
+    from bot.cli.report import add_report_commands
+
+    add_db_options(commands.add_parser("run", help=translate(loc, "cli.run")))
+    add_db_options(commands.add_parser("chat", help=translate(loc, "cli.chat")))
+    db = commands.add_parser("db", help=translate(loc, "cli.db"))
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    add_db_options(db_commands.add_parser("upgrade", help=translate(loc, "cli.db.upgrade")))
+    add_db_options(db_commands.add_parser("current", help=translate(loc, "cli.db.current")))
+    add_catalog_commands(commands, add_db_options, loc)
+    add_privacy_commands(commands, add_db_options, loc)
+    add_report_commands(commands, add_db_options, loc)
+    return parser
+
+
+def config_path(given: Path | None) -> Path | None:
+    if given is not None:
+        return given
+    from_env = os.environ.get("AIGUILLAGE_CONFIG")
+    if from_env:
+        return Path(from_env)
+    default = Path("config.toml")
+    return default if default.exists() else None
+
+
+QUIET_LIBRARIES = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "alembic",
+    "nio",
+    "peewee",
+    "aiohttp",
+)
+
+
+def configure_logging(config: Config, interactive: bool = False) -> None:
+    # In the terminal chat, log lines would interleave with the conversation.
+    level = config.log_level
+    if interactive and level != "DEBUG":
+        level = "WARNING"
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, and Telegram URLs contain the bot token.
+    # Libraries log whole requests at DEBUG (chat ids, what people typed, SQL
+    # parameters): only their warnings, whatever [bot] log_level says.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+async def db_upgrade(config: Config) -> None:
+    from bot.app import open_database
+    from storage.migrate import current_revision
+
+    db = await open_database(config)
+    try:
+        say(msg("cli.db.upgraded", revision=str(await current_revision(db))))
+    finally:
+        await db.dispose()
+
+
+async def prepare_catalog(config: Config, include_demo_aiguilleurs: bool) -> None:
+    """The starter catalog on a fresh database; demo aiguilleurs only for `chat`."""
+    from bot.app import open_database
+    from bot.catalog.service import load_starter_catalog
+
+    db = await open_database(config)
+    try:
+        await load_starter_catalog(db, include_demo_aiguilleurs)
+    finally:
+        await db.dispose()
+
+
+async def db_current(config: Config) -> None:
+    from storage.db import Database
+    from storage.migrate import current_revision, head_revisions
+
+    db = Database(config.database.url)
+    try:
+        current = await current_revision(db)
+        say(msg("cli.db.current.result", revision=str(current), head=", ".join(head_revisions())))
+    finally:
+        await db.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(only_match=given[:1] == ["match"]).parse_args(given)
+    try:
+        config = load_config(config_path(args.config), db_override=args.db)
+    except ConfigError as exc:
+        return fail(msg("cli.config_error", detail=exc.message))
+    configure_logging(config, interactive=args.command == "chat")
+    try:
+        if args.command == "run":
+            from bot.app import run_bot
+
+            require_token(config)  # before touching the database
+            asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=False))
+            asyncio.run(run_bot(config))
+        elif args.command == "chat":
+            from bot.app import run_chat
+
+            asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=True))
+            asyncio.run(run_chat(config))
+        elif args.command in ("catalog", "match"):
+            return run_catalog_command(args, config, cli_locale())
+        elif args.command == "privacy":
+            from bot.cli.privacy import run_privacy_command
+
+            return run_privacy_command(args, config, cli_locale())
+        elif args.command in ("report", "demo-data"):
+            from bot.cli.report import run_report_command
+
+            return run_report_command(args, config, cli_locale())
+        elif args.command == "db" and args.db_command == "upgrade":
+            asyncio.run(db_upgrade(config))
+        elif args.command == "db" and args.db_command == "current":
+            asyncio.run(db_current(config))
+    except ConfigError as exc:
+        return fail(msg("cli.config_error", detail=exc.message))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return fail(explain(exc))
+    return 0
+
+
+def explain(exc: Exception) -> Msg:
+    from aiohttp import ClientError
+    from sqlalchemy.exc import DBAPIError
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.transports.matrix.client import MatrixLoginError
+
+    logging.getLogger("aiguillage").debug("failure", exc_info=exc)
+    if isinstance(exc, InvalidToken):
+        return msg("cli.invalid_token")
+    if isinstance(exc, NetworkError):
+        return msg("cli.network_error", detail=str(exc)[:200])
+    # Only the Matrix side speaks aiohttp (Telegram goes through httpx).
+    if isinstance(exc, MatrixLoginError | ClientError):
+        return msg("cli.matrix_error", detail=str(exc)[:200])
+    if isinstance(exc, DBAPIError | OSError):
+        return msg("cli.database_error", detail=str(exc).splitlines()[0][:200])
+    return msg("cli.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Configuration: the TOML file and environment (load.py), one module per section."""

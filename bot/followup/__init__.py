@@ -1,0 +1,1 @@
+"""Follow-up at run time: the nudges worker, its executor and its schedule (quiet hours)."""

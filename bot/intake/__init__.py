@@ -1,0 +1,1 @@
+"""Intake at run time: views of the cases for the executors."""

@@ -1,0 +1,1 @@
+"""Privacy at run time: export, erasure, retention purge."""

@@ -1,0 +1,1 @@
+"""Reports at run time: the report's rows, its chart, the weekly digest."""

@@ -1,0 +1,433 @@
+"""The runtime: one incoming event → one unit of work → messages to send.
+
+In one transaction it claims the update id (a repeat is refused by the primary
+key), loads the chat's state, runs the sans-I/O `step`, executes the effects
+(which may feed events back into `step`), saves the new state and queues the
+rendered replies in the outbox. Only after the commit does anything leave the
+process. Transports call `handle`; they never touch the state themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from bot.catalog.service import MatchIndexCache, propose_with_sources
+from bot.coordination.router import AdminDesk
+from bot.delivery.payloads import to_payload
+from bot.followup.executor import FOLLOWUP_EFFECTS, FollowupRuntime
+from bot.privacy import service as privacy
+from bot.runtime.clock import Clock
+from bot.runtime.flood import FloodGate, FloodLimit, Verdict
+from bot.runtime.lazy_context import (
+    UNLOADED_CASES,
+    UNLOADED_LIEU,
+    cases_unloaded,
+    step_unless_cases_needed,
+)
+from dialogs.catalog.matching import MatchQuery
+from dialogs.intake.engine import Outcome, step
+from dialogs.kernel.context import CaseSummary, Context, RelayView
+from dialogs.kernel.effects import (
+    AddCaseMessage,
+    Effect,
+    EndRelay,
+    ErasePersonalData,
+    ExportPersonalData,
+    RecordConsent,
+    RecordInterest,
+    RelayEffect,
+    RelayToAiguilleur,
+    RequestContact,
+    ShareContacts,
+    SubmitCase,
+)
+from dialogs.kernel.events import CaseCreated, Choice, Event, Suggestion
+from dialogs.kernel.flow import LIEU_FIELDS
+from dialogs.kernel.i18n import supported
+from dialogs.kernel.render import render_msg
+from dialogs.kernel.replies import Say, msg
+from dialogs.kernel.state import State
+from storage.db import Database, UnitOfWork
+from storage.models.core import Case
+from storage.repos.conversations import ChatRow
+from storage.repos.inbox import DuplicateUpdate
+
+log = logging.getLogger(__name__)
+
+# Effects can feed events back into `step`; a bound guards against a loop.
+MAX_FEEDBACK = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incoming:
+    transport: str
+    address: str
+    update_key: str
+    event: Event
+    sender_id: str
+    sender_name: str | None = None
+    locale_hint: str | None = None
+    # The message a button press came from, for edits in place.
+    source_message: str | None = None
+
+
+class Desk(Protocol):
+    """The aiguilleurs' side (bot/assignment/desk.py), called inside the person's
+    unit of work: who holds their case, their relay effects, contact requests."""
+
+    async def relay_view(self, uow: UnitOfWork, person_id: int) -> RelayView | None: ...
+
+    async def relay(self, uow: UnitOfWork, effect: RelayEffect, person_id: int | None) -> None: ...
+
+    async def contact_requested(self, uow: UnitOfWork, case: Case) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Handled:
+    duplicate: bool = False
+    toast: str | None = None
+    queued: int = 0
+    # Over the sender's flood limit: claimed, not read (bot/runtime/flood.py).
+    flooded: bool = False
+
+
+class Runtime:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        followup: FollowupRuntime | None = None,
+        flood: FloodGate | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        # Per-person flood limit on what people send (not on nudges, which the bot sends).
+        self.flood = flood if flood is not None else FloodGate(FloodLimit())
+        self.matches = MatchIndexCache()
+        # Follow-up nudges: scheduled on case creation, their answers recorded.
+        self.followup = followup or FollowupRuntime.disabled()
+        # Assignment to aiguilleurs and the relay (set when Matrix is configured).
+        self.desk: Desk | None = None
+        # Coordination commands (bot/coordination/), answered before the conversation.
+        self.admin: AdminDesk | None = None
+
+    async def handle(self, incoming: Incoming) -> Handled:
+        try:
+            async with self.db.unit() as uow:
+                return await self._handle(uow, incoming, limited=True)
+        except DuplicateUpdate:
+            log.info("duplicate update %s:%s ignored", incoming.transport, incoming.update_key)
+            return Handled(duplicate=True)
+
+    async def handle_in(self, uow: UnitOfWork, incoming: Incoming) -> Handled:
+        """The same work inside a unit of work the caller owns (the nudge worker
+        claims its row and runs the step in one transaction). A repeat raises
+        DuplicateUpdate, which must abandon the whole unit."""
+        return await self._handle(uow, incoming)
+
+    async def _handle(self, uow: UnitOfWork, incoming: Incoming, limited: bool = False) -> Handled:
+        now = self.clock.now()
+        await uow.inbox.claim(incoming.transport, incoming.update_key, now)
+        if limited:
+            # After the claim: a redelivered duplicate takes no token.
+            sender = f"{incoming.transport}:{incoming.sender_id}"
+            verdict = self.flood.check(sender, incoming.update_key, now)
+            if verdict is not Verdict.ADMIT:
+                return await self.refuse(uow, incoming, verdict)
+        if self.admin is not None:
+            answered = await self.admin.from_chat(
+                uow,
+                transport=incoming.transport,
+                address=incoming.address,
+                sender_id=incoming.sender_id,
+                sender_name=incoming.sender_name,
+                locale_hint=incoming.locale_hint,
+                event=incoming.event,
+                source_message=incoming.source_message,
+            )
+            if answered is not None:
+                return Handled(toast=answered.toast, queued=answered.queued)
+        row = await uow.conversations.for_update(incoming.transport, incoming.address)
+        state = State.from_json(row.state) if row is not None else None
+        person_id = row.person_id if row is not None else None
+        ctx = await self.context(uow, person_id, incoming)
+
+        outcome, ctx = await self.first_step(uow, state, incoming.event, ctx, person_id)
+        replies = list(outcome.replies)
+        for _ in range(MAX_FEEDBACK):
+            if not outcome.effects:
+                break
+            person_id, fed_back = await self.execute(uow, outcome, person_id, incoming)
+            if not fed_back:
+                break
+            outcome = step(outcome.state, fed_back[0], ctx)
+            replies.extend(outcome.replies)
+
+        final = outcome.state
+        locale = (
+            final.locale if final else (state.locale if state else supported(incoming.locale_hint))
+        )
+        if final is None:
+            await uow.conversations.forget(incoming.transport, incoming.address)
+        else:
+            await self.save(uow, row, incoming, person_id, final)
+        payloads = [to_payload(reply, locale, incoming.source_message) for reply in replies]
+        queued = await uow.outbox.enqueue_all(
+            transport=incoming.transport,
+            address=incoming.address,
+            payloads=[p for p in payloads if p is not None],
+            now=now,
+        )
+        toast = render_msg(locale, outcome.toast) if outcome.toast else None
+        log.debug(
+            "handled %s:%s → %s",
+            incoming.transport,
+            incoming.update_key,
+            final.stage if final else "forgotten",
+        )
+        return Handled(toast=toast, queued=queued)
+
+    async def refuse(self, uow: UnitOfWork, incoming: Incoming, verdict: Verdict) -> Handled:
+        """A flooded update: claimed, not read. The first of an episode queues one
+        warning saying so; a button press gets a short toast (its spinner must stop)."""
+        is_press = isinstance(incoming.event, Choice)
+        if verdict is Verdict.DROP and not is_press:
+            return Handled(flooded=True)
+        row = await uow.conversations.for_update(incoming.transport, incoming.address)
+        locale = State.from_json(row.state).locale if row else supported(incoming.locale_hint)
+        queued = 0
+        if verdict is Verdict.WARN:
+            log.warning("flood on %s: updates not read until calm", incoming.transport)
+            payload = to_payload(Say(lines=(msg("flood.warning"),)), locale, None)
+            assert payload is not None
+            await uow.outbox.enqueue(
+                transport=incoming.transport,
+                address=incoming.address,
+                payload=payload,
+                now=self.clock.now(),
+            )
+            queued = 1
+        toast = render_msg(locale, msg("flood.toast")) if is_press else None
+        return Handled(toast=toast, queued=queued, flooded=True)
+
+    async def save(
+        self,
+        uow: UnitOfWork,
+        row: ChatRow | None,
+        incoming: Incoming,
+        person_id: int | None,
+        state: State,
+    ) -> None:
+        await uow.conversations.save(
+            row,
+            transport=incoming.transport,
+            address=incoming.address,
+            person_id=person_id,
+            state=state.to_json(),
+            now=self.clock.now(),
+        )
+
+    async def context(self, uow: UnitOfWork, person_id: int | None, incoming: Incoming) -> Context:
+        """The person's cases are placeholders, loaded by `first_step` if needed."""
+        return Context(
+            now=self.clock.now(),
+            locale_hint=incoming.locale_hint,
+            cases=UNLOADED_CASES if person_id is not None else (),
+            last_lieu=UNLOADED_LIEU if person_id is not None else None,
+            nudge=await self.followup.view(
+                uow, incoming.transport, incoming.address, incoming.event
+            ),
+            relay=(
+                await self.desk.relay_view(uow, person_id)
+                if self.desk is not None and person_id is not None
+                else None
+            ),
+        )
+
+    async def first_step(
+        self,
+        uow: UnitOfWork,
+        state: State | None,
+        event: Event,
+        ctx: Context,
+        person_id: int | None,
+    ) -> tuple[Outcome, Context]:
+        """`step`, with the person's cases loaded only if it looks at them
+        (bot/runtime/lazy_context.py); then the context the fed-back steps must use."""
+        outcome = step_unless_cases_needed(state, event, ctx)
+        if outcome is None:
+            ctx = await self.with_cases(uow, ctx, person_id)
+            outcome = step(state, event, ctx)
+        if outcome.effects and cases_unloaded(ctx):
+            # Before the effects change them: fed-back steps see them as they were.
+            ctx = await self.with_cases(uow, ctx, person_id)
+        return outcome, ctx
+
+    async def with_cases(self, uow: UnitOfWork, ctx: Context, person_id: int | None) -> Context:
+        cases: tuple[Case, ...] = ()
+        if person_id is not None:
+            cases = tuple(await uow.cases.of_person(person_id))
+        return replace(
+            ctx,
+            cases=tuple(
+                CaseSummary(
+                    ref=c.ref, status=c.status, created_at=c.created_at, lieu_name=c.lieu_name
+                )
+                for c in cases
+            ),
+            last_lieu=lieu_of(cases[0]) if cases else None,
+        )
+
+    async def execute(
+        self, uow: UnitOfWork, outcome: Outcome, person_id: int | None, incoming: Incoming
+    ) -> tuple[int | None, list[Event]]:
+        fed_back: list[Event] = []
+        for effect in outcome.effects:
+            person_id, event = await self.execute_one(uow, effect, person_id, incoming)
+            if event is not None:
+                fed_back.append(event)
+        return person_id, fed_back
+
+    async def execute_one(
+        self, uow: UnitOfWork, effect: Effect, person_id: int | None, incoming: Incoming
+    ) -> tuple[int | None, Event | None]:
+        now = self.clock.now()
+        match effect:
+            case RecordConsent(locale=locale):
+                person = await uow.people.record_consent(
+                    transport=incoming.transport,
+                    external_id=incoming.sender_id,
+                    display_name=incoming.sender_name,
+                    locale=locale,
+                    now=now,
+                )
+                return person.id, None
+            case SubmitCase(sheet=sheet, locale=locale):
+                case = await uow.cases.create(
+                    person_id=person_id,
+                    locale=locale,
+                    sheet=sheet,
+                    now=now,
+                )
+                await uow.cases.add_event(
+                    case, actor="person", kind="submitted", data={"themes": case.themes}, now=now
+                )
+                log.info("case %s created", case.ref)
+                await self.followup.schedule(uow, case, incoming.transport, incoming.address, now)
+                resources, people = await self.suggestions(uow, case, now)
+                return person_id, CaseCreated(ref=case.ref, resources=resources, aiguilleurs=people)
+            case AddCaseMessage(ref=ref, text=text):
+                case = await self.own_case(uow, ref, person_id)
+                if case is not None:
+                    await uow.cases.add_event(
+                        case, actor="person", kind="message", data={"text": text}, now=now
+                    )
+                return person_id, None
+            case RecordInterest(ref=ref, resource_id=resource_id, interested=interested):
+                case = await self.own_case(uow, ref, person_id)
+                if case is not None:
+                    await uow.cases.record_interest(case, resource_id, interested, now=now)
+                return person_id, None
+            case RequestContact(ref=ref):
+                case = await self.own_case(uow, ref, person_id)
+                if case is not None:
+                    await uow.cases.request_contact(case, now=now)
+                    await self.contact_requested(uow, case)
+                return person_id, None
+            case RelayToAiguilleur() | EndRelay() | ShareContacts():
+                if self.desk is not None:
+                    await self.desk.relay(uow, effect, person_id)
+                return person_id, None
+            case ExportPersonalData(locale=locale, caption=caption):
+                await privacy.queue_export(
+                    uow,
+                    transport=incoming.transport,
+                    address=incoming.address,
+                    sender_id=incoming.sender_id,
+                    person_id=person_id,
+                    locale=locale,
+                    caption=caption,
+                    now=now,
+                )
+                return person_id, None
+            case ErasePersonalData():
+                await privacy.erase_on_request(
+                    uow,
+                    transport=incoming.transport,
+                    address=incoming.address,
+                    sender_id=incoming.sender_id,
+                    person_id=person_id,
+                    now=now,
+                )
+                return None, None
+            case _ if isinstance(effect, FOLLOWUP_EFFECTS):
+                await self.followup.execute(uow, effect, now)
+                return person_id, None
+
+    async def suggestions(
+        self, uow: UnitOfWork, case: Case, now: datetime
+    ) -> tuple[tuple[Suggestion, ...], tuple[Suggestion, ...]]:
+        """What the matching engine proposes for a new case, recorded on its timeline."""
+        text = "\n".join(t for t in (case.problem, case.tried, case.goal) if t)
+        query = MatchQuery(text=text, themes=tuple(case.themes), region=case.region, limit=9)
+        # The index and candidates the match used: asking for them again cost
+        # three more queries.
+        proposal = await propose_with_sources(uow, self.matches, query, now)
+        result = proposal.result
+        catalog = {doc.resource.id: doc.resource for doc in proposal.index.docs}
+        names = {c.profile.id: c.profile.name for c in proposal.candidates}
+        resources = tuple(
+            Suggestion(
+                id=p.id,
+                name=catalog[p.id].name,
+                url=catalog[p.id].url,
+                summary=first_sentence(catalog[p.id].summary),
+                why=p.why,
+            )
+            for p in result.resources
+            if p.id in catalog
+        )
+        people = tuple(
+            Suggestion(id=p.id, name=names[p.id], why=p.why)
+            for p in result.aiguilleurs
+            if p.id in names
+        )
+        await uow.cases.record_proposals(
+            case, [r.id for r in resources], [a.id for a in people], now=now
+        )
+        return resources, people
+
+    async def own_case(self, uow: UnitOfWork, ref: str, person_id: int | None) -> Case | None:
+        """A case the person may act on: their own, never someone else's by a forged ref."""
+        case = await uow.cases.by_ref(ref)
+        return case if case is not None and case.person_id == person_id else None
+
+    async def contact_requested(self, uow: UnitOfWork, case: Case) -> None:
+        """Hook for assignment (Matrix offers): called in the same unit of work."""
+        if self.desk is not None:
+            await self.desk.contact_requested(uow, case)
+
+
+def first_sentence(text: str) -> str:
+    """One line per resource in a chat: the summary's first sentence."""
+    end = text.find(". ")
+    return text[: end + 1] if 0 < end < 200 else text[:200]
+
+
+def lieu_of(case: Case) -> dict[str, object]:
+    place = {
+        "departement": case.departement,
+        "region": case.region,
+        "commune": case.commune,
+        "postal_code": case.postal_code,
+    }
+    values: dict[str, object] = {
+        "lieu_name": case.lieu_name,
+        "place": place,
+        "region": case.region,
+        "role": case.role,
+    }
+    return {k: v for k, v in values.items() if k in LIEU_FIELDS and v is not None}

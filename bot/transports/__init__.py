@@ -1,0 +1,1 @@
+"""Transports: Telegram (polling, webhook), Matrix, the console, HTTP (server, health, metrics)."""

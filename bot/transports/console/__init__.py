@@ -1,0 +1,1 @@
+"""The terminal conversation of `aiguillage chat`."""

@@ -1,0 +1,1 @@
+"""The HTTP server: Telegram webhook, /healthz, /metrics."""

@@ -1,0 +1,1 @@
+"""Telegram: the polling loop and sender (transport.py), the webhook."""

@@ -1,0 +1,452 @@
+"""Telegram transport: native updates → `Incoming`, outbox payloads → Bot API calls.
+
+It runs python-telegram-bot's `Application` for the Bot, request layer, rate
+limiter and handler plumbing, but fetches updates with its own loop: an update
+is confirmed to Telegram (next `getUpdates` offset) only after its unit of work
+has committed. PTB's `Updater` confirms as soon as an update is queued, so a
+crash between fetch and commit would lose what the person typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import logging
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    InputFile,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, MessageEntityType, ParseMode
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
+
+from bot.config.load import TelegramConfig
+from bot.delivery import outbox
+from bot.delivery.outbox import Dispatcher, SendResult, Sent
+from bot.runtime.core import Incoming, Runtime
+from dialogs.intake.engine import MENU, MENU_EN
+from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Command, Event, Location, Text
+from dialogs.kernel.i18n import supported, translate
+from storage.errors import is_unavailable
+from storage.repos.outbox import backoff
+
+log = logging.getLogger(__name__)
+
+JSON = dict[str, Any]
+
+TRANSPORT = "telegram"
+# Telegram counts the limit after entity parsing; the HTML source is longer,
+# so splitting the source at this size is always safe.
+MAX_TEXT = 4000
+ALLOWED_UPDATES = ["message", "callback_query"]
+# Catalog files a coordinator may send (bot/coordination/handlers/catalog.py) are
+# fetched before the update is handled: `message_event` cannot download.
+CATALOG_SUFFIXES = (".yaml", ".yml", ".csv")
+MAX_CATALOG_BYTES = 1024 * 1024
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """PTB 22 warns that `retry_after` becomes a timedelta; accept both."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: int | float | timedelta = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split on line boundaries; each line of our templates closes its own tags."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+def markup(buttons: list[list[dict[str, str]]]) -> JSON | None:
+    """An inline keyboard as the Bot API's JSON."""
+    if not buttons:
+        return None
+    return {
+        "inline_keyboard": [
+            [{"text": b["label"], "callback_data": b["data"]} for b in row] for row in buttons
+        ]
+    }
+
+
+# Texts go out through `Bot.do_api_request`, which hands back the raw JSON
+# answer: the typed methods parse every answer into a `Message` the outbox
+# never looks at, and that parse cost more than the rest of a send. PTB warns
+# that typed methods exist for these endpoints; we know.
+RAW_ENDPOINTS = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
+warnings.filterwarnings(
+    "ignore",
+    message=r"Please use 'Bot\.(" + "|".join(RAW_ENDPOINTS) + r")' instead",
+    category=PTBUserWarning,
+)
+NO_PREVIEW = {"is_disabled": True}
+
+
+class TelegramSender:
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.bot = application.bot
+
+    async def send(self, address: str, payload: dict[str, Any]) -> SendResult:
+        try:
+            return await self._send(int(address), payload)
+        except RetryAfter as exc:
+            return outbox.RetryAfter(seconds=retry_seconds(exc), reason="429 retry_after")
+        except Forbidden as exc:
+            return outbox.Failed(reason=f"forbidden: {exc.message}")
+        except BadRequest as exc:
+            if "message is not modified" in exc.message.lower():
+                return Sent()
+            return outbox.Failed(reason=f"bad request: {exc.message}")
+        except (TimedOut, NetworkError) as exc:
+            return outbox.RetryAfter(seconds=backoff(0).total_seconds(), reason=str(exc)[:200])
+
+    async def _send(self, chat_id: int, payload: dict[str, Any]) -> SendResult:
+        kind = payload.get("kind")
+        keyboard = markup(payload.get("buttons") or [])
+        if kind == "send":
+            chunks = split_text(payload["html"])
+            sent: Any = None
+            for index, chunk in enumerate(chunks):
+                params: JSON = {
+                    "chat_id": chat_id,
+                    "text": chunk,
+                    "parse_mode": ParseMode.HTML.value,
+                    "link_preview_options": NO_PREVIEW,
+                }
+                if keyboard is not None and index == len(chunks) - 1:
+                    params["reply_markup"] = keyboard
+                sent = await self.bot.do_api_request("sendMessage", params)
+            message_id = sent.get("message_id") if isinstance(sent, dict) else None
+            return Sent(external_id=str(message_id) if message_id is not None else None)
+        if kind == "edit":
+            params = {
+                "chat_id": chat_id,
+                "message_id": int(payload["message"]),
+                "text": split_text(payload["html"])[0],
+                "parse_mode": ParseMode.HTML.value,
+                "link_preview_options": NO_PREVIEW,
+            }
+            if keyboard is not None:
+                params["reply_markup"] = keyboard
+            await self.bot.do_api_request("editMessageText", params)
+            return Sent(external_id=str(payload["message"]))
+        if kind == "clear_buttons":
+            # No reply_markup: Telegram removes the keyboard.
+            await self.bot.do_api_request(
+                "editMessageReplyMarkup",
+                {"chat_id": chat_id, "message_id": int(payload["message"])},
+            )
+            return Sent(external_id=str(payload["message"]))
+        if kind == "document":
+            # A file made from text in the row (bot/payloads.document_payload).
+            document = await self.bot.send_document(
+                chat_id=chat_id,
+                # The MIME type is guessed from the file name (.json).
+                document=InputFile(
+                    str(payload["content"]).encode("utf-8"), filename=str(payload["filename"])
+                ),
+                caption=payload.get("caption") or None,
+                parse_mode=ParseMode.HTML,
+            )
+            return Sent(external_id=str(document.message_id))
+        if kind == "photo":
+            # A picture made by the bot (the report's chart, AdminCall.file).
+            photo = await self.bot.send_photo(
+                chat_id=chat_id,
+                photo=InputFile(
+                    base64.b64decode(payload["data_b64"]), filename=str(payload["filename"])
+                ),
+                caption=payload.get("html") or None,
+                parse_mode=ParseMode.HTML,
+            )
+            return Sent(external_id=str(photo.message_id))
+        return outbox.Failed(reason=f"unknown payload kind {kind!r}")
+
+
+def message_event(message: Message) -> Event:
+    if message.text is not None:
+        entity = message.entities[0] if message.entities else None
+        if (
+            entity is not None
+            and entity.type == MessageEntityType.BOT_COMMAND
+            and entity.offset == 0
+        ):
+            word = message.text[1 : entity.length]
+            name = word.split("@", 1)[0]
+            return Command(name=name.lower(), args=message.text[entity.length :].strip())
+        return Text(text=message.text)
+    if message.location is not None:
+        return Location(lat=message.location.latitude, lon=message.location.longitude)
+    kinds = (
+        (message.photo, AttachmentKind.PHOTO),
+        (message.voice, AttachmentKind.VOICE),
+        (message.audio, AttachmentKind.AUDIO),
+        (message.video or message.video_note or message.animation, AttachmentKind.VIDEO),
+        (message.sticker, AttachmentKind.STICKER),
+        (message.document, AttachmentKind.DOCUMENT),
+        (message.contact, AttachmentKind.CONTACT),
+    )
+    for present, kind in kinds:
+        if present:
+            if kind == AttachmentKind.DOCUMENT and message.document is not None:
+                return Attachment(kind=kind, name=message.document.file_name)
+            return Attachment(kind=kind)
+    return Attachment(kind=AttachmentKind.OTHER)
+
+
+def incoming_from(update: Update) -> Incoming | None:
+    """Only private chats hold intakes; group messages are not ours to answer."""
+    key = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        return Incoming(
+            transport=TRANSPORT,
+            address=str(chat_id),
+            update_key=key,
+            event=Choice(data=query.data or ""),
+            sender_id=str(query.from_user.id),
+            sender_name=query.from_user.full_name,
+            locale_hint=query.from_user.language_code,
+            source_message=str(message.message_id) if message is not None else None,
+        )
+    message = update.message
+    if message is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
+        return None
+    return Incoming(
+        transport=TRANSPORT,
+        address=str(message.chat.id),
+        update_key=key,
+        event=message_event(message),
+        sender_id=str(message.from_user.id),
+        sender_name=message.from_user.full_name,
+        locale_hint=message.from_user.language_code,
+    )
+
+
+class TelegramTransport:
+    def __init__(
+        self,
+        config: TelegramConfig,
+        token: str,
+        runtime: Runtime,
+        dispatcher: Dispatcher,
+        rate_limit: bool = True,
+        requests: tuple[BaseRequest, BaseRequest] | None = None,
+    ) -> None:
+        """`requests` (calls, getUpdates) replaces HTTP, e.g. for an in-memory benchmark."""
+        self.config = config
+        self.runtime = runtime
+        self.dispatcher = dispatcher
+        # The update kept for later because the database was away (see `poll`).
+        self.deferred: int | None = None
+        builder = (
+            Application.builder()
+            .token(token)
+            .base_url(config.api_base_url)
+            .base_file_url(config.file_base_url)
+            .updater(None)
+        )
+        if requests is not None:
+            builder = builder.request(requests[0]).get_updates_request(requests[1])
+        if rate_limit:
+            # Paces sends to Telegram's ~30/s; RetryAfter is handled by the outbox.
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self.on_update))
+        self.sender = TelegramSender(self.application)
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.process(update)
+
+    async def process(self, update: Update) -> bool:
+        """Handle one update. False: it must come again (the database was away,
+        nothing committed; the webhook answers 500). True: committed, or failed
+        for good and apologised for (retrying would fail the same way)."""
+        incoming = incoming_from(update)
+        if incoming is not None:
+            incoming = await self.with_catalog_file(update, incoming)
+        toast: str | None = None
+        settled = True
+        try:
+            if incoming is not None:
+                handled = await self.handle_with_retries(incoming)
+                toast = handled.toast
+        except Exception as exc:
+            if is_unavailable(exc):
+                settled = False
+                # Not lost and not apologised for: `poll` fetches it again, the
+                # webhook's 500 makes Telegram resend it; answered once it is back.
+                log.warning("database unavailable; update %s kept for later", update.update_id)
+                self.deferred = update.update_id
+            else:
+                log.exception("update %s could not be handled", update.update_id)
+                await self.apologise(update)
+        finally:
+            if update.callback_query is not None:
+                await self.answer_callback(update, toast)
+            self.dispatcher.kick()
+        return settled
+
+    async def with_catalog_file(self, update: Update, incoming: Incoming) -> Incoming:
+        """The bytes of a small YAML or CSV document, for a coordinator's catalog
+        import; anything else, or a failed download, goes on without them."""
+        document = update.message.document if update.message is not None else None
+        event = incoming.event
+        if document is None or not isinstance(event, Attachment):
+            return incoming
+        name = (document.file_name or "").lower()
+        size = document.file_size or 0
+        if not name.endswith(CATALOG_SUFFIXES) or size > MAX_CATALOG_BYTES:
+            return incoming
+        try:
+            file = await self.application.bot.get_file(document.file_id)
+            content = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("catalog file could not be downloaded: %s", exc.message)
+            return incoming
+        if len(content) > MAX_CATALOG_BYTES:
+            return incoming
+        return dataclasses.replace(incoming, event=dataclasses.replace(event, content=content))
+
+    async def handle_with_retries(self, incoming: Incoming) -> Any:
+        """A locked SQLite file or a PostgreSQL failover is usually brief."""
+        for attempt in range(3):
+            try:
+                return await self.runtime.handle(incoming)
+            except Exception:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def answer_callback(self, update: Update, toast: str | None) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        try:
+            await query.answer(text=toast)
+        except TelegramError as exc:
+            # Too old to answer (over ~15 min) or already answered: nothing to do.
+            log.info("callback answer failed: %s", exc.message)
+
+    async def apologise(self, update: Update) -> None:
+        user = update.effective_user
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        locale = supported(user.language_code if user else None)
+        try:
+            await self.application.bot.send_message(
+                chat_id=chat.id, text=translate(locale, "error.technical")
+            )
+        except TelegramError:
+            log.warning("apology could not be sent either")
+
+    async def register_commands(self) -> None:
+        bot = self.application.bot
+        french = [BotCommand(name, translate("fr", key)) for name, key in MENU]
+        english = [BotCommand(MENU_EN[name], translate("en", key)) for name, key in MENU]
+        try:
+            await bot.set_my_commands(french, scope=BotCommandScopeDefault())
+            await bot.set_my_commands(french, scope=BotCommandScopeDefault(), language_code="fr")
+            await bot.set_my_commands(english, scope=BotCommandScopeDefault(), language_code="en")
+        except TelegramError as exc:
+            log.warning("setMyCommands failed: %s", exc.message)
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self.application.start()
+        await self.register_commands()
+
+    async def stop(self) -> None:
+        await self.application.stop()
+        await self.application.shutdown()
+
+    async def leave_webhook(self) -> None:
+        """getUpdates answers 409 while a webhook is set (a switch from webhook
+        mode); pending updates are kept."""
+        try:
+            await self.application.bot.delete_webhook(drop_pending_updates=False)
+        except TelegramError as exc:
+            log.warning("deleteWebhook failed: %s", exc.message)
+
+    async def poll(self) -> None:
+        """Fetch, handle, then confirm by asking for the next offset."""
+        bot = self.application.bot
+        offset: int | None = None
+        delay = 1.0
+        pause = 1.0  # while the database is away
+        timeout = self.config.poll_timeout
+        await self.leave_webhook()
+        while True:
+            try:
+                updates = await bot.get_updates(
+                    offset=offset,
+                    timeout=timeout,
+                    read_timeout=timeout + 10,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                delay = 1.0
+            except InvalidToken:
+                raise
+            except Conflict:
+                log.error("another process is polling this bot token; retrying in 10 s")
+                await asyncio.sleep(10)
+                continue
+            except RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+                continue
+            except TimedOut:
+                continue
+            except NetworkError as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", exc.message, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            for update in updates:
+                await self.application.process_update(update)
+                if self.deferred == update.update_id:
+                    break
+                offset = update.update_id + 1
+                pause = 1.0
+            if self.deferred is not None:
+                # Neither this update nor the rest of the batch is confirmed: the
+                # next getUpdates (same offset) brings them back, in order.
+                self.deferred = None
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)

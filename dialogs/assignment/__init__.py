@@ -1,0 +1,1 @@
+"""Assignment: the aiguilleurs' desk (offers, queue, decisions), their commands and the relay."""

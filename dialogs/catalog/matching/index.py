@@ -1,0 +1,368 @@
+"""`MatchIndex`: everything about the catalog that does not depend on the query,
+computed once when the catalog is loaded.
+
+Text relevance is BM25F: a resource's name, tags, summary and the names of the
+tools it replaces are weighted fields of one bag of Snowball stems (field
+words left out, see `text`). The contribution of each (stem, resource) pair
+is precomputed, and each stem's posting list is sorted by contribution so that
+a query only reads the head of long lists (`POSTINGS_READ`, and
+`POSTINGS_BUDGET` for all the words of a long text).
+
+Meaning: with the French word vectors (`vectors`), each resource also gets
+one unit vector, the weighted mean of its words' vectors (tags count double:
+they say what the resource is for). A query's vector is compared with all of
+them in one matrix product.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from dialogs.catalog.load import Resource
+from dialogs.catalog.matching.text import (
+    is_content,
+    is_field,
+    max_typos,
+    product_words,
+    split_words,
+    stem,
+    trigrams,
+    within_distance,
+)
+from dialogs.catalog.matching.vectors import WordVectors, load_vectors
+from dialogs.kernel.textnorm import fold
+
+# Field weights: a word in the name or a tag says more than one in the summary.
+NAME_WEIGHT = 3.0
+TAG_WEIGHT = 2.5
+SUMMARY_WEIGHT = 1.0
+REPLACES_WEIGHT = 0.7
+BM25_K1 = 1.2
+BM25_B = 0.5
+POSTINGS_READ = 400
+POSTINGS_BUDGET = 6_000  # entries read per query, all words together
+FUZZY_CACHE = 20_000
+# Weights of the words of each field in a resource's meaning vector.
+VECTOR_NAME = 0.5
+VECTOR_TAG = 2.0
+VECTOR_SUMMARY = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """What ranking needs of one resource, precomputed."""
+
+    resource: Resource
+    main_theme: str
+    themes: frozenset[str]
+    regions: frozenset[str]
+    stems: frozenset[str]
+    # Each tag as stemmed words, with the tag as written in the catalog.
+    tags: tuple[tuple[tuple[str, ...], str], ...]
+    # For diversity: stems of tags, replaced tools, kind and main theme.
+    features: frozenset[str]
+    # Field words in its name or tags: what it is about ("tiers-lieux").
+    about: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class MatchIndex:
+    docs: tuple[Doc, ...]
+    # Stem → ((doc, contribution), ...) best contribution first.
+    postings: dict[str, tuple[tuple[int, float], ...]]
+    # Trigram → stems of the vocabulary containing it (typo lookup).
+    trigram_index: dict[str, tuple[str, ...]]
+    # Multi-word tag (stemmed) → docs having it, and how rare it is.
+    tag_phrases: dict[tuple[str, ...], tuple[int, ...]]
+    tag_idf: dict[tuple[str, ...], float]
+    # Replaced tool (folded words) → (doc, tool name as written).
+    replaces: dict[tuple[str, ...], tuple[tuple[int, str], ...]]
+    replaces_longest: int
+    # Resource names (folded words, also joined) → docs: a named tool.
+    names: dict[tuple[str, ...], tuple[int, ...]]
+    # Field word (folded) → docs whose name or tags have it.
+    about: dict[str, tuple[int, ...]]
+    # Theme → docs with that theme, main theme and libre first (fills short lists).
+    by_theme: dict[str, tuple[int, ...]]
+    # Folded word as the catalog writes it → its stem (accents restored).
+    surface_stems: dict[str, str]
+    # One unit meaning vector per doc (rows), or None without word vectors.
+    doc_vectors: npt.NDArray[np.float32] | None
+    vectors: WordVectors | None
+    # Vectors of the catalog's words (one row per distinct vector) and the
+    # stems each row stands for: a typed word finds its neighbours in meaning.
+    word_matrix: npt.NDArray[np.float32] | None
+    word_stems: tuple[tuple[str, ...], ...]
+    fuzzy_cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, resources: Iterable[Resource], vectors: WordVectors | bool | None = True
+    ) -> MatchIndex:
+        """`vectors`: True loads the shipped word vectors if installed, False
+        or None works on words alone."""
+        model = load_vectors() if vectors is True else (vectors or None)
+        ordered = sorted(resources, key=lambda r: r.id)
+        docs: list[Doc] = []
+        weighted: list[dict[str, float]] = []
+        lengths: list[float] = []
+        surface: dict[str, str] = {}
+        surface_words: dict[str, str] = {}
+        meaning: list[npt.NDArray[np.float32] | None] = []
+        for resource in ordered:
+            bag: dict[str, float] = defaultdict(float)
+            length = 0.0
+            for text, weight in field_texts(resource):
+                for word in product_words(text):
+                    if not is_content(word):
+                        continue
+                    term = stem(word)
+                    surface.setdefault(fold(word), term)
+                    surface_words.setdefault(word, term)
+                    bag[term] += weight
+                    length += weight
+                    # Snowball stems a word typed without its accents apart
+                    # ("reservons" → reservon): that stem finds the doc too.
+                    bare = stem(fold(word))
+                    if bare != term:
+                        bag[bare] += weight
+            weighted.append(bag)
+            lengths.append(length)
+            docs.append(make_doc(resource, frozenset(bag)))
+            meaning.append(doc_vector(model, resource) if model is not None else None)
+
+        count = len(docs)
+        average = (sum(lengths) / count) if count else 1.0
+        document_frequency: dict[str, int] = defaultdict(int)
+        for bag in weighted:
+            for term in bag:
+                document_frequency[term] += 1
+        lists: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for number, bag in enumerate(weighted):
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[number] / max(average, 1e-9))
+            for term, tf in bag.items():
+                idf = bm25_idf(count, document_frequency[term])
+                lists[term].append((number, idf * tf * (BM25_K1 + 1) / (tf + norm)))
+        postings = {
+            term: tuple(sorted(entries, key=lambda e: (-e[1], e[0])))
+            for term, entries in lists.items()
+        }
+
+        grams: dict[str, list[str]] = defaultdict(list)
+        for term in postings:
+            if max_typos(term):
+                for gram in set(trigrams(term)):
+                    grams[gram].append(term)
+
+        doc_vectors = None
+        if model is not None:
+            doc_vectors = np.zeros((count, model.width), dtype=np.float32)
+            for number, vector in enumerate(meaning):
+                if vector is not None:
+                    doc_vectors[number] = vector
+
+        word_matrix, word_stems = (
+            neighbour_table(model, surface_words) if model is not None else (None, ())
+        )
+        tag_phrases, tag_idf = tag_tables(docs)
+        replaces, names = replace_tables(docs)
+        return cls(
+            docs=tuple(docs),
+            postings=postings,
+            trigram_index={g: tuple(terms) for g, terms in grams.items()},
+            tag_phrases=tag_phrases,
+            tag_idf=tag_idf,
+            replaces=replaces,
+            replaces_longest=max((len(k) for k in (*replaces, *names)), default=1),
+            names=names,
+            by_theme=theme_lists(docs),
+            about=about_lists(docs),
+            surface_stems=surface,
+            doc_vectors=doc_vectors,
+            vectors=model,
+            word_matrix=word_matrix,
+            word_stems=word_stems,
+        )
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def similar_terms(self, term: str) -> tuple[str, ...]:
+        """Vocabulary stems within typo distance of an unknown stem ("comptabilit"
+        → "comptabil"), found through shared trigrams; cached, since people
+        repeat the same misspellings."""
+        cached = self.fuzzy_cache.get(term)
+        if cached is not None:
+            return cached
+        limit = max_typos(term)
+        found: tuple[str, ...] = ()
+        if limit:
+            shared: dict[str, int] = defaultdict(int)
+            for gram in set(trigrams(term)):
+                for candidate in self.trigram_index.get(gram, ()):
+                    shared[candidate] += 1
+            # An edit touches at most three trigrams; fewer shared ones cannot be close.
+            needed = max(1, len(term) - 3 * limit)
+            found = tuple(
+                sorted(
+                    candidate
+                    for candidate, hits in shared.items()
+                    if hits >= needed and within_distance(term, candidate, limit)
+                )
+            )
+        if len(self.fuzzy_cache) >= FUZZY_CACHE:
+            self.fuzzy_cache.clear()
+        self.fuzzy_cache[term] = found
+        return found
+
+
+def field_texts(resource: Resource) -> list[tuple[str, float]]:
+    return [
+        (resource.name, NAME_WEIGHT),
+        (" ".join(resource.tags), TAG_WEIGHT),
+        (resource.summary, SUMMARY_WEIGHT),
+        (" ".join(resource.replaces), REPLACES_WEIGHT),
+    ]
+
+
+def bm25_idf(count: int, frequency: int) -> float:
+    return math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
+
+
+def phrase(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in split_words(text) if is_content(w))
+
+
+def make_doc(resource: Resource, terms: frozenset[str]) -> Doc:
+    tags = tuple((p, tag) for tag in resource.tags if (p := phrase(tag)))
+    features = {f"tag:{t}" for p, _tag in tags for t in p}
+    features.update(f"replaces:{fold(tool)}" for tool in resource.replaces)
+    features.add(f"kind:{resource.kind}")
+    features.add(f"theme:{resource.themes[0]}")
+    about = frozenset(
+        fold(w) for w in product_words(f"{resource.name} {' '.join(resource.tags)}") if is_field(w)
+    )
+    return Doc(
+        about=about,
+        resource=resource,
+        main_theme=resource.themes[0],
+        themes=frozenset(resource.themes),
+        regions=frozenset(resource.regions),
+        stems=terms,
+        tags=tags,
+        features=frozenset(features),
+    )
+
+
+def tag_tables(
+    docs: Sequence[Doc],
+) -> tuple[dict[tuple[str, ...], tuple[int, ...]], dict[tuple[str, ...], float]]:
+    """Multi-word tags → resources having them, and each tag's rarity (idf)."""
+    phrases: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for number, doc in enumerate(docs):
+        for key, _tag in doc.tags:
+            if len(key) > 1 and number not in phrases[key]:
+                phrases[key].append(number)
+    count = max(len(docs), 1)
+    return (
+        {k: tuple(v) for k, v in phrases.items()},
+        {k: bm25_idf(count, len(v)) for k, v in phrases.items()},
+    )
+
+
+def tool_keys(name: str) -> list[tuple[str, ...]]:
+    """Folded word sequences a tool name is recognised by: as written, and
+    joined ("Google Drive" → google drive, googledrive; "NextCloud" →
+    nextcloud, next cloud)."""
+    folded = tuple(fold(name).split())
+    keys = [folded] if folded else []
+    if len(folded) > 1:
+        keys.append(("".join(folded),))
+    parts = tuple(fold(w) for w in product_words(name) if fold(w) not in folded)
+    if len(parts) > 1:
+        keys.append(parts)
+    return keys
+
+
+def replace_tables(
+    docs: Sequence[Doc],
+) -> tuple[
+    dict[tuple[str, ...], tuple[tuple[int, str], ...]], dict[tuple[str, ...], tuple[int, ...]]
+]:
+    """Replaced tools (folded words) → (resource, tool as written); and the
+    names of all resources (folded words) → resources."""
+    replaces: dict[tuple[str, ...], list[tuple[int, str]]] = defaultdict(list)
+    names: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for number, doc in enumerate(docs):
+        for tool in doc.resource.replaces:
+            for key in tool_keys(tool):
+                if (number, tool) not in replaces[key]:
+                    replaces[key].append((number, tool))
+        for key in tool_keys(doc.resource.name):
+            if number not in names[key]:
+                names[key].append(number)
+    return {k: tuple(v) for k, v in replaces.items()}, {k: tuple(v) for k, v in names.items()}
+
+
+def neighbour_table(
+    model: WordVectors, words: dict[str, str]
+) -> tuple[npt.NDArray[np.float32] | None, tuple[tuple[str, ...], ...]]:
+    """Unit vectors of the catalog's words, one row per distinct vector, with
+    the stems of the words sharing it."""
+    by_row: dict[int, set[str]] = defaultdict(set)
+    for word, term in words.items():
+        row = model.row(word)
+        if row is not None:
+            by_row[row].add(term)
+    if not by_row:
+        return None, ()
+    found = [(row, vector) for row in sorted(by_row) if (vector := model.unit_row(row)) is not None]
+    if not found:
+        return None, ()
+    matrix = np.vstack([vector for _row, vector in found]).astype(np.float32)
+    return matrix, tuple(tuple(sorted(by_row[row])) for row, _vector in found)
+
+
+def doc_vector(model: WordVectors, resource: Resource) -> npt.NDArray[np.float32] | None:
+    weighted: list[tuple[str, float]] = []
+    for text, weight in (
+        (resource.name, VECTOR_NAME),
+        (" ".join(resource.tags), VECTOR_TAG),
+        (resource.summary, VECTOR_SUMMARY),
+    ):
+        weighted.extend((w, weight) for w in split_words(text) if is_content(w))
+    return model.mean(weighted)
+
+
+def about_lists(docs: Sequence[Doc]) -> dict[str, tuple[int, ...]]:
+    lists: dict[str, list[int]] = defaultdict(list)
+    for number, doc in enumerate(docs):
+        for word in doc.about:
+            lists[word].append(number)
+    return {word: tuple(numbers) for word, numbers in lists.items()}
+
+
+def theme_lists(docs: Sequence[Doc]) -> dict[str, tuple[int, ...]]:
+    lists: dict[str, list[int]] = defaultdict(list)
+    for number, doc in enumerate(docs):
+        for theme in doc.themes:
+            lists[theme].append(number)
+    return {
+        theme: tuple(
+            sorted(
+                numbers,
+                key=lambda n: (
+                    docs[n].main_theme != theme,
+                    not docs[n].resource.libre,
+                    docs[n].resource.id,
+                ),
+            )
+        )
+        for theme, numbers in lists.items()
+    }

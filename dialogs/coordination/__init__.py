@@ -1,0 +1,1 @@
+"""Coordination: the coordinators' commands (grammar, roles and scopes, cases, people, catalog)."""

@@ -1,0 +1,315 @@
+"""The follow-up flow: after a case is confirmed, check that action really happened.
+
+Rules of this flow:
+- A nudge is a question about one case with five answers as buttons: C'est lancé,
+  En cours, Pas encore, J'ai besoin d'aide, Relancez-moi plus tard (then 1 week,
+  2 weeks, 1 month). Free text is accepted too and kept as the answer.
+- Its buttons carry their own data, ``f:<nudge id>:<choice>``, independent of the
+  intake's state version: a nudge stays answerable while the person fills a new
+  request, and a nudge already answered gets a polite toast and changes nothing.
+- "C'est lancé" verifies the case (the follow-up stops) and asks the impact
+  questions the community reports on: resources adopted and what they replaced,
+  hours saved per month, new contacts. Each can be skipped.
+- "J'ai besoin d'aide" and silence after the grace period alert a human.
+- A nudge due while the person is in the middle of a new intake waits (up to
+  MAX_DEFERRALS hours) instead of cutting in: their typed answers would otherwise
+  land in the wrong question. After that it is sent anyway; its buttons work,
+  typed text keeps going to the intake.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dialogs.kernel.context import Context, NudgeView
+from dialogs.kernel.effects import (
+    CaseVerified,
+    Effect,
+    Escalate,
+    ImpactRecorded,
+    ImpactStep,
+    NudgeAnswered,
+    NudgeAsked,
+    NudgeCancelled,
+    NudgeDeferred,
+    NudgeSnoozed,
+)
+from dialogs.kernel.events import Choice, Event, NudgeDue, NudgeUnanswered, Text
+from dialogs.kernel.outcome import Outcome
+from dialogs.kernel.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
+from dialogs.kernel.state import Stage, State
+
+NUDGE_KINDS = ("ouverture", "demarrage", "impact")
+PREFIX = "f"
+CHOICES = ("lance", "cours", "pas", "aide", "plus")
+SNOOZE_DAYS = (7, 14, 30)
+IMPACT_STEPS = ("ressources", "heures", "contacts")
+HOURS = ("0", "1-5", "5-10", "10-20", "20+", "nsp")
+CONTACTS = ("0", "1-2", "3-5", "5+")
+MAX_DEFERRALS = 8
+DEFER_MINUTES = 60
+MAX_TEXT = 1500
+PARIS = ZoneInfo("Europe/Paris")
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def data(nudge_id: int, *parts: str | int) -> str:
+    return ":".join((PREFIX, str(nudge_id), *(str(p) for p in parts)))
+
+
+def handles(state: State | None, event: Event, ctx: Context) -> bool:
+    """Whether `event` belongs to the follow-up rather than to the intake."""
+    match event:
+        case NudgeDue() | NudgeUnanswered():
+            return True
+        case Choice(data=raw):
+            return raw.startswith(f"{PREFIX}:")
+        case Text():
+            return (
+                state is not None
+                and state.stage == Stage.IDLE
+                and ctx.nudge is not None
+                and (ctx.nudge.impact_step is not None or ctx.nudge.answer is None)
+            )
+        case _:
+            return False
+
+
+def step(state: State | None, event: Event, ctx: Context) -> Outcome:
+    match event:
+        case NudgeDue():
+            return due(state, event, ctx)
+        case NudgeUnanswered(nudge_id=nudge_id, case_ref=ref):
+            escalate = Escalate(ref=ref, reason="silence", nudge_id=nudge_id)
+            return Outcome(state=state, effects=(escalate,))
+        case Choice(data=raw):
+            return pressed(state, raw, ctx)
+        case Text(text=text):
+            return typed(state, text, ctx)
+        case _:
+            return Outcome(state=state)
+
+
+# -- the question -----------------------------------------------------------------
+
+
+def due(state: State | None, event: NudgeDue, ctx: Context) -> Outcome:
+    if state is None:
+        # The conversation was erased (consent withdrawn): nobody to ask.
+        return Outcome(
+            state=None, effects=(NudgeCancelled(nudge_id=event.nudge_id, reason="forgotten"),)
+        )
+    if state.stage != Stage.IDLE and event.deferrals < MAX_DEFERRALS:
+        deferred = NudgeDeferred(nudge_id=event.nudge_id, minutes=DEFER_MINUTES)
+        return Outcome(state=state, effects=(deferred,))
+    view = NudgeView(id=event.nudge_id, ref=event.case_ref, kind=event.kind)
+    return Outcome(
+        state=state,
+        replies=(Say(lines=question(view, ctx), buttons=answer_buttons(view.id)),),
+        effects=(NudgeAsked(nudge_id=event.nudge_id),),
+    )
+
+
+def question(view: NudgeView, ctx: Context) -> tuple[Msg, ...]:
+    lieu = next((c.lieu_name for c in ctx.cases if c.ref == view.ref and c.lieu_name), None)
+    intro = (
+        msg("followup.intro", ref=view.ref, lieu=lieu)
+        if lieu
+        else msg("followup.intro.nolieu", ref=view.ref)
+    )
+    return (intro, msg(f"followup.ask.{view.kind}"))
+
+
+def answer_buttons(nudge_id: int) -> tuple[tuple[Button, ...], ...]:
+    def b(choice: str) -> Button:
+        return Button(label=msg(f"followup.btn.{choice}"), data=data(nudge_id, choice))
+
+    return ((b("lance"),), (b("cours"), b("pas")), (b("aide"),), (b("plus"),))
+
+
+def snooze_buttons(nudge_id: int) -> tuple[tuple[Button, ...], ...]:
+    days = tuple(
+        Button(label=msg(f"followup.snooze.{d}"), data=data(nudge_id, "plus", d))
+        for d in SNOOZE_DAYS
+    )
+    back = Button(label=msg("followup.snooze.back"), data=data(nudge_id, "menu"))
+    return (days, (back,))
+
+
+# -- buttons --------------------------------------------------------------------------
+
+
+def stale(state: State | None, toast: str = "button.stale") -> Outcome:
+    return Outcome(state=state, replies=(ClearButtons(),), toast=msg(toast))
+
+
+def pressed(state: State | None, raw: str, ctx: Context) -> Outcome:
+    _, nudge_text, *parts = raw.split(":")
+    view = ctx.nudge
+    if state is None or view is None or not parts:
+        return stale(state)  # unknown nudge, or a conversation erased meanwhile
+    if not nudge_text.isdigit() or view.id != int(nudge_text):
+        return stale(state)
+    if parts[0] == "i":
+        return impact_pressed(state, view, parts[1:], ctx)
+    # A typed answer does not close the buttons: the person may still press one.
+    if view.answer not in (None, "texte"):
+        return stale(state, "followup.already")
+    choice, *rest = parts
+    lines = question(view, ctx)
+    match choice, rest:
+        case "plus", []:
+            snooze = (*lines, msg("followup.snooze.ask"))
+            menu = Edit(lines=snooze, buttons=snooze_buttons(view.id))
+            return Outcome(state=state, replies=(menu,))
+        case "menu", []:
+            again = Edit(lines=lines, buttons=answer_buttons(view.id))
+            return Outcome(state=state, replies=(again,))
+        case "plus", [days] if days.isdigit() and int(days) in SNOOZE_DAYS:
+            label = msg(f"followup.snooze.{days}")
+            back = ctx.now + timedelta(days=int(days))
+            return Outcome(
+                state=state,
+                replies=(
+                    Edit(lines=(*lines, msg("answer.chosen", label=label))),
+                    Say(lines=(msg("followup.snoozed", date=short_date(back)),)),
+                ),
+                effects=(
+                    NudgeAnswered(nudge_id=view.id, answer="plus_tard"),
+                    NudgeSnoozed(nudge_id=view.id, days=int(days)),
+                ),
+            )
+        case ("lance" | "cours" | "pas" | "aide") as chosen, []:
+            record = Edit(lines=(*lines, msg("answer.chosen", label=msg(f"followup.btn.{chosen}"))))
+            return chose(state, view, chosen, record)
+    return stale(state)
+
+
+def chose(state: State | None, view: NudgeView, chosen: str, record: Reply) -> Outcome:
+    answered = NudgeAnswered(nudge_id=view.id, answer=chosen)
+    match chosen:
+        case "lance":
+            first = ask_impact(view.id, IMPACT_STEPS[0], before=(msg("followup.verified"),))
+            effects: tuple[Effect, ...] = (
+                answered,
+                CaseVerified(ref=view.ref, nudge_id=view.id),
+                ImpactStep(nudge_id=view.id, step=IMPACT_STEPS[0]),
+            )
+            return Outcome(state=state, replies=(record, first), effects=effects)
+        case "aide":
+            help_ack = Say(lines=(msg("followup.help_ack", ref=view.ref),))
+            escalate = Escalate(ref=view.ref, reason="help", nudge_id=view.id)
+            return Outcome(state=state, replies=(record, help_ack), effects=(answered, escalate))
+        case _:
+            noted = Say(lines=(msg(f"followup.noted.{chosen}"),))
+            return Outcome(state=state, replies=(record, noted), effects=(answered,))
+
+
+# -- impact questions -------------------------------------------------------------
+
+
+def ask_impact(nudge_id: int, step_name: str, before: tuple[Msg, ...] = ()) -> Say:
+    def b(label: Msg, value: str) -> Button:
+        return Button(label=label, data=data(nudge_id, "i", step_name, value))
+
+    skip = b(msg("followup.impact.skip"), "skip")
+    match step_name:
+        case "heures":
+            values = [b(msg(f"followup.impact.heures.{v}"), v) for v in HOURS]
+            rows = (tuple(values[:3]), tuple(values[3:]), (skip,))
+        case "contacts":
+            values = [b(msg(f"followup.impact.contacts.{v}"), v) for v in CONTACTS]
+            rows = (tuple(values), (skip,))
+        case _:
+            rows = ((skip,),)
+    return Say(lines=(*before, msg(f"followup.impact.{step_name}.ask")), buttons=rows)
+
+
+def impact_pressed(state: State | None, view: NudgeView, parts: list[str], ctx: Context) -> Outcome:
+    if len(parts) != 2 or view.impact_step is None or parts[0] != view.impact_step:
+        return stale(state)
+    step_name, value = parts
+    allowed = {"heures": HOURS, "contacts": CONTACTS}.get(step_name, ())
+    if value == "skip":
+        label = msg("followup.impact.skip")
+        recorded: dict[str, object] | None = None
+    elif value in allowed:
+        label = msg(f"followup.impact.{step_name}.{value}")
+        recorded = {"range": value}
+    else:
+        return stale(state)
+    shown = Edit(lines=(msg(f"followup.impact.{step_name}.ask"), msg("answer.chosen", label=label)))
+    return advance(state, view, step_name, recorded, shown)
+
+
+def advance(
+    state: State | None,
+    view: NudgeView,
+    step_name: str,
+    recorded: dict[str, object] | None,
+    shown: Reply | None,
+) -> Outcome:
+    effects: list[Effect] = []
+    if recorded is not None:
+        effects.append(ImpactRecorded(nudge_id=view.id, field=step_name, value=recorded))
+    index = IMPACT_STEPS.index(step_name)
+    following = IMPACT_STEPS[index + 1] if index + 1 < len(IMPACT_STEPS) else None
+    effects.append(ImpactStep(nudge_id=view.id, step=following))
+    nxt = (
+        ask_impact(view.id, following)
+        if following
+        else Say(lines=(msg("followup.impact.done", ref=view.ref),))
+    )
+    replies = (shown, nxt) if shown is not None else (nxt,)
+    return Outcome(state=state, replies=replies, effects=tuple(effects))
+
+
+# -- free text ----------------------------------------------------------------------
+
+
+def clean(text: str) -> str:
+    return _CONTROL.sub("", text).strip()[:MAX_TEXT]
+
+
+def typed(state: State | None, text: str, ctx: Context) -> Outcome:
+    view = ctx.nudge
+    assert view is not None  # `handles` checked it
+    cleaned = clean(text)
+    if not cleaned:
+        return Outcome(state=state)
+    length = len(_CONTROL.sub("", text).strip())
+    if length > MAX_TEXT:
+        # Refused, not cut: the person would not know what was lost.
+        too_long = msg("input.too_long", length=length, maximum=MAX_TEXT)
+        return Outcome(state=state, replies=(Say(lines=(too_long,)),))
+    if view.impact_step is None:
+        noted = Say(lines=(msg("followup.text_noted", ref=view.ref),))
+        answered = NudgeAnswered(nudge_id=view.id, answer="texte", text=cleaned)
+        return Outcome(state=state, replies=(noted,), effects=(answered,))
+    step_name = view.impact_step
+    if step_name == "ressources":
+        return advance(state, view, step_name, {"text": cleaned}, None)
+    number = _NUMBER.search(cleaned)
+    if step_name == "heures":
+        if number is None:
+            again = ask_impact(view.id, step_name, before=(msg("followup.impact.heures.invalid"),))
+            return Outcome(state=state, replies=(again,))
+        return advance(state, view, step_name, {"value": to_number(number.group())}, None)
+    value: dict[str, object] = {"text": cleaned}
+    if number is not None:
+        value["value"] = to_number(number.group())
+    return advance(state, view, step_name, value, None)
+
+
+def to_number(text: str) -> int | float:
+    value = float(text.replace(",", "."))
+    return int(value) if value.is_integer() else value
+
+
+def short_date(moment: datetime) -> Msg:
+    local = moment.astimezone(PARIS)
+    return msg("date.short", day=local.day, month=local.month, year=local.year)

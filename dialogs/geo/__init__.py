@@ -1,0 +1,1 @@
+"""Geography: the French places (communes, départements, régions) and their geocoder."""

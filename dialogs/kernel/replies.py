@@ -1,0 +1,94 @@
+"""What a dialog says back: message keys with parameters, never rendered text.
+
+Rendering (gettext lookup, HTML escaping of every parameter) happens once, in
+`dialogs.kernel.render`, so the engine stays language-free and testable by key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Union
+
+_EMPTY: Mapping[str, object] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Msg:
+    """A catalog key and its parameters. Parameters that are `str` are treated as
+    user text and escaped; nested `Msg` are rendered from the catalog."""
+
+    key: str
+    params: Mapping[str, Param] = field(default_factory=lambda: _EMPTY)
+
+
+Param = Union[str, int, Msg, tuple["Param", ...]]  # noqa: UP007 - recursive alias
+
+
+def msg(key: str, /, **params: Param) -> Msg:
+    return Msg(key=key, params=MappingProxyType(dict(params)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Button:
+    label: Msg
+    data: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Say:
+    """A new message. `lines` are joined with newlines."""
+
+    lines: tuple[Msg, ...]
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Edit:
+    """Replace the text and buttons of the message the current event came from."""
+
+    lines: tuple[Msg, ...]
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClearButtons:
+    """Remove the buttons of the message the current event came from."""
+
+
+Reply = Say | Edit | ClearButtons
+
+
+def say(*lines: Msg, buttons: tuple[tuple[Button, ...], ...] = ()) -> Say:
+    return Say(lines=tuple(lines), buttons=buttons)
+
+
+def msg_to_json(message: Msg) -> dict[str, object]:
+    """Messages kept in a conversation's draft (proposal reasons) go through JSON."""
+
+    def param(value: Param) -> object:
+        match value:
+            case Msg():
+                return {"msg": msg_to_json(value)}
+            case tuple():
+                return {"list": [param(item) for item in value]}
+            case _:
+                return value
+
+    return {"key": message.key, "params": {k: param(v) for k, v in message.params.items()}}
+
+
+def msg_from_json(data: Mapping[str, object]) -> Msg:
+    def param(value: object) -> Param:
+        if isinstance(value, Mapping) and "msg" in value:
+            return msg_from_json(value["msg"])  # type: ignore[arg-type]
+        if isinstance(value, Mapping) and "list" in value:
+            return tuple(param(item) for item in value["list"])  # type: ignore[attr-defined]
+        if isinstance(value, int | str):
+            return value
+        return str(value)
+
+    params = data.get("params") or {}
+    assert isinstance(params, Mapping)
+    return msg(str(data.get("key", "")), **{str(k): param(v) for k, v in params.items()})

@@ -1,0 +1,1 @@
+"""Privacy (GDPR): a person's export and erasure, asked and confirmed."""

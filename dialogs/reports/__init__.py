@@ -1,0 +1,1 @@
+"""Reports: activity and impact report, its rendering, /stats and the weekly digest."""

@@ -1,0 +1,1 @@
+"""The SQLAlchemy tables, one module per domain (core: base, people, cases, outbox)."""

@@ -1,0 +1,150 @@
+"""Follow-up end to end: python-telegram-bot against the fake Bot API, a person
+who confirmed a request gets the nudge, answers it, and the timeline holds it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotService
+from bot.config.followup import CoordinatorsConfig, FollowupConfig, PolicyStep
+from bot.runtime.clock import FakeClock
+from storage.models.core import Case
+from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
+from tests.transports.telegram.harness import (
+    TOKEN,
+    answer,
+    bot_config,
+    choose,
+    full_intake,
+    next_question,
+)
+
+# Seconds, so that the test runs the same schedule a demo would.
+POLICY = (
+    PolicyStep(kind="ouverture", after=timedelta(seconds=90)),
+    PolicyStep(kind="demarrage", after=timedelta(seconds=300)),
+)
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def coordinator(tg: FakeTelegram) -> FakeUser:
+    return tg.user("Coline", language_code="fr")
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram, coordinator: FakeUser, tmp_path: Path) -> AsyncIterator[BotService]:
+    config = dataclasses.replace(
+        bot_config(tg, tmp_path),
+        followup=FollowupConfig(policy=POLICY, grace=timedelta(seconds=600)),
+        coordinators=CoordinatorsConfig(telegram_ids=(coordinator.id,)),
+    )
+    service = BotService(config, clock=FakeClock(), rate_limit=False)
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
+async def confirmed_request(user: FakeUser) -> None:
+    await full_intake(user)
+    await choose(user, "Confirmer")
+    await asyncio.sleep(0.3)  # proposals may follow the confirmation
+    if user.pending_replies:
+        await user.wait_replies(len(user.pending_replies))
+
+
+async def nudge_after(bot: BotService, user: FakeUser, delta: timedelta) -> BotMessage:
+    assert isinstance(bot.clock, FakeClock)
+    bot.clock.advance(delta)
+    await bot.nudges.run_due()
+    return await next_question(user)
+
+
+async def timeline(bot: BotService) -> list[tuple[str, dict[str, object]]]:
+    async with bot.db.unit() as uow:
+        case = await uow.cases.by_ref("AIG-0001")
+        assert isinstance(case, Case)
+        return [(e.kind, e.data) for e in await uow.cases.timeline(case)]
+
+
+async def test_nudge_cest_lance_and_impact_questions(tg: FakeTelegram, bot: BotService) -> None:
+    alice = tg.user("Alice", language_code="fr")
+    await confirmed_request(alice)
+    nudge = await nudge_after(bot, alice, timedelta(seconds=90))
+    assert "AIG-0001" in (nudge.plain_text or "")
+    assert "ouvrir les ressources" in (nudge.plain_text or "")
+    assert nudge.labels == [
+        "C'est lancé 🚀",
+        "En cours",
+        "Pas encore",
+        "J'ai besoin d'aide",
+        "Relancez-moi plus tard",
+    ]
+    first = await choose(alice, "C'est lancé")
+    assert "Bravo" in (first.plain_text or "")
+    assert "ressources libres" in (first.plain_text or "")
+    hours = await answer(alice, "Dolibarr remplace notre vieux tableur")
+    assert "heures par mois" in (hours.plain_text or "")
+    contacts = await choose(alice, "5 à 10 h")
+    assert "nouveaux contacts" in (contacts.plain_text or "")
+    done = await answer(alice, "2, une ressourcerie et un fablab")
+    assert "Merci beaucoup" in (done.plain_text or "")
+    assert tg.unanswered_callbacks() == []
+
+    events = await timeline(bot)
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "submitted"
+    assert kinds[-6:] == [
+        "nudge_sent",
+        "nudge_answer",
+        "action_verified",
+        "impact",
+        "impact",
+        "impact",
+    ]
+    impacts = [d for k, d in events if k == "impact"]
+    assert [d["field"] for d in impacts] == ["ressources", "heures", "contacts"]
+    assert impacts[1]["range"] == "5-10" and impacts[2]["value"] == 2
+    # Verified: the 5-minute nudge never comes.
+    assert isinstance(bot.clock, FakeClock)
+    bot.clock.advance(timedelta(minutes=10))
+    assert await bot.nudges.run_due() == 0
+    await alice.expect_silence(0.3)
+    # The old buttons are answered politely and change nothing.
+    await alice.press("En cours", message=nudge)
+    toast = await alice.wait_callback_answer()
+    assert "déjà répondu" in toast.text
+
+
+async def test_help_and_blocked_person_reach_the_coordinator(
+    tg: FakeTelegram, bot: BotService, coordinator: FakeUser
+) -> None:
+    alice = tg.user("Alice", language_code="fr")
+    await confirmed_request(alice)
+    await nudge_after(bot, alice, timedelta(seconds=90))
+    await choose(alice, "J'ai besoin d'aide")
+    alert = await coordinator.wait_reply()
+    assert "AIG-0001" in (alert.plain_text or "") and "aide" in (alert.plain_text or "")
+
+    tg.block(alice, notify=False)
+    assert isinstance(bot.clock, FakeClock)
+    bot.clock.advance(timedelta(seconds=300))
+    await bot.nudges.run_due()
+    blocked = await coordinator.wait_reply()
+    assert "bloqué" in (blocked.plain_text or "")
+    kinds = [k for k, _ in await timeline(bot)]
+    assert "contact_blocked" in kinds and "escalated" in kinds
+    await coordinator.expect_silence(0.3)
