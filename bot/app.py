@@ -220,7 +220,8 @@ class BotService:
             await self.webhook.register()
 
     async def health(self) -> Health:
-        return await check(self.db, self.tasks)
+        matrix = self.matrix.health() if self.matrix is not None else None
+        return await check(self.db, self.tasks, matrix)
 
     async def start_matrix(self, matrix: MatrixConfig) -> None:
         desk = MeteredDesk(

@@ -255,7 +255,7 @@ def case_lines(
         ),
         msg("admin.cases.sheet.holder", holder=holder_label(row.holder)),
         msg("desk.offer.person", name=person_name or msg("desk.someone")),
-        *sheet_lines(answers),
+        *sheet_lines(answers, third_person=True),
         *timeline_lines(entries, names),
     )
 
