@@ -37,12 +37,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def bot(tg: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[BotService]:
-    # Without Matrix, a coordinator on Telegram is who can take a contact request:
-    # the proposals offer contact only when someone can.
-    config = dataclasses.replace(
-        bot_config(tg, tmp_path), coordinators=CoordinatorsConfig(telegram_ids=(700_001,))
-    )
-    async with running_bot(config, clock=clock) as service:
+    async with running_bot(bot_config(tg, tmp_path), clock=clock) as service:
         yield service
 
 
