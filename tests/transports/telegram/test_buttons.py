@@ -5,6 +5,7 @@ and /statut once everything was forgotten."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from bot.app import BotService
 from bot.catalog.service import load_starter_catalog
+from bot.config.followup import CoordinatorsConfig
 from bot.runtime.clock import FakeClock
 from storage.models.core import Conversation
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser, _Callback
@@ -36,6 +38,19 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def bot(tg: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[BotService]:
     async with running_bot(bot_config(tg, tmp_path), clock=clock) as service:
+        yield service
+
+
+@pytest.fixture
+async def bot_with_coordinator(
+    tg: FakeTelegram, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[BotService]:
+    """Without Matrix, contact is offered only when a coordinator on Telegram can
+    take the request (issue 14, item 6)."""
+    config = dataclasses.replace(
+        bot_config(tg, tmp_path), coordinators=CoordinatorsConfig(telegram_ids=(700_001,))
+    )
+    async with running_bot(config, clock=clock) as service:
         yield service
 
 
@@ -110,8 +125,9 @@ async def test_kinds_of_help_are_recorded_by_name(tg: FakeTelegram, bot: BotServ
 
 
 async def test_double_tap_on_a_star_keeps_the_contact_button(
-    tg: FakeTelegram, bot: BotService, clock: FakeClock
+    tg: FakeTelegram, bot_with_coordinator: BotService, clock: FakeClock
 ) -> None:
+    bot = bot_with_coordinator
     await load_starter_catalog(bot.db, include_demo_aiguilleurs=True)
     alice = tg.user("Alice", language_code="fr")
     await full_intake(alice)
