@@ -148,6 +148,12 @@ class BotService:
             room = self.config.matrix.coordinators_room
             coordinators = dataclasses.replace(coordinators, matrix_room=room)
         followup = FollowupRuntime(self.config.followup, coordinators)
+        if not followup.coordinator_targets() and self.config.matrix is None:
+            # Said once here, not only when someone asks: nobody would see it then.
+            log.warning(
+                "help requests reach nobody: set [coordinators] telegram_ids or matrix_room "
+                "(people who answer a check-in with \"J'ai besoin d'aide\" are told so)"
+            )
         self.runtime = MeteredRuntime(self.db, self.clock, followup, metrics=self.metrics)
         self.admin = coordination_desk(self.config, coordinators, self.clock)
         self.runtime.admin = self.admin
@@ -214,7 +220,8 @@ class BotService:
             await self.webhook.register()
 
     async def health(self) -> Health:
-        return await check(self.db, self.tasks)
+        matrix = self.matrix.health() if self.matrix is not None else None
+        return await check(self.db, self.tasks, matrix)
 
     async def start_matrix(self, matrix: MatrixConfig) -> None:
         desk = MeteredDesk(

@@ -197,6 +197,7 @@ class AdminDesk:
         thread: str | None,
         locale: str,
         commands_first: bool,
+        sender_name: str | None = None,
     ) -> bool:
         """True when the message was a coordination matter. `commands_first`: the
         coordinators' room, or a room where the aiguilleurs' commands did not
@@ -212,7 +213,7 @@ class AdminDesk:
             return False
         if parsed is not None and not commands_first:
             return False
-        actor = await resolve_actor(uow, self.configured, "matrix", sender)
+        actor = await resolve_actor(uow, self.configured, "matrix", sender, sender_name)
         call = AdminCall(
             uow=uow,
             actor=actor,

@@ -141,6 +141,8 @@ class Runtime:
             verdict = self.flood.check(sender, incoming.update_key, now)
             if verdict is not Verdict.ADMIT:
                 return await self.refuse(uow, incoming, verdict)
+            # A person who had blocked the bot writes again: their follow-up resumes.
+            await self.followup.resume_blocked(uow, incoming.transport, incoming.address, now)
         if self.admin is not None:
             answered = await self.admin.from_chat(
                 uow,

@@ -121,7 +121,7 @@ def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
         return relay.step(state, event, ctx)
     if followup.handles(state, event, ctx):
         # Nudges and their buttons have their own flow (dialogs/followup/steps.py).
-        return followup.step(state, event, ctx)
+        return after_nudge(state, event, followup.step(state, event, ctx), ctx)
     if isinstance(event, Choice) and event.data.startswith(LANGUAGE_PREFIX):
         return choose_language(state, event.data.removeprefix(LANGUAGE_PREFIX), ctx)
     if state is None:
@@ -189,6 +189,22 @@ def sent_before(message: str | None, state: State) -> bool:
     if message is None or mark is None or not message.isdigit() or not mark.isdigit():
         return False
     return int(message) <= int(mark)
+
+
+def after_nudge(state: State | None, event: Event, outcome: Outcome, ctx: Context) -> Outcome:
+    """A nudge answered by button in the middle of an intake: its new messages
+    pushed the intake's question out of sight, so it is asked again (same
+    version: its buttons stay valid)."""
+    if (
+        state is None
+        or outcome.state is None
+        or not isinstance(event, Choice)
+        or not followup.in_intake(outcome.state)
+        or not any(isinstance(r, Say) for r in outcome.replies)
+    ):
+        return outcome
+    again = reask(outcome.state, ctx)
+    return dataclasses.replace(outcome, replies=(*outcome.replies, *again.replies))
 
 
 def first_contact(event: Event, ctx: Context) -> Outcome:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from dialogs.kernel.context import Reminder
 from dialogs.kernel.replies import Msg
 
 
@@ -109,6 +110,7 @@ class NudgeDue:
     case_ref: str
     kind: str
     deferrals: int = 0
+    reminder: Reminder = field(default_factory=Reminder)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

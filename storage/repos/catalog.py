@@ -214,6 +214,14 @@ class CatalogRepo:
     async def resource(self, resource_id: str) -> Resource | None:
         return await self.session.get(Resource, resource_id)
 
+    async def resource_names(self, ids: Sequence[str]) -> list[str]:
+        """Names of these resources, in this order (unknown ids left out)."""
+        rows = await self.session.execute(
+            select(Resource.id, Resource.name).where(Resource.id.in_(list(ids)))
+        )
+        names = {rid: name for rid, name in rows.all()}
+        return [names[i] for i in ids if i in names]
+
     async def aiguilleur(self, aiguilleur_id: str) -> Aiguilleur | None:
         return await self.session.get(Aiguilleur, aiguilleur_id)
 

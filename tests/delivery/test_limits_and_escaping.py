@@ -174,7 +174,7 @@ def test_what_a_person_typed_is_text_in_matrix_formatted_body() -> None:
     assert "Merci &lt;b&gt;beaucoup&lt;/b&gt; &amp; &lt;a href='x'&gt;ici&lt;/a&gt;" in html
     assert "Camille &lt;script&gt;" in html and "<script>" not in html
     assert "Merci <b>beaucoup</b> & <a href='x'>ici</a>" in content["body"]
-    offer = content_of(matrix_payload(render("fr", offer_lines(CASE, NOW)).html))
+    offer = content_of(matrix_payload(render("fr", offer_lines(CASE, timedelta(hours=24))).html))
     assert "&lt;b&gt;La Fabrique&lt;/b&gt; &amp; Cie" in offer["formatted_body"]
     assert "<b>La Fabrique</b>" not in offer["formatted_body"]
 

@@ -41,19 +41,6 @@ async def bot(tg: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterat
         yield service
 
 
-@pytest.fixture
-async def bot_with_coordinator(
-    tg: FakeTelegram, tmp_path: Path, clock: FakeClock
-) -> AsyncIterator[BotService]:
-    """Without Matrix, contact is offered only when a coordinator on Telegram can
-    take the request (issue 14, item 6)."""
-    config = dataclasses.replace(
-        bot_config(tg, tmp_path), coordinators=CoordinatorsConfig(telegram_ids=(700_001,))
-    )
-    async with running_bot(config, clock=clock) as service:
-        yield service
-
-
 async def to_themes(user: FakeUser) -> BotMessage:
     """From /start to the themes question; returns it as the person sees it."""
     await answer(user, "/start")
@@ -124,10 +111,22 @@ async def test_kinds_of_help_are_recorded_by_name(tg: FakeTelegram, bot: BotServ
     assert "Votre réponse\xa0: Découvrir des ressources" in (help_question.plain_text or "")
 
 
+@pytest.fixture
+async def with_coordinator(
+    tg: FakeTelegram, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[BotService]:
+    """Without Matrix, contact is offered when a coordinator on Telegram can take it."""
+    config = dataclasses.replace(
+        bot_config(tg, tmp_path), coordinators=CoordinatorsConfig(telegram_ids=(700_001,))
+    )
+    async with running_bot(config, clock=clock) as service:
+        yield service
+
+
 async def test_double_tap_on_a_star_keeps_the_contact_button(
-    tg: FakeTelegram, bot_with_coordinator: BotService, clock: FakeClock
+    tg: FakeTelegram, with_coordinator: BotService, clock: FakeClock
 ) -> None:
-    bot = bot_with_coordinator
+    bot = with_coordinator
     await load_starter_catalog(bot.db, include_demo_aiguilleurs=True)
     alice = tg.user("Alice", language_code="fr")
     await full_intake(alice)
