@@ -3,12 +3,17 @@ CSV, checked, stored, exported, and changed by a re-import (issue 14, item 8).""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.catalog.service import starter_catalog_text
+from dialogs.catalog.check import SUMMARY_MAX
 from dialogs.catalog.csv_format import dump_resources_csv, parse_resources_csv
 from dialogs.catalog.load import Catalog, CatalogError, dump_catalog_yaml, parse_catalog_yaml
+from dialogs.catalog.matching import MatchIndex, MatchQuery, match
 from storage.db import Database
 
 NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
@@ -87,3 +92,33 @@ async def test_stored_exported_and_changed_by_a_reimport(database: Database) -> 
     async with database.unit() as uow:
         garradin = await uow.catalog.resource("garradin")
         assert garradin is not None and garradin.summary_en == "Free association software."
+
+
+def test_every_starter_resource_has_an_english_summary_that_passes_the_checker() -> None:
+    text = starter_catalog_text()
+    catalog = parse_catalog_yaml(text)  # the checker: raises on any problem
+    assert len(catalog.resources) > 100
+    for resource in catalog.resources:
+        assert resource.summary_en, resource.id
+        assert len(resource.summary_en) <= SUMMARY_MAX, resource.id
+        assert resource.summary_en != resource.summary, resource.id
+    # In the file, each English summary comes right after the French one.
+    lines = text.splitlines()
+    after = [lines[i + 1] for i, line in enumerate(lines) if line.startswith("    summary: ")]
+    assert len(after) == len(catalog.resources)
+    assert all(re.match(r'^    summary_en: ".+"$', line) for line in after)
+
+
+def test_matching_does_not_read_the_english_summary() -> None:
+    """Same proposals, same reasons, with or without the English summaries."""
+    resources = parse_catalog_yaml(starter_catalog_text()).resources
+    without = tuple(dataclasses.replace(r, summary_en="") for r in resources)
+    for text in (
+        "Our members are in an Excel spreadsheet nobody understands",
+        "Nos adhésions sont dans un tableur que plus personne ne comprend",
+        "carpooling to our events, covoiturage",
+    ):
+        query = MatchQuery(text=text, themes=("gestion",), region="BRE")
+        proposed = match(MatchIndex.build(resources), query, [])
+        assert proposed.resources
+        assert proposed == match(MatchIndex.build(without), query, [])

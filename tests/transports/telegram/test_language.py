@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import BotService
+from bot.runtime.core import first_sentence
 from dialogs.catalog.load import Catalog, parse_catalog_yaml
 from storage.models.core import Conversation, Person
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
@@ -110,3 +111,47 @@ async def test_language_before_starting_and_back_to_french(
     assert "nom de votre lieu" in said or "Comment s'appelle" in said
     menu = dict(tg.commands(language_code="en"))
     assert "language" in menu and "langue" in dict(tg.commands(language_code="fr"))
+
+
+async def test_an_english_speaker_reads_the_starter_catalog_in_english(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """Someone whose Telegram is in English, on a bot with only the starter catalog:
+    the proposed resources come with their English summary, none marked "(in French)"."""
+    from bot.catalog.service import load_starter_catalog, starter_catalog
+
+    starter = starter_catalog(False).resources
+    english = [first_sentence(r.summary_en) for r in starter]
+    french = [first_sentence(r.summary) for r in starter]
+    async with running_bot(bot_config(tg, tmp_path)) as service:
+        await load_starter_catalog(service.db, include_demo_aiguilleurs=False)
+        emma = tg.user("Emma", language_code="en")
+        welcome = await answer(emma, "/start")
+        assert "Aiguillage" in (welcome.plain_text or "")
+        await choose(emma, "I agree")
+        await answer(emma, "La Fabrique")
+        confirm = await answer(emma, "29200")
+        assert "Is that right?" in (confirm.plain_text or "")
+        await choose(emma, "Yes, that's right")
+        await choose(emma, "Volunteer")
+        await emma.press("Management")
+        await emma.wait_reply()  # the keyboard redrawn with the theme ticked
+        await choose(emma, "Done")
+        await answer(emma, "Our members and fees are in an Excel spreadsheet nobody understands.")
+        await choose(emma, "Nothing yet")
+        await answer(emma, "A simple tool for the volunteers.")
+        await answer(emma, "No budget")
+        await emma.press("Discover resources")
+        await emma.wait_reply()
+        await choose(emma, "Done")
+        summary = await choose(emma, "Within a month")
+        assert "Your sheet" in (summary.plain_text or "")
+        await emma.press("Confirm and send")
+        texts: list[str] = []
+        while not any("free resources" in t for t in texts):
+            texts.append((await next_question(emma)).plain_text or "")
+        proposals = texts[-1]
+    shown = [s for s in english if s in proposals]
+    assert len(shown) >= 2, proposals
+    assert "(in French)" not in proposals
+    assert not [s for s in french if s in proposals]
