@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.coordination.router import AdminDesk
-from bot.delivery.payloads import rendered_payload
+from bot.delivery import payloads
 from bot.intake.case_views import answers_of
 from bot.runtime.clock import Clock
 from bot.transports.matrix.client import OwnEcho, RoomEvent, RoomFile, RoomReaction, RoomText
 from bot.transports.matrix.files import is_catalog_file, is_catalog_name
-from bot.transports.matrix.sender import TRANSPORT, matrix_payload
+from bot.transports.matrix.sender import TRANSPORT
 from dialogs.assignment.commands import Misused, Parsed, parse
 from dialogs.assignment.desk import (
     ActorView,
@@ -347,9 +347,11 @@ class MatrixDesk:
 
     async def on_sent(self, uow: UnitOfWork, row: OutboxMessage, external_id: str | None) -> None:
         """An offer is out: its event id becomes the case's thread root."""
-        assignment = row.payload.get("assignment")
-        if external_id and isinstance(assignment, int):
-            await uow.assignments.set_offer_event(assignment, external_id)
+        match payloads.from_row(row.payload):
+            case payloads.Message(assignment=int(assignment)) if external_id:
+                await uow.assignments.set_offer_event(assignment, external_id)
+            case _:
+                pass
 
     # -- effects ---------------------------------------------------------------------
 
@@ -449,7 +451,7 @@ class MatrixDesk:
             case, actor="bot", kind="offered", data={"aiguilleur": aiguilleur_id}, now=now
         )
         lines = offer_lines(await self.case_view(uow, case), deadline)
-        payload = matrix_payload(render(self.locale, lines).html, assignment=row.id)
+        payload = payloads.message(render(self.locale, lines).html, assignment=row.id)
         queued = await uow.outbox.enqueue(
             transport=TRANSPORT, address=room_id, payload=payload, now=now
         )
@@ -460,7 +462,7 @@ class MatrixDesk:
         match effect.to:
             case ToRoom(room_id=room_id, thread_root=root):
                 html = render(self.locale, effect.lines).html
-                payload = matrix_payload(html, thread_root=root, relayed=effect.relayed)
+                payload = payloads.message(html, thread=root, relayed=effect.relayed)
                 await uow.outbox.enqueue(
                     transport=TRANSPORT, address=room_id, payload=payload, now=now
                 )
@@ -468,7 +470,7 @@ class MatrixDesk:
                 if not self.coordinators_room:
                     log.info("no coordinators room configured; message dropped")
                     return
-                payload = matrix_payload(render(self.locale, effect.lines).html)
+                payload = payloads.message(render(self.locale, effect.lines).html)
                 await uow.outbox.enqueue(
                     transport=TRANSPORT, address=self.coordinators_room, payload=payload, now=now
                 )
@@ -483,7 +485,7 @@ class MatrixDesk:
                 await uow.outbox.enqueue(
                     transport=chat.transport,
                     address=chat.address,
-                    payload=rendered_payload("send", shown),
+                    payload=payloads.message(shown),
                     now=now,
                 )
 

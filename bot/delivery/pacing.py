@@ -9,9 +9,11 @@ burst. The dispatcher therefore paces itself, around each Bot API call:
 
 - overall, evenly spaced calls, each at least one interval after the *actual*
   start of the previous one (a stalled event loop delays, never compresses);
-- overall, a window: call k+30 starts only 1 s after call k has *finished*.
-  Call k reached the server before it finished, so no 1-second window of the
-  server's clock ever sees more than 30, whatever the jitter on the way;
+- overall, a window: call k+30 starts only 1 s after the time call k was
+  *planned* to start (the slot the spacing gave it). Counted from the observed
+  end of each call instead, every call's round trip was added to the window
+  and the rate sat at 0.95 of the limit; a call late on its plan (a stalled
+  loop) cannot bring the next one closer than the spacing rule above;
 - per chat, a sustained rate with a small burst (GCRA): a reply that edits a
   message and asks the next question is two calls in a row.
 
@@ -35,20 +37,6 @@ DEFAULT_CHAT_BURST = 3
 MAX_CHATS = 50_000
 
 
-class _Call:
-    """One granted call; `finished` is set when its answer is back."""
-
-    __slots__ = ("done", "finished_at")
-
-    def __init__(self) -> None:
-        self.finished_at: float | None = None
-        self.done = asyncio.Event()
-
-    def finish(self, at: float) -> None:
-        self.finished_at = at
-        self.done.set()
-
-
 class Pacer:
     def __init__(
         self,
@@ -67,10 +55,25 @@ class Pacer:
         self.window_seconds = window_seconds
         self.monotonic = monotonic
         self.sleep = sleep
+        self._settings = (per_second, per_chat_per_second, chat_burst, window, window_seconds)
         self._lock = asyncio.Lock()
         self._next = float("-inf")  # earliest start of the next call overall
-        self._recent: deque[_Call] = deque()
+        # Planned start of each of the last `window` calls.
+        self._recent: deque[float] = deque()
         self._chats: dict[str, float] = {}  # theoretical arrival time per chat (GCRA)
+
+    def twin(self) -> Pacer:
+        """A pacer with the same settings and its own slots (another transport's)."""
+        per_second, per_chat, burst, window, window_seconds = self._settings
+        return Pacer(
+            per_second=per_second,
+            per_chat_per_second=per_chat,
+            chat_burst=burst,
+            window=window,
+            window_seconds=window_seconds,
+            monotonic=self.monotonic,
+            sleep=self.sleep,
+        )
 
     def reserve_chat(self, chat: str, cost: int = 1) -> float:
         """Book `chat`'s next slot; how long to wait for it."""
@@ -86,47 +89,35 @@ class Pacer:
 
     @asynccontextmanager
     async def slot(self, chat: str, cost: int = 1) -> AsyncIterator[None]:
-        """Wait for the right to make `cost` calls for `chat`; hold it while the
-        calls are in flight (their end feeds the window)."""
+        """Wait for the right to make `cost` calls for `chat`, then make them."""
         wait = self.reserve_chat(chat, cost)
         if wait > 0:
             await self.sleep(wait)
-        call = await self._grant(cost)
-        try:
-            yield
-        finally:
-            if call is not None:
-                call.finish(self.monotonic())
+        await self._grant(cost)
+        yield
 
     async def acquire(self, chat: str, cost: int = 1) -> None:
         """A slot for a call that is over at once (tests, fire-and-forget)."""
         async with self.slot(chat, cost):
             pass
 
-    async def _grant(self, cost: int) -> _Call | None:
+    async def _grant(self, cost: int) -> None:
         if not self.interval:
-            return None
+            return
         # FIFO: callers are granted one at a time, in arrival order.
         async with self._lock:
-            wait = self._next - self.monotonic()
-            if wait > 0:
-                await self.sleep(wait)
+            planned = max(self._next, self.monotonic())
             if self.window:
                 while len(self._recent) + cost > self.window:
-                    oldest = self._recent[0]
-                    if oldest.finished_at is None:
-                        await oldest.done.wait()
-                    assert oldest.finished_at is not None
-                    wait = oldest.finished_at + self.window_seconds - self.monotonic()
-                    if wait > 0:
-                        await self.sleep(wait)
-                    self._recent.popleft()
-            now = self.monotonic()
-            self._next = now + cost * self.interval
-            call = _Call()
+                    oldest = self._recent.popleft()
+                    planned = max(planned, oldest + self.window_seconds)
+            wait = planned - self.monotonic()
+            if wait > 0:
+                await self.sleep(wait)
+            # The next call's plan: one interval after this one's actual start.
+            self._next = self.monotonic() + cost * self.interval
             if self.window:
-                self._recent.extend([call] * cost)
-            return call
+                self._recent.extend([planned] * cost)
 
     def _forget_idle(self, now: float) -> None:
         for chat in [c for c, tat in self._chats.items() if tat <= now]:
@@ -138,3 +129,6 @@ class NoPacing(Pacer):
 
     def __init__(self) -> None:
         super().__init__(per_second=0, per_chat_per_second=0)
+
+    def twin(self) -> Pacer:
+        return NoPacing()

@@ -8,12 +8,13 @@ network: messages leave after the commit, through the outbox.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config.followup import CoordinatorsConfig, FollowupConfig
-from bot.delivery.payloads import to_payload
+from bot.delivery import payloads
 from bot.followup.schedule import next_allowed, shift_after
 from dialogs.followup.steps import PREFIX, short_date
 from dialogs.kernel.context import NudgeView
@@ -240,20 +241,14 @@ class FollowupRuntime:
     async def alert(
         self, uow: UnitOfWork, targets: list[Target], lines: tuple[Msg, ...], now: datetime
     ) -> int:
-        payload = to_payload(Say(lines=lines), self.coordinators.locale, None)
-        if payload is None:
-            return 0
+        payload = payloads.say(Say(lines=lines), self.coordinators.locale)
         for target in targets:
             # Matrix shows bot messages as notices, in the case's thread if known.
-            extra = (
-                {"msgtype": "m.notice", "thread": target.thread}
-                if target.transport == MATRIX
-                else {}
-            )
+            thread = target.thread if target.transport == MATRIX else None
             await uow.outbox.enqueue(
                 transport=target.transport,
                 address=target.address,
-                payload={**payload, **extra},
+                payload=dataclasses.replace(payload, thread=thread),
                 now=now,
             )
         if not targets:

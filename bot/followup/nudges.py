@@ -199,10 +199,8 @@ class NudgeWorker:
     # -- a chat that refuses our messages ----------------------------------------
 
     async def contact_failed(self, transport: str, address: str, reason: str) -> None:
-        """Dispatcher hook: a person blocked the bot (403). Their open cases are
-        flagged, their follow-up stopped, and the coordinators told, once."""
-        if not reason.startswith("forbidden"):
-            return
+        """Dispatcher hook (`Blocked`): a person blocked the bot (403). Their open
+        cases are flagged, their follow-up stopped, and the coordinators told, once."""
         now = self.clock.now()
         async with self.db.unit() as uow:
             case_ids = await uow.nudges.case_ids_of_chat(transport, address)

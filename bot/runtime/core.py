@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from bot.catalog.service import MatchIndexCache, propose_with_sources
 from bot.coordination.router import AdminDesk
 from bot.delivery.payloads import to_payload
-from bot.followup.executor import FOLLOWUP_EFFECTS, FollowupRuntime
+from bot.followup.executor import FollowupRuntime
 from bot.privacy import service as privacy
 from bot.runtime.clock import Clock
 from bot.runtime.flood import FloodGate, FloodLimit, Verdict
@@ -32,10 +32,19 @@ from dialogs.intake.engine import Outcome, step
 from dialogs.kernel.context import CaseSummary, Context, RelayView
 from dialogs.kernel.effects import (
     AddCaseMessage,
+    CaseVerified,
     Effect,
     EndRelay,
     ErasePersonalData,
+    Escalate,
     ExportPersonalData,
+    ImpactRecorded,
+    ImpactStep,
+    NudgeAnswered,
+    NudgeAsked,
+    NudgeCancelled,
+    NudgeDeferred,
+    NudgeSnoozed,
     RecordConsent,
     RecordInterest,
     RelayEffect,
@@ -57,7 +66,8 @@ from storage.repos.inbox import DuplicateUpdate
 
 log = logging.getLogger(__name__)
 
-# Effects can feed events back into `step`; a bound guards against a loop.
+# Effects can feed events back into `step`; a bound guards against a loop
+# (rounds of feedback: every event fed back in a round is replayed, in order).
 MAX_FEEDBACK = 4
 
 
@@ -157,16 +167,26 @@ class Runtime:
 
         outcome, ctx = await self.first_step(uow, state, incoming.event, ctx, person_id)
         replies = list(outcome.replies)
+        current = outcome.state
+        toast = outcome.toast
+        effects = list(outcome.effects)
         for _ in range(MAX_FEEDBACK):
-            if not outcome.effects:
+            if not effects:
                 break
-            person_id, fed_back = await self.execute(uow, outcome, person_id, incoming)
-            if not fed_back:
-                break
-            outcome = step(outcome.state, fed_back[0], ctx)
-            replies.extend(outcome.replies)
+            person_id, fed_back = await self.execute(uow, effects, person_id, incoming)
+            # Every event an effect fed back goes through `step`, in order; the
+            # effects they decide are executed in the next round.
+            effects = []
+            for event in fed_back:
+                outcome = step(current, event, ctx)
+                current = outcome.state
+                toast = outcome.toast
+                replies.extend(outcome.replies)
+                effects.extend(outcome.effects)
+        if effects:
+            log.error("effects left after %d rounds of feedback: %s", MAX_FEEDBACK, effects)
 
-        final = outcome.state
+        final = current
         locale = (
             final.locale if final else (state.locale if state else supported(incoming.locale_hint))
         )
@@ -181,14 +201,14 @@ class Runtime:
             payloads=[p for p in payloads if p is not None],
             now=now,
         )
-        toast = render_msg(locale, outcome.toast) if outcome.toast else None
+        shown_toast = render_msg(locale, toast) if toast else None
         log.debug(
             "handled %s:%s → %s",
             incoming.transport,
             incoming.update_key,
             final.stage if final else "forgotten",
         )
-        return Handled(toast=toast, queued=queued)
+        return Handled(toast=shown_toast, queued=queued)
 
     async def refuse(self, uow: UnitOfWork, incoming: Incoming, verdict: Verdict) -> Handled:
         """A flooded update: claimed, not read. The first of an episode queues one
@@ -282,10 +302,10 @@ class Runtime:
         )
 
     async def execute(
-        self, uow: UnitOfWork, outcome: Outcome, person_id: int | None, incoming: Incoming
+        self, uow: UnitOfWork, effects: list[Effect], person_id: int | None, incoming: Incoming
     ) -> tuple[int | None, list[Event]]:
         fed_back: list[Event] = []
-        for effect in outcome.effects:
+        for effect in effects:
             person_id, event = await self.execute_one(uow, effect, person_id, incoming)
             if event is not None:
                 fed_back.append(event)
@@ -363,9 +383,21 @@ class Runtime:
                     now=now,
                 )
                 return None, None
-            case _ if isinstance(effect, FOLLOWUP_EFFECTS):
+            case (
+                NudgeAsked()
+                | NudgeDeferred()
+                | NudgeCancelled()
+                | NudgeAnswered()
+                | NudgeSnoozed()
+                | CaseVerified()
+                | ImpactStep()
+                | ImpactRecorded()
+                | Escalate()
+            ):
                 await self.followup.execute(uow, effect, now)
                 return person_id, None
+            case _:
+                assert_never(effect)
 
     async def suggestions(
         self, uow: UnitOfWork, case: Case, now: datetime

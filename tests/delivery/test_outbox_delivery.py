@@ -38,7 +38,7 @@ async def parts(
     await upgrade(db)
     clock = FakeClock()
     dispatcher = Dispatcher(db, clock, {})
-    transport = TelegramTransport(config.telegram, TOKEN, Runtime(db, clock), dispatcher, False)
+    transport = TelegramTransport(config.telegram, TOKEN, Runtime(db, clock), dispatcher)
     await transport.application.initialize()
     dispatcher.senders[TRANSPORT] = transport.sender
     try:

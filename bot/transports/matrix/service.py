@@ -19,6 +19,7 @@ from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomPreset, SyncR
 
 from bot.assignment.desk import MatrixDesk
 from bot.config.matrix import MatrixConfig
+from bot.delivery import payloads
 from bot.runtime.clock import Clock
 from bot.transports.matrix.client import (
     Invite,
@@ -31,7 +32,7 @@ from bot.transports.matrix.client import (
     room_events,
 )
 from bot.transports.matrix.files import download
-from bot.transports.matrix.sender import TRANSPORT, MatrixSender, matrix_payload
+from bot.transports.matrix.sender import TRANSPORT, MatrixSender
 from dialogs.assignment.desk import Drain
 from dialogs.kernel.i18n import translate
 from dialogs.kernel.render import render
@@ -191,7 +192,7 @@ class MatrixService:
             await uow.outbox.enqueue(
                 transport=TRANSPORT,
                 address=room_id,
-                payload=matrix_payload(html),
+                payload=payloads.message(html),
                 now=self.clock.now(),
             )
         self.desk.kick()
