@@ -102,6 +102,9 @@ class Lane:
         self.paused_until: datetime | None = None
         self.wake = asyncio.Event()
         self.lock = asyncio.Lock()
+        # Conversations being delivered, and how many at once.
+        self.in_flight: dict[str, asyncio.Task[int]] = {}
+        self.gate = asyncio.Semaphore(dispatcher.concurrency)
         # Sends recorded together when they come at once (bot/delivery/marks.py).
         self.marks = SentMarks(dispatcher.db, dispatcher.clock)
 
@@ -113,25 +116,50 @@ class Lane:
         return self.paused_until is not None and self.clock.now() < self.paused_until
 
     async def deliver_due(self) -> int:
-        """One pass: due rows grouped by conversation; conversations served
-        concurrently, each one's rows in order, every send paced."""
+        """One pass, to its end: what is due now is sent (tests, benches)."""
+        results = await asyncio.gather(*await self.start_due())
+        return sum(results)
+
+    async def start_due(self) -> list[asyncio.Task[int]]:
+        """Start a task for each conversation with due rows and none in hand:
+        a conversation with a long queue (one message a second per Telegram
+        chat) never holds the others, and its next rows are taken when it is
+        done. Each conversation's rows in order, every send paced."""
         async with self.lock:
-            if self.paused():
-                return 0
+            if self.paused() or self.stopping:
+                return []
+            # Conversations in hand when the query starts are left alone even if
+            # they finish meanwhile: the rows read may be the ones they just sent.
+            busy = set(self.in_flight)
             async with self.db.unit() as uow:
-                rows = list(await uow.outbox.due(self.transport, self.clock.now(), limit=BATCH))
+                rows = await uow.outbox.due(
+                    self.transport, self.clock.now(), limit=BATCH, skip=busy
+                )
             chats: dict[str, list[OutboxMessage]] = {}
             for row in rows:
-                chats.setdefault(row.address, []).append(row)
-            gate = asyncio.Semaphore(self.dispatcher.concurrency)
-            results = await asyncio.gather(
-                *(self._deliver_chat(queue, gate) for queue in chats.values())
-            )
-            return sum(results)
+                if row.address not in busy and row.address not in self.in_flight:
+                    chats.setdefault(row.address, []).append(row)
+            started = []
+            for address, queue in chats.items():
+                task = asyncio.create_task(self._deliver_chat(queue), name=f"outbox-{address}")
+                self.in_flight[address] = task
+                task.add_done_callback(lambda done, a=address: self._done(a, done))
+                started.append(task)
+            return started
 
-    async def _deliver_chat(self, queue: list[OutboxMessage], gate: asyncio.Semaphore) -> int:
+    def _done(self, address: str, task: asyncio.Task[int]) -> None:
+        self.in_flight.pop(address, None)
+        if not task.cancelled() and task.exception() is not None:
+            # Its rows stay pending and are taken again (a database error, mostly).
+            log.error(
+                "%s delivery to %s failed", self.transport, address, exc_info=task.exception()
+            )
+        # Rows queued for it meanwhile are taken at once.
+        self.wake.set()
+
+    async def _deliver_chat(self, queue: list[OutboxMessage]) -> int:
         sent = 0
-        async with gate:
+        async with self.gate:
             for index, row in enumerate(queue):
                 if self.paused() or self.stopping:
                     return sent
@@ -241,22 +269,30 @@ class Lane:
         return max(0.0, wait)
 
     async def run(self, idle_seconds: float) -> None:
-        """Deliver whenever kicked, when a retry comes due, or every `idle_seconds`."""
-        while not self.stopping:
-            self.wake.clear()
-            try:
-                await self.deliver_due()
-                # Kicked meanwhile: the next pass starts at once, whatever is due.
-                wait = 0.0 if self.wake.is_set() else await self.seconds_until_next()
-            except Exception:
-                log.exception("%s delivery pass failed; retrying shortly", self.transport)
-                wait = 5.0
-            timeout = idle_seconds if wait is None else min(idle_seconds, max(wait, 0.05))
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-            # cancellation that races with a kick, and stop() would hang.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self.wake.wait()
+        """Start what is due whenever kicked, when a conversation is done, when a
+        retry comes due, or every `idle_seconds`; at `stop`, let the
+        conversations in hand finish the send in hand."""
+        try:
+            while not self.stopping:
+                self.wake.clear()
+                try:
+                    await self.start_due()
+                    # Kicked meanwhile: the next pass starts at once, whatever is due.
+                    wait = 0.0 if self.wake.is_set() else await self.seconds_until_next()
+                    if wait == 0.0 and self.in_flight and not self.wake.is_set():
+                        # What is due is in hand; its end wakes the lane.
+                        wait = 1.0
+                except Exception:
+                    log.exception("%s delivery pass failed; retrying shortly", self.transport)
+                    wait = 5.0
+                timeout = idle_seconds if wait is None else min(idle_seconds, max(wait, 0.05))
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that races with a kick, and stop() would hang.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self.wake.wait()
+        finally:
+            await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
 
 
 class Dispatcher:

@@ -5,15 +5,19 @@ per chat (short bursts tolerated); beyond, it answers 429 with `retry_after`,
 and ignoring that can get a bot banned. python-telegram-bot's AIORateLimiter
 paces the overall rate only (its per-chat limiter is for groups), allows a burst
 of 30 at once and reserves slots ahead, so a stalled event loop releases a
-burst. The dispatcher therefore paces itself, around each Bot API call:
+burst. It is not used (one limiter, not two stacked): each lane of the outbox
+dispatcher paces itself with its own `Pacer`, around each call:
 
-- overall, evenly spaced calls, each at least one interval after the *actual*
-  start of the previous one (a stalled event loop delays, never compresses);
-- overall, a window: call k+30 starts only 1 s after the time call k was
-  *planned* to start (the slot the spacing gave it). Counted from the observed
-  end of each call instead, every call's round trip was added to the window
-  and the rate sat at 0.95 of the limit; a call late on its plan (a stalled
-  loop) cannot bring the next one closer than the spacing rule above;
+- overall, evenly spaced calls on a planned grid (one interval apart), each
+  at least 3/4 of an interval after the *actual* start of the previous one:
+  the loop's small lateness at each wake-up does not add up, and a stalled
+  event loop delays, never releases a burst;
+- overall, a window: call k+30 is let go only 1 s (and a 10 ms margin for
+  the jitter on the way) after call k was *let go*, its planned send time.
+  Counted from the observed end of each call instead, every call's round
+  trip was added to the window and the rate sat at 0.95 of the limit.
+  Counted from the grid's slot instead, a late call k let call k+30 follow
+  it within the second: the fake Bot API answered 429s;
 - per chat, a sustained rate with a small burst (GCRA): a reply that edits a
   message and asks the next question is two calls in a row.
 
@@ -33,6 +37,8 @@ DEFAULT_PER_SECOND = 30.0
 DEFAULT_WINDOW = 30
 DEFAULT_PER_CHAT_PER_SECOND = 1.0
 DEFAULT_CHAT_BURST = 3
+# What the way to the server may shift a call by, in the window's favour.
+DEFAULT_WINDOW_MARGIN = 0.01
 # Forget idle chats beyond this many remembered ones.
 MAX_CHATS = 50_000
 
@@ -45,6 +51,7 @@ class Pacer:
         chat_burst: int = DEFAULT_CHAT_BURST,
         window: int | None = DEFAULT_WINDOW,
         window_seconds: float = 1.0,
+        window_margin: float = DEFAULT_WINDOW_MARGIN,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -53,24 +60,33 @@ class Pacer:
         self.chat_tolerance = max(0, chat_burst - 1) * self.chat_interval
         self.window = window if per_second > 0 else None
         self.window_seconds = window_seconds
+        self.window_margin = window_margin
         self.monotonic = monotonic
         self.sleep = sleep
-        self._settings = (per_second, per_chat_per_second, chat_burst, window, window_seconds)
+        self._settings = (
+            per_second,
+            per_chat_per_second,
+            chat_burst,
+            window,
+            window_seconds,
+            window_margin,
+        )
         self._lock = asyncio.Lock()
         self._next = float("-inf")  # earliest start of the next call overall
-        # Planned start of each of the last `window` calls.
+        # When each of the last `window` calls was let go.
         self._recent: deque[float] = deque()
         self._chats: dict[str, float] = {}  # theoretical arrival time per chat (GCRA)
 
     def twin(self) -> Pacer:
         """A pacer with the same settings and its own slots (another transport's)."""
-        per_second, per_chat, burst, window, window_seconds = self._settings
+        per_second, per_chat, burst, window, window_seconds, margin = self._settings
         return Pacer(
             per_second=per_second,
             per_chat_per_second=per_chat,
             chat_burst=burst,
             window=window,
             window_seconds=window_seconds,
+            window_margin=margin,
             monotonic=self.monotonic,
             sleep=self.sleep,
         )
@@ -110,14 +126,18 @@ class Pacer:
             if self.window:
                 while len(self._recent) + cost > self.window:
                     oldest = self._recent.popleft()
-                    planned = max(planned, oldest + self.window_seconds)
+                    planned = max(planned, oldest + self.window_seconds + self.window_margin)
             wait = planned - self.monotonic()
             if wait > 0:
                 await self.sleep(wait)
-            # The next call's plan: one interval after this one's actual start.
-            self._next = self.monotonic() + cost * self.interval
+            sent_at = self.monotonic()
+            # The next call's plan: one interval after this one's plan, so that
+            # the loop's lateness at each wake-up does not add up; but never
+            # less than ~3/4 of an interval after this one's actual start.
+            spacing = cost * self.interval
+            self._next = max(planned + spacing, sent_at + spacing - self.interval / 4)
             if self.window:
-                self._recent.extend([planned] * cost)
+                self._recent.extend([sent_at] * cost)
 
     def _forget_idle(self, now: float) -> None:
         for chat in [c for c, tat in self._chats.items() if tat <= now]:

@@ -7,7 +7,7 @@ statement and flushing through the ORM cost more than SQLite's work."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -125,10 +125,14 @@ class OutboxRepo:
             )
         return len(payloads)
 
-    async def due(self, transport: str, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:
-        """Pending rows of addresses whose oldest pending row is due, in order."""
+    async def due(
+        self, transport: str, now: datetime, limit: int = 200, skip: Collection[str] = ()
+    ) -> Sequence[OutboxMessage]:
+        """Pending rows of addresses whose oldest pending row is due, in order;
+        none of the addresses in `skip` (being delivered already)."""
+        query = _DUE if not skip else _DUE.where(OutboxMessage.address.not_in(list(skip)))
         result = await self.session.scalars(
-            _DUE, {"transport": transport, "now": now, "limit": limit}
+            query, {"transport": transport, "now": now, "limit": limit}
         )
         return result.all()
 

@@ -310,7 +310,7 @@ class TelegramTransport:
         finally:
             if update.callback_query is not None:
                 await self.answer_callback(update, toast)
-            self.dispatcher.kick(TRANSPORT)
+            self.dispatcher.kick()
         return settled
 
     async def with_catalog_file(self, update: Update, incoming: Incoming) -> Incoming:
