@@ -8,16 +8,18 @@ of 30 at once and reserves slots ahead, so a stalled event loop releases a
 burst. It is not used (one limiter, not two stacked): each lane of the outbox
 dispatcher paces itself with its own `Pacer`, around each call:
 
-- overall, evenly spaced calls on a planned grid (one interval apart), each
-  at least 3/4 of an interval after the *actual* start of the previous one:
-  the loop's small lateness at each wake-up does not add up, and a stalled
-  event loop delays, never releases a burst;
-- overall, a window: call k+30 is let go only 1 s (and a 10 ms margin for
-  the jitter on the way) after call k was *let go*, its planned send time.
-  Counted from the observed end of each call instead, every call's round
-  trip was added to the window and the rate sat at 0.95 of the limit.
-  Counted from the grid's slot instead, a late call k let call k+30 follow
-  it within the second: the fake Bot API answered 429s;
+- overall, evenly spaced calls counted from their *planned* send time: call
+  k+1 is planned one interval after call k's plan, not after the observed
+  moment call k went (never less than 3/4 of an interval after it, so a
+  stalled event loop delays, never releases a burst). Counted from the
+  observed moment, the loop's lateness at every wake-up added up and the rate
+  sat at 0.95 of the limit (bench/nudges.py); from the plan it is 0.99;
+- overall, a window: call k+30 starts only 1 s after call k has *finished*.
+  Call k reached the server before it finished, so no 1-second window of the
+  server's clock ever sees more than 30, whatever the jitter on the way.
+  Counted from call k's send time instead (planned or actual), the jitter
+  between the bot's loop and the server let 31 calls into a second: the fake
+  Bot API answered 8 to 19 429s per bench run, each pausing every send 1 s;
 - per chat, a sustained rate with a small burst (GCRA): a reply that edits a
   message and asks the next question is two calls in a row.
 
@@ -37,10 +39,22 @@ DEFAULT_PER_SECOND = 30.0
 DEFAULT_WINDOW = 30
 DEFAULT_PER_CHAT_PER_SECOND = 1.0
 DEFAULT_CHAT_BURST = 3
-# What the way to the server may shift a call by, in the window's favour.
-DEFAULT_WINDOW_MARGIN = 0.01
 # Forget idle chats beyond this many remembered ones.
 MAX_CHATS = 50_000
+
+
+class _Call:
+    """One granted call; `finished` is set when its answer is back."""
+
+    __slots__ = ("done", "finished_at")
+
+    def __init__(self) -> None:
+        self.finished_at: float | None = None
+        self.done = asyncio.Event()
+
+    def finish(self, at: float) -> None:
+        self.finished_at = at
+        self.done.set()
 
 
 class Pacer:
@@ -51,7 +65,6 @@ class Pacer:
         chat_burst: int = DEFAULT_CHAT_BURST,
         window: int | None = DEFAULT_WINDOW,
         window_seconds: float = 1.0,
-        window_margin: float = DEFAULT_WINDOW_MARGIN,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -60,7 +73,6 @@ class Pacer:
         self.chat_tolerance = max(0, chat_burst - 1) * self.chat_interval
         self.window = window if per_second > 0 else None
         self.window_seconds = window_seconds
-        self.window_margin = window_margin
         self.monotonic = monotonic
         self.sleep = sleep
         self._settings = (
@@ -69,24 +81,21 @@ class Pacer:
             chat_burst,
             window,
             window_seconds,
-            window_margin,
         )
         self._lock = asyncio.Lock()
         self._next = float("-inf")  # earliest start of the next call overall
-        # When each of the last `window` calls was let go.
-        self._recent: deque[float] = deque()
+        self._recent: deque[_Call] = deque()
         self._chats: dict[str, float] = {}  # theoretical arrival time per chat (GCRA)
 
     def twin(self) -> Pacer:
         """A pacer with the same settings and its own slots (another transport's)."""
-        per_second, per_chat, burst, window, window_seconds, margin = self._settings
+        per_second, per_chat, burst, window, window_seconds = self._settings
         return Pacer(
             per_second=per_second,
             per_chat_per_second=per_chat,
             chat_burst=burst,
             window=window,
             window_seconds=window_seconds,
-            window_margin=margin,
             monotonic=self.monotonic,
             sleep=self.sleep,
         )
@@ -105,28 +114,37 @@ class Pacer:
 
     @asynccontextmanager
     async def slot(self, chat: str, cost: int = 1) -> AsyncIterator[None]:
-        """Wait for the right to make `cost` calls for `chat`, then make them."""
+        """Wait for the right to make `cost` calls for `chat`; hold it while the
+        calls are in flight (their end feeds the window)."""
         wait = self.reserve_chat(chat, cost)
         if wait > 0:
             await self.sleep(wait)
-        await self._grant(cost)
-        yield
+        call = await self._grant(cost)
+        try:
+            yield
+        finally:
+            if call is not None:
+                call.finish(self.monotonic())
 
     async def acquire(self, chat: str, cost: int = 1) -> None:
         """A slot for a call that is over at once (tests, fire-and-forget)."""
         async with self.slot(chat, cost):
             pass
 
-    async def _grant(self, cost: int) -> None:
+    async def _grant(self, cost: int) -> _Call | None:
         if not self.interval:
-            return
+            return None
         # FIFO: callers are granted one at a time, in arrival order.
         async with self._lock:
             planned = max(self._next, self.monotonic())
             if self.window:
                 while len(self._recent) + cost > self.window:
-                    oldest = self._recent.popleft()
-                    planned = max(planned, oldest + self.window_seconds + self.window_margin)
+                    oldest = self._recent[0]
+                    if oldest.finished_at is None:
+                        await oldest.done.wait()
+                    assert oldest.finished_at is not None
+                    planned = max(planned, oldest.finished_at + self.window_seconds)
+                    self._recent.popleft()
             wait = planned - self.monotonic()
             if wait > 0:
                 await self.sleep(wait)
@@ -136,8 +154,10 @@ class Pacer:
             # less than ~3/4 of an interval after this one's actual start.
             spacing = cost * self.interval
             self._next = max(planned + spacing, sent_at + spacing - self.interval / 4)
+            call = _Call()
             if self.window:
-                self._recent.extend([sent_at] * cost)
+                self._recent.extend([call] * cost)
+            return call
 
     def _forget_idle(self, now: float) -> None:
         for chat in [c for c, tat in self._chats.items() if tat <= now]:
