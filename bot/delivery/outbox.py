@@ -116,7 +116,9 @@ class Lane:
         return self.paused_until is not None and self.clock.now() < self.paused_until
 
     async def deliver_due(self) -> int:
-        """One pass, to its end: what is due now is sent (tests, benches)."""
+        """One pass, to its end: the conversations in hand finish, then what is
+        due now is sent (tests, benches)."""
+        await asyncio.gather(*list(self.in_flight.values()), return_exceptions=True)
         results = await asyncio.gather(*await self.start_due())
         return sum(results)
 
