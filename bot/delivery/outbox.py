@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -145,7 +146,7 @@ class Lane:
             for address, queue in chats.items():
                 task = asyncio.create_task(self._deliver_chat(queue), name=f"outbox-{address}")
                 self.in_flight[address] = task
-                task.add_done_callback(lambda done, a=address: self._done(a, done))
+                task.add_done_callback(functools.partial(self._done, address))
                 started.append(task)
             return started
 
