@@ -21,14 +21,8 @@ from bot.followup.executor import FollowupRuntime
 from bot.privacy import service as privacy
 from bot.runtime.clock import Clock
 from bot.runtime.flood import FloodGate, FloodLimit, Verdict
-from bot.runtime.lazy_context import (
-    UNLOADED_CASES,
-    UNLOADED_LIEU,
-    cases_unloaded,
-    step_unless_cases_needed,
-)
 from dialogs.catalog.matching import MatchQuery
-from dialogs.intake.engine import Outcome, step
+from dialogs.intake.engine import step
 from dialogs.kernel.context import CaseSummary, Context, RelayView
 from dialogs.kernel.effects import (
     AddCaseMessage,
@@ -165,7 +159,7 @@ class Runtime:
         person_id = row.person_id if row is not None else None
         ctx = await self.context(uow, person_id, incoming)
 
-        outcome, ctx = await self.first_step(uow, state, incoming.event, ctx, person_id)
+        outcome = step(state, incoming.event, ctx)
         replies = list(outcome.replies)
         current = outcome.state
         toast = outcome.toast
@@ -251,12 +245,11 @@ class Runtime:
         )
 
     async def context(self, uow: UnitOfWork, person_id: int | None, incoming: Incoming) -> Context:
-        """The person's cases are placeholders, loaded by `first_step` if needed."""
-        return Context(
+        """What the step may look at: the person's cases (one query), their
+        pending nudge, who holds their case."""
+        ctx = Context(
             now=self.clock.now(),
             locale_hint=incoming.locale_hint,
-            cases=UNLOADED_CASES if person_id is not None else (),
-            last_lieu=UNLOADED_LIEU if person_id is not None else None,
             nudge=await self.followup.view(
                 uow, incoming.transport, incoming.address, incoming.event
             ),
@@ -266,25 +259,7 @@ class Runtime:
                 else None
             ),
         )
-
-    async def first_step(
-        self,
-        uow: UnitOfWork,
-        state: State | None,
-        event: Event,
-        ctx: Context,
-        person_id: int | None,
-    ) -> tuple[Outcome, Context]:
-        """`step`, with the person's cases loaded only if it looks at them
-        (bot/runtime/lazy_context.py); then the context the fed-back steps must use."""
-        outcome = step_unless_cases_needed(state, event, ctx)
-        if outcome is None:
-            ctx = await self.with_cases(uow, ctx, person_id)
-            outcome = step(state, event, ctx)
-        if outcome.effects and cases_unloaded(ctx):
-            # Before the effects change them: fed-back steps see them as they were.
-            ctx = await self.with_cases(uow, ctx, person_id)
-        return outcome, ctx
+        return await self.with_cases(uow, ctx, person_id) if person_id is not None else ctx
 
     async def with_cases(self, uow: UnitOfWork, ctx: Context, person_id: int | None) -> Context:
         cases: tuple[Case, ...] = ()
