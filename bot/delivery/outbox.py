@@ -72,6 +72,9 @@ BATCH = 500
 # retried later (Matrix: the same transaction id, so never twice). PTB's own
 # timeouts end a Telegram call sooner; this bounds a frozen server.
 DEFAULT_SEND_TIMEOUT = 30.0
+# Shortest time between two passes of a lane: a burst of updates (each kicks
+# the dispatcher) or of conversations ending makes one query, not one each.
+PASS_GAP = 0.02
 # The transport the configured pacer is for; other lanes get a twin of it.
 TELEGRAM = "telegram"
 
@@ -275,9 +278,11 @@ class Lane:
         """Start what is due whenever kicked, when a conversation is done, when a
         retry comes due, or every `idle_seconds`; at `stop`, let the
         conversations in hand finish the send in hand."""
+        loop = asyncio.get_running_loop()
         try:
             while not self.stopping:
                 self.wake.clear()
+                began = loop.time()
                 try:
                     await self.start_due()
                     # Kicked meanwhile: the next pass starts at once, whatever is due.
@@ -294,6 +299,11 @@ class Lane:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(timeout):
                         await self.wake.wait()
+                # Kicks and ends that come close together share one pass (each
+                # pass is a query): at most one every PASS_GAP seconds.
+                rest = began + PASS_GAP - loop.time()
+                if rest > 0 and not self.stopping:
+                    await asyncio.sleep(rest)
         finally:
             await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
 
