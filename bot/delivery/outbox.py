@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, assert_never
 
@@ -59,8 +59,9 @@ class Sender(Protocol):
 
 
 # Called once per conversation and pass when the recipient refuses the bot
-# (`Blocked`), with (transport, address, reason).
-BlockedHook = Callable[[str, str, str], Awaitable[None]]
+# (`Blocked`), with (transport, address, reason, the payloads that were not
+# delivered: the nudge worker finds its questions among them).
+BlockedHook = Callable[[str, str, str, Sequence[Payload]], Awaitable[None]]
 # Called in the unit of work that marks a row sent, with its external id
 # (Matrix: the offer's event id becomes the case's thread root).
 SentHook = Callable[[UnitOfWork, OutboxMessage, str | None], Awaitable[None]]
@@ -179,8 +180,9 @@ class Lane:
                     case Blocked(reason=reason):
                         # Every later row would fail the same way, so none is
                         # tried (no retry storm).
-                        await self._fail_rest(queue[index + 1 :], reason)
-                        await self._report_blocked(row.address, reason)
+                        rest = queue[index + 1 :]
+                        await self._fail_rest(rest, reason)
+                        await self._report_blocked(row.address, reason, (row, *rest))
                         return sent
                     case Failed():
                         pass
@@ -255,12 +257,18 @@ class Lane:
             for row in rows:
                 await uow.outbox.mark_failed(row.id, error=f"not tried: {reason}", now=now)
 
-    async def _report_blocked(self, address: str, reason: str) -> None:
+    async def _report_blocked(
+        self, address: str, reason: str, rows: Sequence[OutboxMessage]
+    ) -> None:
         hook = self.dispatcher.on_blocked
         if hook is None:
             return
+        lost = []
+        for row in rows:
+            with contextlib.suppress(PayloadError):
+                lost.append(from_row(row.payload))
         try:
-            await hook(self.transport, address, reason)
+            await hook(self.transport, address, reason, lost)
         except Exception:
             log.exception("blocked hook for %s:%s failed", self.transport, address)
 

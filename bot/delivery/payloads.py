@@ -6,7 +6,8 @@ of the builders below; every sender matches on the classes.
 
 Kinds: `Message` (a text with buttons; on Matrix in a thread, as a notice or a
 relayed m.text, possibly an assignment's offer), `EditMessage` and
-`RemoveButtons` (Telegram, on the message a button was pressed on),
+`RemoveButtons` (Telegram, on the message a button was pressed on), `EchoLine`
+(a terminal's echo of a typed answer),
 `Document` (a file; text stays readable in the row, see `Document.to_row`),
 `Photo` (a picture the bot made).
 """
@@ -20,9 +21,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialogs.kernel.render import Rendered, render
-from dialogs.kernel.replies import ClearButtons, Edit, Reply, Say
+from dialogs.kernel.replies import ClearButtons, Echo, Edit, Reply, Say, msg
 
 JSON = dict[str, Any]
+
+# A transport's own wording in the catalogs (`terminal.<key>`, dialogs/kernel/render.py):
+# a terminal has no buttons to touch and no position to share.
+VARIANTS = {"console": "terminal"}
+# Where typed answers to a question with buttons are echoed like numbered ones.
+ECHOING = frozenset({"terminal"})
+
+
+def variant_of(transport: str) -> str | None:
+    return VARIANTS.get(transport)
+
+
 # Rows of buttons as stored: [[{"label": …, "data": …}, …], …]
 Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
@@ -69,14 +82,34 @@ class EditMessage:
     message: str
     html: str
     buttons: Buttons = ()
+    # Which part of a long text the edited message holds: the text before it
+    # (bot/transports/telegram/transport.py).
+    prior_html: str | None = None
+    # An earlier message (the summary): if it is gone, send it again.
+    or_send: bool = False
 
     def to_row(self) -> JSON:
-        return {
+        row: JSON = {
             "kind": "edit",
             "message": self.message,
             "html": self.html,
             "buttons": _buttons_to_row(self.buttons),
         }
+        if self.prior_html is not None:
+            row["prior_html"] = self.prior_html
+        if self.or_send:
+            row["or_send"] = True
+        return row
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EchoLine:
+    """A typed answer to a question with buttons, as understood (a terminal)."""
+
+    html: str
+
+    def to_row(self) -> JSON:
+        return {"kind": "echo", "html": self.html, "buttons": []}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,7 +167,7 @@ class Photo:
         return row
 
 
-Payload = Message | EditMessage | RemoveButtons | Document | Photo
+Payload = Message | EditMessage | RemoveButtons | EchoLine | Document | Photo
 
 
 def from_row(row: Mapping[str, Any]) -> Payload:
@@ -152,11 +185,16 @@ def from_row(row: Mapping[str, Any]) -> Payload:
                     txn_id=_txn_of(row),
                 )
             case "edit":
+                prior = row.get("prior_html")
                 return EditMessage(
                     message=str(row["message"]),
                     html=str(row.get("html", "")),
                     buttons=_buttons_from_row(row.get("buttons")),
+                    prior_html=str(prior) if prior is not None else None,
+                    or_send=bool(row.get("or_send")),
                 )
+            case "echo":
+                return EchoLine(html=str(row.get("html", "")))
             case "clear_buttons":
                 return RemoveButtons(message=str(row["message"]))
             case "document":
@@ -216,24 +254,47 @@ def message(
     )
 
 
-def edit(shown: Rendered, source_message: str) -> EditMessage:
+def edit(
+    shown: Rendered, source_message: str, *, prior_html: str | None = None, or_send: bool = False
+) -> EditMessage:
     return EditMessage(
         message=source_message,
         html=shown.html,
         buttons=tuple(tuple((b.label, b.data) for b in row) for row in shown.buttons),
+        prior_html=prior_html,
+        or_send=or_send,
     )
 
 
-def to_payload(reply: Reply, locale: str, source_message: str | None) -> Payload | None:
-    """None when the reply needs a source message and there is none (typed text)."""
+def to_payload(
+    reply: Reply, locale: str, source_message: str | None, variant: str | None = None
+) -> Payload | None:
+    """None when the reply needs a source message and there is none (typed
+    text), or is not for this transport (an echo in a chat app)."""
     match reply:
         case Say(lines=lines, buttons=buttons):
-            return message(render(locale, lines, buttons))
-        case Edit(lines=lines, buttons=buttons):
-            shown = render(locale, lines, buttons)
-            if source_message is None:
+            return message(render(locale, lines, buttons, variant))
+        case Edit(lines=lines, buttons=buttons, prior=prior, message=target):
+            shown = render(locale, lines, buttons, variant)
+            target = target or source_message
+            if target is None:
                 return message(shown)
-            return edit(shown, source_message)
+            return edit(
+                shown,
+                target,
+                prior_html=(
+                    render(locale, prior, variant=variant).html if prior is not None else None
+                ),
+                # An earlier message (the summary) named by the reply: if it is
+                # gone, it is sent again.
+                or_send=reply.message is not None,
+            )
+        case Echo(label=label):
+            if variant not in ECHOING:
+                return None
+            return EchoLine(
+                html=render(locale, (msg("answer.chosen", label=label),), variant=variant).html
+            )
         case ClearButtons():
             if source_message is None:
                 return None
