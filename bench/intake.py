@@ -2,7 +2,7 @@
 
 Bot API calls are answered in memory by `MemoryRequest` (a `BaseRequest` that
 returns Telegram-shaped JSON, no sockets), so the figures are the bot's own
-cost: PTB's update plumbing, the project's `TelegramTransport.on_update`,
+cost: PTB's update plumbing, the project's `TelegramTransport.process`,
 `Runtime.handle` on SQLite on disk (wired as `BotService` wires it: metered,
 with the coordination commands and follow-up scheduling), and the outbox
 `Dispatcher` delivering the replies (it runs in the background as in
@@ -389,7 +389,6 @@ async def start_intake_bot(data_dir: Path) -> IntakeBot:
         TOKEN,
         runtime,
         dispatcher,
-        rate_limit=False,
         requests=(api, MemoryRequest()),
     )
     dispatcher.senders[TRANSPORT] = transport.sender
@@ -439,7 +438,7 @@ async def drive(
             update = Update.de_json(people.update(uid, step), bot.application.bot)
             position[uid] += 1
             start = time.perf_counter()
-            await bot.application.process_update(update)
+            await bot.transport.process(update)
             latencies.append(time.perf_counter() - start)
             label = f"press {step.action}" if isinstance(step, Press) else "say"
             by_step.setdefault(label, []).append(latencies[-1])

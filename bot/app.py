@@ -166,7 +166,7 @@ class BotService:
             on_queued=self.dispatcher.kick,
             pace=self.pacer.interval / 2,
         )
-        self.dispatcher.on_failed = self.nudges.contact_failed
+        self.dispatcher.on_blocked = self.nudges.contact_failed
         self.scheduler = NudgeScheduler(self.nudges, self.clock, self.config.followup.wake_interval)
         # The nightly retention purge ([privacy]), woken by the same APScheduler.
         self.retention = RetentionJob(self.db, self.clock, self.config.privacy)
@@ -179,7 +179,7 @@ class BotService:
         self.tasks = []
         if self.token:
             self.transport = TelegramTransport(
-                self.config.telegram, self.token, self.runtime, self.dispatcher, self.rate_limit
+                self.config.telegram, self.token, self.runtime, self.dispatcher
             )
             self.dispatcher.senders[TELEGRAM] = self.transport.sender
             await self.transport.start()

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.coordination.router import AdminDesk
-from bot.delivery.payloads import rendered_payload
+from bot.delivery import payloads
 from bot.intake.case_views import answers_of
 from bot.runtime.clock import Clock
 from bot.transports.matrix.client import OwnEcho, RoomEvent, RoomFile, RoomReaction, RoomText
 from bot.transports.matrix.files import is_catalog_file, is_catalog_name
-from bot.transports.matrix.sender import TRANSPORT, matrix_payload
+from bot.transports.matrix.sender import TRANSPORT
 from dialogs.assignment.commands import Misused, Parsed, parse
 from dialogs.assignment.desk import (
     ActorView,
@@ -385,10 +385,12 @@ class MatrixDesk:
     async def on_sent(self, uow: UnitOfWork, row: OutboxMessage, external_id: str | None) -> None:
         """An offer is out: its event id becomes the case's thread root, and its
         deadline counts from now (after an outage, not from its creation)."""
-        assignment = row.payload.get("assignment")
-        if external_id and isinstance(assignment, int):
-            deadline = self.clock.now() + self.offer_timeout
-            await uow.assignments.set_offer_event(assignment, external_id, deadline)
+        match payloads.from_row(row.payload):
+            case payloads.Message(assignment=int(assignment)) if external_id:
+                deadline = self.clock.now() + self.offer_timeout
+                await uow.assignments.set_offer_event(assignment, external_id, deadline)
+            case _:
+                pass
 
     # -- effects ---------------------------------------------------------------------
 
@@ -528,7 +530,7 @@ class MatrixDesk:
             case, actor="bot", kind="offered", data={"aiguilleur": aiguilleur_id}, now=now
         )
         lines = offer_lines(await self.case_view(uow, case), self.offer_timeout)
-        payload = matrix_payload(render(self.locale, lines).html, assignment=row.id)
+        payload = payloads.message(render(self.locale, lines).html, assignment=row.id)
         queued = await uow.outbox.enqueue(
             transport=TRANSPORT, address=room_id, payload=payload, now=now
         )
@@ -539,7 +541,7 @@ class MatrixDesk:
         match effect.to:
             case ToRoom(room_id=room_id, thread_root=root):
                 html = render(self.locale, effect.lines).html
-                payload = matrix_payload(html, thread_root=root, relayed=effect.relayed)
+                payload = payloads.message(html, thread=root, relayed=effect.relayed)
                 await uow.outbox.enqueue(
                     transport=TRANSPORT, address=room_id, payload=payload, now=now
                 )
@@ -547,7 +549,7 @@ class MatrixDesk:
                 if not self.coordinators_room:
                     log.info("no coordinators room configured; message dropped")
                     return
-                payload = matrix_payload(render(self.locale, effect.lines).html)
+                payload = payloads.message(render(self.locale, effect.lines).html)
                 await uow.outbox.enqueue(
                     transport=TRANSPORT, address=self.coordinators_room, payload=payload, now=now
                 )
@@ -562,7 +564,7 @@ class MatrixDesk:
                 await uow.outbox.enqueue(
                     transport=chat.transport,
                     address=chat.address,
-                    payload=rendered_payload("send", shown),
+                    payload=payloads.message(shown),
                     now=now,
                 )
 

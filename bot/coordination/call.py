@@ -4,14 +4,14 @@ same transaction, rendered now (as every other reply)."""
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.config.followup import CoordinatorsConfig
-from bot.delivery.payloads import rendered_payload, to_payload
+from bot.delivery import payloads
 from dialogs.assignment.desk import Effects
 from dialogs.coordination.access import Actor, in_scope
 from dialogs.coordination.grammar import Parsed
@@ -99,7 +99,7 @@ class AdminCall:
             await self.say(*lines, buttons=buttons)
             return
         shown = render(self.locale, lines, buttons)
-        payload = rendered_payload("edit", shown, self.source_message)
+        payload = payloads.edit(shown, self.source_message)
         await self.uow.outbox.enqueue(
             transport=self.transport, address=self.address, payload=payload, now=self.now
         )
@@ -114,16 +114,20 @@ class AdminCall:
         await self.say(*lines)
 
     async def file(
-        self, kind: str, data: bytes, filename: str, mime: str, caption: tuple[Msg, ...] = ()
+        self,
+        kind: Literal["photo", "document"],
+        data: bytes,
+        filename: str,
+        mime: str,
+        caption: tuple[Msg, ...] = (),
     ) -> None:
         """A photo (``kind="photo"``) or a document sent to the person who typed."""
-        payload: dict[str, Any] = {
-            "kind": kind,
-            "data_b64": base64.b64encode(data).decode("ascii"),
-            "filename": filename,
-            "mime": mime,
-            "html": render(self.locale, caption).html if caption else "",
-        }
+        html = render(self.locale, caption).html if caption else ""
+        payload: payloads.Payload = (
+            payloads.photo(filename, data, html, mime=mime)
+            if kind == "photo"
+            else payloads.document(filename, data, html, mime=mime)
+        )
         await self.uow.outbox.enqueue(
             transport=self.transport, address=self.address, payload=payload, now=self.now
         )
@@ -141,10 +145,9 @@ class AdminCall:
         thread: str | None = None,
         locale: str | None = None,
     ) -> None:
-        payload = to_payload(Say(lines=lines, buttons=buttons), locale or self.locale, None)
-        assert payload is not None  # a Say always renders
+        payload = payloads.say(Say(lines=lines, buttons=buttons), locale or self.locale)
         if transport == "matrix":
-            payload = {**payload, "msgtype": "m.notice", "thread": thread}
+            payload = dataclasses.replace(payload, thread=thread)
         await self.uow.outbox.enqueue(
             transport=transport, address=address, payload=payload, now=self.now
         )

@@ -22,9 +22,9 @@ Rules (coordinators decide; the desk of bot/assignment/desk.py carries it out):
 from __future__ import annotations
 
 from bot.coordination.call import AdminCall
+from bot.delivery import payloads
 from bot.intake.case_views import answers_of
 from bot.transports.matrix.sender import TRANSPORT as MATRIX
-from bot.transports.matrix.sender import matrix_payload
 from dialogs.assignment.desk import DeskEffect, Drain, FindAiguilleur, Tell, ToPerson
 from dialogs.assignment.relay import buttons as relay_buttons
 from dialogs.coordination.cases import status_label
@@ -80,7 +80,7 @@ async def tell_aiguilleur(call: AdminCall, row: Assignment, lines: tuple[Msg, ..
     person = await call.uow.matrix.aiguilleur(row.aiguilleur_id)
     if call.services.desk is not None and row.room_id:
         html = render(locale_of(call), lines).html
-        payload = matrix_payload(html, thread_root=row.offer_event_id)
+        payload = payloads.message(html, thread=row.offer_event_id)
         await call.uow.outbox.enqueue(
             transport=MATRIX, address=row.room_id, payload=payload, now=call.now
         )
@@ -104,13 +104,13 @@ async def announce(call: AdminCall, case: Case, row: Assignment, target: Aiguill
         how = msg("admin.cases.to_aiguilleur.matrix", ref=case.ref)
         if row.offer_event_id:
             # Their own offer, accepted for them: the thread exists already.
-            payload = matrix_payload(
-                render(locale_of(call), (title, how)).html, thread_root=row.offer_event_id
+            payload = payloads.message(
+                render(locale_of(call), (title, how)).html, thread=row.offer_event_id
             )
         else:
             # A new thread root: once sent, its event id is the case's thread.
             html = render(locale_of(call), (title, *sheet, how)).html
-            payload = matrix_payload(html, assignment=row.id)
+            payload = payloads.message(html, assignment=row.id)
         queued = await call.uow.outbox.enqueue(
             transport=MATRIX, address=row.room_id, payload=payload, now=call.now
         )

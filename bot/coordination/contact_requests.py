@@ -24,7 +24,7 @@ from bot.config.followup import CoordinatorsConfig
 from bot.coordination import case_actions
 from bot.coordination.call import AdminCall
 from bot.coordination.roles import ConfiguredCoordinators
-from bot.delivery.payloads import to_payload
+from bot.delivery import payloads
 from bot.intake.case_views import answers_of
 from dialogs.coordination.access import Role
 from dialogs.coordination.cases import regions_label
@@ -116,8 +116,7 @@ async def notify(
         for a in proposed
     ]
     rows.append((Button(label=msg("contact.request.take"), data=data(case.ref, TAKE)),))
-    payload = to_payload(Say(lines=tuple(lines), buttons=tuple(rows)), config.locale, None)
-    assert payload is not None
+    payload = payloads.say(Say(lines=tuple(lines), buttons=tuple(rows)), config.locale)
     for telegram_id in ids:
         await uow.outbox.enqueue(
             transport=TELEGRAM,

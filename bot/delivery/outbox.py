@@ -1,13 +1,18 @@
-"""Delivery of the outbox: pending rows are sent in order per chat, each result
-recorded in a short transaction before the chat's next row (results that come
-at once share one, bot/delivery/marks.py). Nothing here holds a transaction open
-across a network call.
+"""Delivery of the outbox: one lane per transport, each with its own task,
+wake-up, pacing, pauses and send timeout, so that a frozen homeserver never
+holds a Telegram reply and a Telegram backlog never holds a Matrix relay.
 
-Chats are served concurrently (a network round trip per send would otherwise
-cap throughput far below Telegram's 30/s), each chat's rows strictly in order,
-and every send waits for its slot from the `Pacer` (bot/delivery/pacing.py). A 429 pauses
-the transport for `retry_after`; a permanent "forbidden" stops that chat's rows
-and calls `on_failed` once (the follow-up flags the case, see bot/followup/nudges.py).
+In a lane, pending rows are sent in order per conversation, each result
+recorded in a short transaction before the conversation's next row (results
+that come at once share one, bot/delivery/marks.py). Nothing here holds a
+transaction open across a network call. Conversations are served concurrently
+(a network round trip per send would otherwise cap throughput far below
+Telegram's 30/s), and every send waits for its slot from the lane's `Pacer`
+(bot/delivery/pacing.py). The sender's typed answer (bot/delivery/results.py)
+decides: `RetryAfter` holds back the row, or the whole lane when its scope is
+the transport; `Blocked` stops that conversation's rows and calls `on_blocked`
+once (the follow-up flags the case, see bot/followup/nudges.py); `Failed`
+gives up on the row alone.
 
 One dispatcher runs per process; Telegram allows one consumer per token, so
 one process sends for it. A row whose send was interrupted by a crash is sent
@@ -18,209 +23,231 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol, assert_never
 
 from bot.delivery.marks import SentMarks
 from bot.delivery.pacing import Pacer
+from bot.delivery.payloads import Message, Payload, PayloadError, from_row
+from bot.delivery.results import Blocked, Failed, RetryAfter, Scope, SendResult, Sent
 from bot.runtime.clock import Clock
 from storage.db import Database, UnitOfWork
 from storage.errors import is_unavailable
 from storage.models.core import OutboxMessage
 from storage.repos.outbox import backoff
 
+__all__ = [
+    "Blocked",
+    "Dispatcher",
+    "Failed",
+    "Lane",
+    "RetryAfter",
+    "Scope",
+    "SendResult",
+    "Sender",
+    "Sent",
+]
+
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
-    external_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RetryAfter:
-    # None: the sender knows no delay; the row backs off by its attempts.
-    seconds: float | None
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    """Permanent: retrying would fail the same way (blocked bot, bad request)."""
-
-    reason: str
-
-
-SendResult = Sent | RetryAfter | Failed
-
-
 class Sender(Protocol):
-    async def send(self, address: str, payload: dict[str, Any]) -> SendResult: ...
+    async def send(self, address: str, payload: Payload) -> SendResult: ...
 
 
-# Called once per chat and pass after a permanent failure (e.g. the person
-# blocked the bot), with (transport, address, reason, payloads of the rows that
-# were not delivered: the nudge worker finds its questions among them).
-FailureHook = Callable[[str, str, str, Sequence[dict[str, Any]]], Awaitable[None]]
+# Called once per conversation and pass when the recipient refuses the bot
+# (`Blocked`), with (transport, address, reason, the payloads that were not
+# delivered: the nudge worker finds its questions among them).
+BlockedHook = Callable[[str, str, str, Sequence[Payload]], Awaitable[None]]
 # Called in the unit of work that marks a row sent, with its external id
 # (Matrix: the offer's event id becomes the case's thread root).
 SentHook = Callable[[UnitOfWork, OutboxMessage, str | None], Awaitable[None]]
-# Chats served at once: enough to keep ~30 sends/s flowing over real network
-# latency, while each chat still gets its messages one after the other.
+# Conversations served at once in a lane: enough to keep ~30 sends/s flowing
+# over real network latency, while each still gets its messages one by one.
 DEFAULT_CONCURRENCY = 16
 BATCH = 500
+# A send that has not answered by then is given up for this attempt and
+# retried later (Matrix: the same transaction id, so never twice). PTB's own
+# timeouts end a Telegram call sooner; this bounds a frozen server.
+DEFAULT_SEND_TIMEOUT = 30.0
+# Shortest time between two passes of a lane: a burst of updates (each kicks
+# the dispatcher) or of conversations ending makes one query, not one each.
+PASS_GAP = 0.02
+# The transport the configured pacer is for; other lanes get a twin of it.
+TELEGRAM = "telegram"
 
 
-def cost(payload: dict[str, Any]) -> int:
-    """Bot API calls a payload takes (long texts are split into ~4000-char parts)."""
-    if payload.get("kind") == "send":
-        return 1 + len(str(payload.get("html", ""))) // 4000
+def cost(payload: Payload) -> int:
+    """API calls a payload takes (long texts are split into ~4000-char parts)."""
+    if isinstance(payload, Message):
+        return 1 + len(payload.html) // 4000
     return 1
 
 
-class Dispatcher:
+class Lane:
+    """The delivery of one transport."""
+
     def __init__(
         self,
-        db: Database,
-        clock: Clock,
-        senders: dict[str, Sender],
-        pacer: Pacer | None = None,
-        concurrency: int = DEFAULT_CONCURRENCY,
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.senders = senders
-        self.pacer = pacer or Pacer()
-        self.concurrency = concurrency
-        self.on_failed: FailureHook | None = None
-        self.on_sent: dict[str, SentHook] = {}
-        # A 429 pauses the whole transport (like PTB's limiter): Telegram does
-        # not say whether the limit hit was the chat's or the bot's.
-        self._paused_until: dict[str, datetime] = {}
-        self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._stopping = False
-        # Sends recorded together when they come at once (bot/delivery/marks.py).
-        self._marks = SentMarks(db, clock)
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Finish the send in hand, start no other, and leave `run`. Cancelling
-        a task inside a unit of work instead leaves its connection to be closed
-        in the background, which can hang the process at exit."""
-        self._stopping = True
-        self._wake.set()
-
-    async def deliver_due(self) -> int:
-        async with self._lock:
-            sent = 0
-            for transport, sender in self.senders.items():
-                sent += await self._deliver(transport, sender)
-            return sent
-
-    def paused(self, transport: str) -> bool:
-        until = self._paused_until.get(transport)
-        return until is not None and self.clock.now() < until
-
-    async def _deliver(self, transport: str, sender: Sender) -> int:
-        """One pass: due rows grouped by chat; chats served concurrently, each
-        chat's rows in order, every send paced."""
-        if self.paused(transport):
-            return 0
-        async with self.db.unit() as uow:
-            rows = list(await uow.outbox.due(transport, self.clock.now(), limit=BATCH))
-        chats: dict[str, list[OutboxMessage]] = {}
-        for row in rows:
-            chats.setdefault(row.address, []).append(row)
-        gate = asyncio.Semaphore(self.concurrency)
-        results = await asyncio.gather(
-            *(self._deliver_chat(transport, sender, queue, gate) for queue in chats.values())
-        )
-        return sum(results)
-
-    async def _deliver_chat(
-        self,
+        dispatcher: Dispatcher,
         transport: str,
         sender: Sender,
-        queue: list[OutboxMessage],
-        gate: asyncio.Semaphore,
-    ) -> int:
+        pacer: Pacer,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.db = dispatcher.db
+        self.clock = dispatcher.clock
+        self.transport = transport
+        self.sender = sender
+        self.pacer = pacer
+        # A RetryAfter of scope TRANSPORT pauses the whole lane.
+        self.paused_until: datetime | None = None
+        self.wake = asyncio.Event()
+        self.lock = asyncio.Lock()
+        # Conversations being delivered, and how many at once.
+        self.in_flight: dict[str, asyncio.Task[int]] = {}
+        self.gate = asyncio.Semaphore(dispatcher.concurrency)
+        # Sends recorded together when they come at once (bot/delivery/marks.py).
+        self.marks = SentMarks(dispatcher.db, dispatcher.clock)
+
+    @property
+    def stopping(self) -> bool:
+        return self.dispatcher.stopping
+
+    def paused(self) -> bool:
+        return self.paused_until is not None and self.clock.now() < self.paused_until
+
+    async def deliver_due(self) -> int:
+        """One pass, to its end: the conversations in hand finish, then what is
+        due now is sent (tests, benches)."""
+        await asyncio.gather(*list(self.in_flight.values()), return_exceptions=True)
+        results = await asyncio.gather(*await self.start_due())
+        return sum(results)
+
+    async def start_due(self) -> list[asyncio.Task[int]]:
+        """Start a task for each conversation with due rows and none in hand:
+        a conversation with a long queue (one message a second per Telegram
+        chat) never holds the others, and its next rows are taken when it is
+        done. Each conversation's rows in order, every send paced."""
+        async with self.lock:
+            if self.paused() or self.stopping:
+                return []
+            # Conversations in hand when the query starts are left alone even if
+            # they finish meanwhile: the rows read may be the ones they just sent.
+            busy = set(self.in_flight)
+            async with self.db.unit() as uow:
+                rows = await uow.outbox.due(
+                    self.transport, self.clock.now(), limit=BATCH, skip=busy
+                )
+            chats: dict[str, list[OutboxMessage]] = {}
+            for row in rows:
+                if row.address not in busy and row.address not in self.in_flight:
+                    chats.setdefault(row.address, []).append(row)
+            started = []
+            for address, queue in chats.items():
+                task = asyncio.create_task(self._deliver_chat(queue), name=f"outbox-{address}")
+                self.in_flight[address] = task
+                task.add_done_callback(functools.partial(self._done, address))
+                started.append(task)
+            return started
+
+    def _done(self, address: str, task: asyncio.Task[int]) -> None:
+        self.in_flight.pop(address, None)
+        if not task.cancelled() and task.exception() is not None:
+            # Its rows stay pending and are taken again (a database error, mostly).
+            log.error(
+                "%s delivery to %s failed", self.transport, address, exc_info=task.exception()
+            )
+        # Rows queued for it meanwhile are taken at once.
+        self.wake.set()
+
+    async def _deliver_chat(self, queue: list[OutboxMessage]) -> int:
         sent = 0
-        async with gate:
+        async with self.gate:
             for index, row in enumerate(queue):
-                if self.paused(transport) or self._stopping:
+                if self.paused() or self.stopping:
                     return sent
-                async with self.pacer.slot(f"{transport}:{row.address}", cost(row.payload)):
-                    result = await self._call(transport, sender, row)
-                await self._record_surely(transport, row, result)
+                result = await self._send(row)
+                await self._record_surely(row, result)
                 match result:
                     case Sent():
                         sent += 1
                     case RetryAfter():
-                        return sent  # later rows of this chat wait behind this one
-                    case Failed(reason=reason) if reason.startswith("forbidden"):
-                        # Blocked or never started: every later row would fail the
-                        # same way, so none is tried (no retry storm).
+                        return sent  # later rows of this conversation wait behind this one
+                    case Blocked(reason=reason):
+                        # Every later row would fail the same way, so none is
+                        # tried (no retry storm).
                         rest = queue[index + 1 :]
                         await self._fail_rest(rest, reason)
-                        lost = [r.payload for r in (row, *rest)]
-                        await self._report_failure(transport, row.address, reason, lost)
+                        await self._report_blocked(row.address, reason, (row, *rest))
                         return sent
-                    case Failed(reason=reason):
-                        await self._report_failure(transport, row.address, reason, [row.payload])
+                    case Failed():
+                        pass
+                    case _:
+                        assert_never(result)
         return sent
 
-    async def _call(self, transport: str, sender: Sender, row: OutboxMessage) -> SendResult:
+    async def _send(self, row: OutboxMessage) -> SendResult:
         try:
-            return await sender.send(row.address, row.payload)
-        except Exception as exc:  # a sender bug must not stop other chats
-            log.exception("sender %s failed on outbox row %s", transport, row.id)
-            return RetryAfter(seconds=backoff(row.attempts).total_seconds(), reason=repr(exc))
+            payload = from_row(row.payload)
+        except PayloadError as exc:
+            return Failed(reason=str(exc))
+        async with self.pacer.slot(f"{self.transport}:{row.address}", cost(payload)):
+            try:
+                async with asyncio.timeout(self.dispatcher.send_timeout):
+                    return await self.sender.send(row.address, payload)
+            except TimeoutError:
+                return RetryAfter(
+                    seconds=None,
+                    reason=f"no answer in {self.dispatcher.send_timeout:.0f} s",
+                )
+            except Exception as exc:  # a sender bug must not stop other conversations
+                log.exception("sender %s failed on outbox row %s", self.transport, row.id)
+                return RetryAfter(seconds=backoff(row.attempts).total_seconds(), reason=repr(exc))
 
-    async def _record_surely(self, transport: str, row: OutboxMessage, result: SendResult) -> None:
+    async def _record_surely(self, row: OutboxMessage, result: SendResult) -> None:
         """A message that went out is recorded, even if the database is away for
         a moment: left pending, it would be sent a second time."""
         pause = 0.5
         while True:
             try:
-                return await self._record(transport, row, result)
+                return await self._record(row, result)
             except Exception as exc:
-                if not is_unavailable(exc) or self._stopping:
+                if not is_unavailable(exc) or self.stopping:
                     raise
                 log.warning("outbox row %s: result not recorded yet (database away)", row.id)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 30.0)
 
-    async def _record(self, transport: str, row: OutboxMessage, result: SendResult) -> None:
-        if isinstance(result, Sent) and transport not in self.on_sent:
+    async def _record(self, row: OutboxMessage, result: SendResult) -> None:
+        hook = self.dispatcher.on_sent.get(self.transport)
+        if isinstance(result, Sent) and hook is None:
             # A hook needs the row's own unit of work; other marks are grouped.
-            await self._marks.mark(row.id, result.external_id)
+            await self.marks.mark(row.id, result.external_id)
             return
         now = self.clock.now()
         async with self.db.unit() as uow:
             match result:
                 case Sent(external_id=external_id):
                     await uow.outbox.mark_sent(row.id, external_id=external_id, now=now)
-                    if transport in self.on_sent:
-                        await self.on_sent[transport](uow, row, external_id)
-                case RetryAfter(seconds=seconds, reason=reason):
+                    if hook is not None:
+                        await hook(uow, row, external_id)
+                case RetryAfter(seconds=seconds, reason=reason, scope=scope):
                     if seconds is None:
                         seconds = backoff(row.attempts).total_seconds()
                     at = now + timedelta(seconds=max(seconds, 0.0))
                     await uow.outbox.retry_later(row.id, at=at, error=reason)
-                    if "429" in reason:
-                        self._paused_until[transport] = max(
-                            at, self._paused_until.get(transport, at)
-                        )
+                    if scope is Scope.TRANSPORT:
+                        self.paused_until = max(at, self.paused_until or at)
                     log.warning("outbox row %s delayed %.1fs: %s", row.id, seconds, reason)
-                case Failed(reason=reason):
+                case Blocked(reason=reason) | Failed(reason=reason):
                     await uow.outbox.mark_failed(row.id, error=reason, now=now)
                     log.warning("outbox row %s failed: %s", row.id, reason)
+                case _:
+                    assert_never(result)
 
     async def _fail_rest(self, rows: list[OutboxMessage], reason: str) -> None:
         if not rows:
@@ -230,42 +257,145 @@ class Dispatcher:
             for row in rows:
                 await uow.outbox.mark_failed(row.id, error=f"not tried: {reason}", now=now)
 
-    async def _report_failure(
-        self, transport: str, address: str, reason: str, payloads: Sequence[dict[str, Any]]
+    async def _report_blocked(
+        self, address: str, reason: str, rows: Sequence[OutboxMessage]
     ) -> None:
-        if self.on_failed is None:
+        hook = self.dispatcher.on_blocked
+        if hook is None:
             return
+        lost = []
+        for row in rows:
+            with contextlib.suppress(PayloadError):
+                lost.append(from_row(row.payload))
         try:
-            await self.on_failed(transport, address, reason, payloads)
+            await hook(self.transport, address, reason, lost)
         except Exception:
-            log.exception("failure hook for %s:%s failed", transport, address)
+            log.exception("blocked hook for %s:%s failed", self.transport, address)
 
     async def seconds_until_next(self) -> float | None:
-        now = self.clock.now()
-        earliest = None
         async with self.db.unit() as uow:
-            for transport in self.senders:
-                due = await uow.outbox.next_due_at(transport)
-                if due is not None and (earliest is None or due < earliest):
-                    earliest = due
-        if earliest is None:
+            due = await uow.outbox.next_due_at(self.transport)
+        if due is None:
             return None
-        return max(0.0, (earliest - now).total_seconds())
+        wait = (due - self.clock.now()).total_seconds()
+        if self.paused_until is not None:
+            wait = max(wait, (self.paused_until - self.clock.now()).total_seconds())
+        return max(0.0, wait)
+
+    async def run(self, idle_seconds: float) -> None:
+        """Start what is due whenever kicked, when a conversation is done, when a
+        retry comes due, or every `idle_seconds`; at `stop`, let the
+        conversations in hand finish the send in hand."""
+        loop = asyncio.get_running_loop()
+        try:
+            while not self.stopping:
+                self.wake.clear()
+                began = loop.time()
+                try:
+                    await self.start_due()
+                    # Kicked meanwhile: the next pass starts at once, whatever is due.
+                    wait = 0.0 if self.wake.is_set() else await self.seconds_until_next()
+                    if wait == 0.0 and self.in_flight and not self.wake.is_set():
+                        # What is due is in hand; its end wakes the lane.
+                        wait = 1.0
+                except Exception:
+                    log.exception("%s delivery pass failed; retrying shortly", self.transport)
+                    wait = 5.0
+                timeout = idle_seconds if wait is None else min(idle_seconds, max(wait, 0.05))
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that races with a kick, and stop() would hang.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self.wake.wait()
+                # Kicks and ends that come close together share one pass (each
+                # pass is a query): at most one every PASS_GAP seconds.
+                rest = began + PASS_GAP - loop.time()
+                if rest > 0 and not self.stopping:
+                    await asyncio.sleep(rest)
+        finally:
+            await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
+
+
+class Dispatcher:
+    """The lanes of every transport with a sender. `pacer` paces Telegram; every
+    other lane gets a pacer of its own with the same
+    settings, so that no transport waits for another's slots."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        senders: dict[str, Sender],
+        pacer: Pacer | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        send_timeout: float = DEFAULT_SEND_TIMEOUT,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        # Senders may be added after construction (the wiring starts transports
+        # one by one); a lane is made for each on first use.
+        self.senders = senders
+        self.pacer = pacer or Pacer()
+        self.concurrency = concurrency
+        self.send_timeout = send_timeout
+        self.on_blocked: BlockedHook | None = None
+        self.on_sent: dict[str, SentHook] = {}
+        self.stopping = False
+        self._lanes: dict[str, Lane] = {}
+
+    def lane(self, transport: str) -> Lane:
+        lane = self._lanes.get(transport)
+        if lane is None or lane.sender is not self.senders[transport]:
+            pacer = self.pacer if transport == TELEGRAM else self.pacer.twin()
+            if lane is not None:
+                pacer = lane.pacer
+            lane = Lane(self, transport, self.senders[transport], pacer)
+            self._lanes[transport] = lane
+        return lane
+
+    def lanes(self) -> list[Lane]:
+        return [self.lane(transport) for transport in list(self.senders)]
+
+    def kick(self, transport: str | None = None) -> None:
+        """Wake one lane, or all of them."""
+        for lane in self._lanes.values():
+            if transport is None or lane.transport == transport:
+                lane.wake.set()
+
+    def stop(self) -> None:
+        """Finish the sends in hand, start no other, and leave `run`. Cancelling
+        a task inside a unit of work instead leaves its connection to be closed
+        in the background, which can hang the process at exit."""
+        self.stopping = True
+        for lane in self._lanes.values():
+            lane.wake.set()
+
+    async def deliver_due(self) -> int:
+        """One pass of every lane, side by side."""
+        sent = await asyncio.gather(*(lane.deliver_due() for lane in self.lanes()))
+        return sum(sent)
+
+    def paused(self, transport: str) -> bool:
+        lane = self._lanes.get(transport)
+        return lane is not None and lane.paused()
+
+    async def seconds_until_next(self) -> float | None:
+        waits = [await lane.seconds_until_next() for lane in self.lanes()]
+        known = [w for w in waits if w is not None]
+        return min(known) if known else None
 
     async def run(self, idle_seconds: float = 30.0) -> None:
-        """Deliver whenever kicked, when a retry comes due, or every `idle_seconds`."""
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.deliver_due()
-                # Kicked meanwhile: the next pass starts at once, whatever is due.
-                wait = 0.0 if self._wake.is_set() else await self.seconds_until_next()
-            except Exception:
-                log.exception("outbox delivery pass failed; retrying shortly")
-                wait = 5.0
-            timeout = idle_seconds if wait is None else min(idle_seconds, max(wait, 0.05))
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-            # cancellation that races with a kick, and stop() would hang.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
+        """Every lane in its own task until `stop`; a lane that dies takes the
+        others down with it (the service notices and stops)."""
+        tasks = [
+            asyncio.create_task(lane.run(idle_seconds), name=f"outbox-{lane.transport}")
+            for lane in self.lanes()
+        ]
+        if not tasks:
+            return
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

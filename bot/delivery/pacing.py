@@ -5,13 +5,21 @@ per chat (short bursts tolerated); beyond, it answers 429 with `retry_after`,
 and ignoring that can get a bot banned. python-telegram-bot's AIORateLimiter
 paces the overall rate only (its per-chat limiter is for groups), allows a burst
 of 30 at once and reserves slots ahead, so a stalled event loop releases a
-burst. The dispatcher therefore paces itself, around each Bot API call:
+burst. It is not used (one limiter, not two stacked): each lane of the outbox
+dispatcher paces itself with its own `Pacer`, around each call:
 
-- overall, evenly spaced calls, each at least one interval after the *actual*
-  start of the previous one (a stalled event loop delays, never compresses);
+- overall, evenly spaced calls counted from their *planned* send time: call
+  k+1 is planned one interval after call k's plan, not after the observed
+  moment call k went (never less than 3/4 of an interval after it, so a
+  stalled event loop delays, never releases a burst). Counted from the
+  observed moment, the loop's lateness at every wake-up added up and the rate
+  sat at 0.95 of the limit (bench/nudges.py); from the plan it is 0.99;
 - overall, a window: call k+30 starts only 1 s after call k has *finished*.
   Call k reached the server before it finished, so no 1-second window of the
-  server's clock ever sees more than 30, whatever the jitter on the way;
+  server's clock ever sees more than 30, whatever the jitter on the way.
+  Counted from call k's send time instead (planned or actual), the jitter
+  between the bot's loop and the server let 31 calls into a second: the fake
+  Bot API answered 8 to 19 429s per bench run, each pausing every send 1 s;
 - per chat, a sustained rate with a small burst (GCRA): a reply that edits a
   message and asks the next question is two calls in a row.
 
@@ -67,10 +75,30 @@ class Pacer:
         self.window_seconds = window_seconds
         self.monotonic = monotonic
         self.sleep = sleep
+        self._settings = (
+            per_second,
+            per_chat_per_second,
+            chat_burst,
+            window,
+            window_seconds,
+        )
         self._lock = asyncio.Lock()
         self._next = float("-inf")  # earliest start of the next call overall
         self._recent: deque[_Call] = deque()
         self._chats: dict[str, float] = {}  # theoretical arrival time per chat (GCRA)
+
+    def twin(self) -> Pacer:
+        """A pacer with the same settings and its own slots (another transport's)."""
+        per_second, per_chat, burst, window, window_seconds = self._settings
+        return Pacer(
+            per_second=per_second,
+            per_chat_per_second=per_chat,
+            chat_burst=burst,
+            window=window,
+            window_seconds=window_seconds,
+            monotonic=self.monotonic,
+            sleep=self.sleep,
+        )
 
     def reserve_chat(self, chat: str, cost: int = 1) -> float:
         """Book `chat`'s next slot; how long to wait for it."""
@@ -108,21 +136,24 @@ class Pacer:
             return None
         # FIFO: callers are granted one at a time, in arrival order.
         async with self._lock:
-            wait = self._next - self.monotonic()
-            if wait > 0:
-                await self.sleep(wait)
+            planned = max(self._next, self.monotonic())
             if self.window:
                 while len(self._recent) + cost > self.window:
                     oldest = self._recent[0]
                     if oldest.finished_at is None:
                         await oldest.done.wait()
                     assert oldest.finished_at is not None
-                    wait = oldest.finished_at + self.window_seconds - self.monotonic()
-                    if wait > 0:
-                        await self.sleep(wait)
+                    planned = max(planned, oldest.finished_at + self.window_seconds)
                     self._recent.popleft()
-            now = self.monotonic()
-            self._next = now + cost * self.interval
+            wait = planned - self.monotonic()
+            if wait > 0:
+                await self.sleep(wait)
+            sent_at = self.monotonic()
+            # The next call's plan: one interval after this one's plan, so that
+            # the loop's lateness at each wake-up does not add up; but never
+            # less than ~3/4 of an interval after this one's actual start.
+            spacing = cost * self.interval
+            self._next = max(planned + spacing, sent_at + spacing - self.interval / 4)
             call = _Call()
             if self.window:
                 self._recent.extend([call] * cost)
@@ -138,3 +169,6 @@ class NoPacing(Pacer):
 
     def __init__(self) -> None:
         super().__init__(per_second=0, per_chat_per_second=0)
+
+    def twin(self) -> Pacer:
+        return NoPacing()

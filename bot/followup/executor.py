@@ -8,12 +8,13 @@ network: messages leave after the commit, through the outbox.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config.followup import CoordinatorsConfig, FollowupConfig
-from bot.delivery.payloads import to_payload
+from bot.delivery import payloads
 from bot.followup.schedule import next_allowed, shift_after
 from dialogs.followup.steps import IMPACT, PREFIX, short_date
 from dialogs.kernel.context import NudgeView, Reminder
@@ -333,19 +334,13 @@ class FollowupRuntime:
             if reply_to is not None and target in coordinators:
                 prefix = "!" if target.transport == MATRIX else "/"
                 shown = (*lines, msg("escalation.reply_hint", prefix=prefix, ref=reply_to))
-            payload = to_payload(Say(lines=shown), self.coordinators.locale, None)
-            if payload is None:
-                continue
+            payload = payloads.say(Say(lines=shown), self.coordinators.locale)
             # Matrix shows bot messages as notices, in the case's thread if known.
-            extra = (
-                {"msgtype": "m.notice", "thread": target.thread}
-                if target.transport == MATRIX
-                else {}
-            )
+            thread = target.thread if target.transport == MATRIX else None
             await uow.outbox.enqueue(
                 transport=target.transport,
                 address=target.address,
-                payload={**payload, **extra},
+                payload=dataclasses.replace(payload, thread=thread),
                 now=now,
             )
         if not targets:

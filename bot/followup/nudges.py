@@ -20,11 +20,11 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config.followup import FollowupConfig
+from bot.delivery.payloads import EditMessage, Message, Payload
 from bot.followup.executor import BLOCKED_FLAG, CLOSED, VERIFIED, FollowupRuntime, reminder
 from bot.followup.schedule import Overdue, next_allowed, plan_catch_up
 from bot.runtime.clock import Clock
@@ -217,18 +217,16 @@ class NudgeWorker:
         transport: str,
         address: str,
         reason: str,
-        payloads: Sequence[dict[str, Any]] = (),
+        refused: Sequence[Payload] = (),
     ) -> None:
-        """Dispatcher hook: a person blocked the bot (403). A nudge among the
-        refused messages was not asked after all (state ``blocked``, its line of
-        the timeline says so); the chat's open cases are flagged, their follow-up
-        stopped, and the coordinators told, once per blocking. When the person
-        writes again, `FollowupRuntime.resume_blocked` starts it again."""
-        if not reason.startswith("forbidden"):
-            return
+        """Dispatcher hook (`Blocked`): a person blocked the bot (403). A nudge
+        among the refused messages was not asked after all (state ``blocked``, its
+        line of the timeline says so); the chat's open cases are flagged, their
+        follow-up stopped, and the coordinators told, once per blocking. When the
+        person writes again, `FollowupRuntime.resume_blocked` starts it again."""
         now = self.clock.now()
         async with self.db.unit() as uow:
-            for nudge in await uow.nudges.mark_blocked(nudge_ids_in(payloads), now=now):
+            for nudge in await uow.nudges.mark_blocked(nudge_ids_in(refused), now=now):
                 refused = await uow.cases.by_id(nudge.case_id)
                 if refused is not None:
                     await uow.cases.retag_nudge_event(
@@ -264,14 +262,16 @@ class NudgeWorker:
         self.on_queued()
 
 
-def nudge_ids_in(payloads: Sequence[dict[str, Any]]) -> set[int]:
+def nudge_ids_in(refused: Sequence[Payload]) -> set[int]:
     """The nudges whose question is among these payloads (its buttons carry
     ``f:<nudge id>:…``, dialogs/followup/steps.py)."""
     ids: set[int] = set()
-    for payload in payloads:
-        for row in payload.get("buttons") or ():
-            for button in row:
-                parts = str(button.get("data", "")).split(":")
+    for payload in refused:
+        if not isinstance(payload, Message | EditMessage):
+            continue
+        for row in payload.buttons:
+            for _, data in row:
+                parts = data.split(":")
                 if len(parts) > 2 and parts[0] == PREFIX and parts[1].isdigit():
                     ids.add(int(parts[1]))
     return ids

@@ -30,7 +30,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config.privacy import PrivacyConfig
-from bot.delivery.payloads import document_payload
+from bot.delivery import payloads
 from bot.runtime.clock import Clock
 from dialogs.kernel.render import render
 from dialogs.kernel.replies import Msg, msg
@@ -70,7 +70,9 @@ async def queue_export(
     document = {"format": EXPORT_FORMAT, "generated_at": now.isoformat(), **data}
     content, shortened = fit_export(document)
     lines = (caption, msg("privacy.export.truncated")) if shortened else (caption,)
-    payload = document_payload(EXPORT_FILENAME, content, render(locale, lines).html)
+    payload = payloads.document(
+        EXPORT_FILENAME, content, render(locale, lines).html, mime="application/json"
+    )
     await uow.outbox.enqueue(transport=transport, address=address, payload=payload, now=now)
     log.info("personal data export queued (%d bytes)", len(content.encode("utf-8")))
 

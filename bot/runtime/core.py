@@ -12,30 +12,33 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from bot.catalog.service import MatchIndexCache, propose_with_sources
 from bot.coordination.router import AdminDesk
 from bot.delivery.payloads import to_payload, variant_of
-from bot.followup.executor import FOLLOWUP_EFFECTS, FollowupRuntime
+from bot.followup.executor import FollowupRuntime
 from bot.privacy import service as privacy
 from bot.runtime.clock import Clock
 from bot.runtime.flood import FloodGate, FloodLimit, Verdict
-from bot.runtime.lazy_context import (
-    UNLOADED_CASES,
-    UNLOADED_LIEU,
-    cases_unloaded,
-    step_unless_cases_needed,
-)
 from dialogs.catalog.matching import MatchQuery
-from dialogs.intake.engine import Outcome, step
+from dialogs.intake.engine import step
 from dialogs.kernel.context import CaseSummary, Context, RelayView
 from dialogs.kernel.effects import (
     AddCaseMessage,
+    CaseVerified,
     Effect,
     EndRelay,
     ErasePersonalData,
+    Escalate,
     ExportPersonalData,
+    ImpactRecorded,
+    ImpactStep,
+    NudgeAnswered,
+    NudgeAsked,
+    NudgeCancelled,
+    NudgeDeferred,
+    NudgeSnoozed,
     RecordConsent,
     RecordInterest,
     RelayEffect,
@@ -58,7 +61,8 @@ from storage.repos.inbox import DuplicateUpdate
 
 log = logging.getLogger(__name__)
 
-# Effects can feed events back into `step`; a bound guards against a loop.
+# Effects can feed events back into `step`; a bound guards against a loop
+# (rounds of feedback: every event fed back in a round is replayed, in order).
 MAX_FEEDBACK = 4
 
 
@@ -165,18 +169,28 @@ class Runtime:
             # Which message the button is on: the summary is later edited in place.
             event = replace(event, message=incoming.source_message)
 
-        outcome, ctx = await self.first_step(uow, state, event, ctx, person_id)
+        outcome = step(state, event, ctx)
         replies = list(outcome.replies)
+        current = outcome.state
+        toast = outcome.toast
+        effects = list(outcome.effects)
         for _ in range(MAX_FEEDBACK):
-            if not outcome.effects:
+            if not effects:
                 break
-            person_id, fed_back = await self.execute(uow, outcome, person_id, incoming)
-            if not fed_back:
-                break
-            outcome = step(outcome.state, fed_back[0], ctx)
-            replies.extend(outcome.replies)
+            person_id, fed_back = await self.execute(uow, effects, person_id, incoming)
+            # Every event an effect fed back goes through `step`, in order; the
+            # effects they decide are executed in the next round.
+            effects = []
+            for back in fed_back:
+                outcome = step(current, back, ctx)
+                current = outcome.state
+                toast = outcome.toast
+                replies.extend(outcome.replies)
+                effects.extend(outcome.effects)
+        if effects:
+            log.error("effects left after %d rounds of feedback: %s", MAX_FEEDBACK, effects)
 
-        final = outcome.state
+        final = current
         locale = (
             final.locale if final else (state.locale if state else supported(incoming.locale_hint))
         )
@@ -194,14 +208,14 @@ class Runtime:
             payloads=[p for p in payloads if p is not None],
             now=now,
         )
-        toast = render_msg(locale, outcome.toast, variant) if outcome.toast else None
+        shown_toast = render_msg(locale, toast, variant) if toast else None
         log.debug(
             "handled %s:%s → %s",
             incoming.transport,
             incoming.update_key,
             final.stage if final else "forgotten",
         )
-        return Handled(toast=toast, queued=queued)
+        return Handled(toast=shown_toast, queued=queued)
 
     async def refuse(self, uow: UnitOfWork, incoming: Incoming, verdict: Verdict) -> Handled:
         """A flooded update: claimed, not read. The first of an episode queues one
@@ -244,12 +258,11 @@ class Runtime:
         )
 
     async def context(self, uow: UnitOfWork, person_id: int | None, incoming: Incoming) -> Context:
-        """The person's cases are placeholders, loaded by `first_step` if needed."""
-        return Context(
+        """What the step may look at: the person's cases (one query), their
+        pending nudge, who holds their case."""
+        ctx = Context(
             now=self.clock.now(),
             locale_hint=incoming.locale_hint,
-            cases=UNLOADED_CASES if person_id is not None else (),
-            last_lieu=UNLOADED_LIEU if person_id is not None else None,
             nudge=await self.followup.view(
                 uow, incoming.transport, incoming.address, incoming.event
             ),
@@ -259,25 +272,7 @@ class Runtime:
                 else None
             ),
         )
-
-    async def first_step(
-        self,
-        uow: UnitOfWork,
-        state: State | None,
-        event: Event,
-        ctx: Context,
-        person_id: int | None,
-    ) -> tuple[Outcome, Context]:
-        """`step`, with the person's cases loaded only if it looks at them
-        (bot/runtime/lazy_context.py); then the context the fed-back steps must use."""
-        outcome = step_unless_cases_needed(state, event, ctx)
-        if outcome is None:
-            ctx = await self.with_cases(uow, ctx, person_id)
-            outcome = step(state, event, ctx)
-        if outcome.effects and cases_unloaded(ctx):
-            # Before the effects change them: fed-back steps see them as they were.
-            ctx = await self.with_cases(uow, ctx, person_id)
-        return outcome, ctx
+        return await self.with_cases(uow, ctx, person_id) if person_id is not None else ctx
 
     async def with_cases(self, uow: UnitOfWork, ctx: Context, person_id: int | None) -> Context:
         cases: tuple[Case, ...] = ()
@@ -295,10 +290,10 @@ class Runtime:
         )
 
     async def execute(
-        self, uow: UnitOfWork, outcome: Outcome, person_id: int | None, incoming: Incoming
+        self, uow: UnitOfWork, effects: list[Effect], person_id: int | None, incoming: Incoming
     ) -> tuple[int | None, list[Event]]:
         fed_back: list[Event] = []
-        for effect in outcome.effects:
+        for effect in effects:
             person_id, event = await self.execute_one(uow, effect, person_id, incoming)
             if event is not None:
                 fed_back.append(event)
@@ -389,9 +384,21 @@ class Runtime:
                     now=now,
                 )
                 return None, None
-            case _ if isinstance(effect, FOLLOWUP_EFFECTS):
+            case (
+                NudgeAsked()
+                | NudgeDeferred()
+                | NudgeCancelled()
+                | NudgeAnswered()
+                | NudgeSnoozed()
+                | CaseVerified()
+                | ImpactStep()
+                | ImpactRecorded()
+                | Escalate()
+            ):
                 await self.followup.execute(uow, effect, now)
                 return person_id, None
+            case _:
+                assert_never(effect)
 
     async def suggestions(
         self, uow: UnitOfWork, case: Case, now: datetime

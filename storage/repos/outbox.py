@@ -7,9 +7,9 @@ statement and flushing through the ORM cost more than SQLite's work."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
@@ -20,6 +20,20 @@ PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
 MATRIX = "matrix"
+
+
+class RowPayload(Protocol):
+    """A typed payload (bot/delivery/payloads.py) that knows its row's JSON."""
+
+    def to_row(self) -> dict[str, Any]: ...
+
+
+PayloadIn = RowPayload | dict[str, Any]
+
+
+def _as_row(payload: PayloadIn) -> dict[str, Any]:
+    return payload if isinstance(payload, dict) else payload.to_row()
+
 
 _TABLE = OutboxMessage.__table__
 _ENQUEUE = insert(_TABLE)
@@ -67,14 +81,12 @@ def _due_query() -> Any:
 _DUE = _due_query()
 
 
-def _new_row(
-    transport: str, address: str, payload: dict[str, Any], now: datetime
-) -> dict[str, Any]:
+def _new_row(transport: str, address: str, payload: PayloadIn, now: datetime) -> dict[str, Any]:
     """The values of a message queued now, due at once."""
     return {
         "transport": transport,
         "address": address,
-        "payload": payload,
+        "payload": _as_row(payload),
         "state": PENDING,
         "attempts": 0,
         "next_attempt_at": now,
@@ -87,19 +99,20 @@ class OutboxRepo:
         self.session = session
 
     async def enqueue(
-        self, *, transport: str, address: str, payload: dict[str, Any], now: datetime
+        self, *, transport: str, address: str, payload: PayloadIn, now: datetime
     ) -> OutboxMessage:
-        if transport == MATRIX and "txn_id" not in payload:
+        row = _as_row(payload)
+        if transport == MATRIX and "txn_id" not in row:
             # Matrix sends are idempotent by transaction id only: it must be in
             # the row before the first attempt, so a retry reuses it.
-            payload = {**payload, "txn_id": f"aig-{uuid.uuid4().hex}"}
-        values = _new_row(transport, address, payload, now)
+            row = {**row, "txn_id": f"aig-{uuid.uuid4().hex}"}
+        values = _new_row(transport, address, row, now)
         result = await self.session.execute(_ENQUEUE, values)
         # What the row holds, for the caller (not attached to the session).
         return OutboxMessage(id=result.inserted_primary_key[0], **values)
 
     async def enqueue_all(
-        self, *, transport: str, address: str, payloads: Sequence[dict[str, Any]], now: datetime
+        self, *, transport: str, address: str, payloads: Sequence[PayloadIn], now: datetime
     ) -> int:
         """Several messages to one chat, in this order, in one statement."""
         if transport == MATRIX:
@@ -112,10 +125,14 @@ class OutboxRepo:
             )
         return len(payloads)
 
-    async def due(self, transport: str, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:
-        """Pending rows of addresses whose oldest pending row is due, in order."""
+    async def due(
+        self, transport: str, now: datetime, limit: int = 200, skip: Collection[str] = ()
+    ) -> Sequence[OutboxMessage]:
+        """Pending rows of addresses whose oldest pending row is due, in order;
+        none of the addresses in `skip` (being delivered already)."""
+        query = _DUE if not skip else _DUE.where(OutboxMessage.address.not_in(list(skip)))
         result = await self.session.scalars(
-            _DUE, {"transport": transport, "now": now, "limit": limit}
+            query, {"transport": transport, "now": now, "limit": limit}
         )
         return result.all()
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotService
-from bot.transports.matrix.sender import content_of, matrix_payload
+from bot.delivery.payloads import message
+from bot.transports.matrix.sender import content_of
 from dialogs.assignment.desk import (
     ActorView,
     AssignmentView,
@@ -169,12 +170,12 @@ def test_an_aiguilleurs_huge_message_is_not_relayed() -> None:
 def test_what_a_person_typed_is_text_in_matrix_formatted_body() -> None:
     said = from_person(HELD, CASE, "Merci <b>beaucoup</b> & <a href='x'>ici</a>")
     tell = next(e for e in said if isinstance(e, Tell))
-    content = content_of(matrix_payload(render("fr", tell.lines).html, relayed=True))
+    content = content_of(message(render("fr", tell.lines).html, relayed=True))
     html = content["formatted_body"]
     assert "Merci &lt;b&gt;beaucoup&lt;/b&gt; &amp; &lt;a href='x'&gt;ici&lt;/a&gt;" in html
     assert "Camille &lt;script&gt;" in html and "<script>" not in html
     assert "Merci <b>beaucoup</b> & <a href='x'>ici</a>" in content["body"]
-    offer = content_of(matrix_payload(render("fr", offer_lines(CASE, timedelta(hours=24))).html))
+    offer = content_of(message(render("fr", offer_lines(CASE, timedelta(hours=24))).html))
     assert "&lt;b&gt;La Fabrique&lt;/b&gt; &amp; Cie" in offer["formatted_body"]
     assert "<b>La Fabrique</b>" not in offer["formatted_body"]
 

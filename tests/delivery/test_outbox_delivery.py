@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select
 
+from bot.coordination.call import AdminCall, Services
 from bot.delivery.marks import SentMarks
 from bot.delivery.outbox import Dispatcher
 from bot.runtime.clock import FakeClock
 from bot.runtime.core import Runtime
 from bot.transports.telegram.transport import TRANSPORT, TelegramTransport
+from dialogs.coordination.access import Actor, Role
+from dialogs.kernel.replies import msg
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models.core import OutboxMessage
@@ -38,7 +41,7 @@ async def parts(
     await upgrade(db)
     clock = FakeClock()
     dispatcher = Dispatcher(db, clock, {})
-    transport = TelegramTransport(config.telegram, TOKEN, Runtime(db, clock), dispatcher, False)
+    transport = TelegramTransport(config.telegram, TOKEN, Runtime(db, clock), dispatcher)
     await transport.application.initialize()
     dispatcher.senders[TRANSPORT] = transport.sender
     try:
@@ -173,3 +176,45 @@ async def test_marks_that_come_together_share_one_transaction(
     assert [(r.state, r.external_id, r.attempts) for r in recorded] == [
         ("sent", f"x{row_id}", 1) for row_id in ids
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "mime"),
+    [
+        ("réf;lieu\nAIG-0001;La Fabrique\n".encode(), "dossiers.csv", "text/csv"),
+        (bytes(range(256)) * 4, "archive.zip", "application/zip"),
+    ],
+    ids=["text", "binary"],
+)
+async def test_a_coordinator_receives_a_file(
+    tg: FakeTelegram,
+    parts: tuple[Database, Dispatcher, FakeClock],
+    content: bytes,
+    filename: str,
+    mime: str,
+) -> None:
+    """`AdminCall.file("document", …)` as a coordination handler calls it: the
+    coordinator's chat gets that very file (the row once held `data_b64`, which
+    the Telegram sender never read)."""
+    db, dispatcher, clock = parts
+    coordinator = tg.user("Coline")
+    async with db.unit() as uow:
+        call = AdminCall(
+            uow=uow,
+            actor=Actor(
+                transport=TRANSPORT, external_id=str(coordinator.id), role=Role.COORDINATOR
+            ),
+            now=clock.now(),
+            locale="fr",
+            prefix="/",
+            transport=TRANSPORT,
+            address=str(coordinator.id),
+            services=Services(),
+        )
+        await call.file("document", content, filename, mime, caption=(msg("report.title"),))
+    assert await dispatcher.deliver_due() == 1
+    received = await coordinator.wait_reply()
+    assert received.kind == "document"
+    assert received.filename == filename
+    assert received.data == content
+    assert received.plain_text

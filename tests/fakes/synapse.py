@@ -289,6 +289,18 @@ class Synapse:
     def pid(self) -> int | None:
         return self._process.pid if self.running and self._process else None
 
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """The homeserver hangs (SIGSTOP): connections stay open, nothing answers,
+        until the block ends (SIGCONT). Not down: frozen."""
+        pid = self.pid
+        assert pid is not None, "Synapse is not running"
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
     @property
     def last_start_duration(self) -> float | None:
         return self.start_durations[-1] if self.start_durations else None

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config.followup import CoordinatorsConfig, FollowupConfig, PolicyStep
-from bot.delivery.outbox import Dispatcher, Failed, SendResult, Sent
+from bot.delivery.outbox import Blocked, Dispatcher, SendResult, Sent
 from bot.delivery.pacing import NoPacing
+from bot.delivery.payloads import Payload
 from bot.followup.executor import FollowupRuntime
 from bot.followup.nudges import NudgeWorker
 from bot.followup.schedule import PARIS
@@ -39,10 +40,11 @@ class Recorder:
     sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     blocked: set[str] = field(default_factory=set)
 
-    async def send(self, address: str, payload: dict[str, Any]) -> SendResult:
+    async def send(self, address: str, payload: Payload) -> SendResult:
         if address in self.blocked:
-            return Failed(reason="forbidden: bot was blocked by the user")
-        self.sent.append((address, payload))
+            return Blocked(reason="forbidden: bot was blocked by the user")
+        # Recorded as the outbox row holds it.
+        self.sent.append((address, payload.to_row()))
         return Sent(external_id=str(len(self.sent)))
 
     def to(self, address: str | int) -> list[dict[str, Any]]:
@@ -170,7 +172,7 @@ def build_world(db: Database, config: FollowupConfig | None = None) -> World:
     sender = Recorder()
     dispatcher = Dispatcher(db, clock, {TRANSPORT: sender}, pacer=NoPacing())
     worker = NudgeWorker(db, clock, runtime, followup, on_queued=dispatcher.kick)
-    dispatcher.on_failed = worker.contact_failed
+    dispatcher.on_blocked = worker.contact_failed
     return World(db, clock, followup, runtime, worker, dispatcher, sender)
 
 

@@ -15,6 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config.load import DatabaseConfig
+from bot.runtime.core import Handled, Incoming
+from dialogs.kernel.events import Text
+from dialogs.kernel.i18n import translate
 from storage.errors import is_unavailable
 from tests import databases
 from tests.fakes.postgres import PostgresServer
@@ -94,3 +97,30 @@ async def test_what_counts_as_unavailable(tmp_path: Path) -> None:
         await engine.dispose()
     assert is_unavailable(ConnectionRefusedError(111, "Connect call failed"))
     assert not is_unavailable(ValueError("a bug"))
+
+
+async def test_a_bug_is_apologised_for_once_and_not_retried(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """Only a database outage is tried again: a bug would fail the same way, so
+    the person gets one apology and the next update goes on."""
+    async with running_bot(bot_config(tg, tmp_path)) as bot:
+        tries: list[str] = []
+        handle = bot.runtime.handle
+
+        async def buggy(incoming: Incoming) -> Handled:
+            tries.append(incoming.update_key)
+            if isinstance(incoming.event, Text) and incoming.event.text == "boum":
+                raise RuntimeError("a bug")
+            return await handle(incoming)
+
+        bot.runtime.handle = buggy  # type: ignore[method-assign]
+        alice = tg.user("Alice", language_code="fr")
+        await alice.say("boum")
+        apology = await alice.wait_reply()
+        assert apology.plain_text == translate("fr", "error.technical")
+        assert len(tries) == 1
+        await alice.say("bonjour")
+        welcome = await alice.wait_reply()
+        assert welcome.plain_text != apology.plain_text and welcome.buttons
+        assert len(tries) == 2

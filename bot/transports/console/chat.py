@@ -20,9 +20,20 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, assert_never
 
-from bot.delivery.outbox import Dispatcher, SendResult, Sent
+from bot.delivery.outbox import Dispatcher
+from bot.delivery.payloads import (
+    Buttons,
+    Document,
+    EchoLine,
+    EditMessage,
+    Message,
+    Payload,
+    Photo,
+    RemoveButtons,
+)
+from bot.delivery.results import SendResult, Sent
 from bot.runtime.core import Incoming, Runtime
 from dialogs.kernel.events import Choice, Command, Event, Text
 from dialogs.kernel.i18n import translate
@@ -48,8 +59,8 @@ class ConsoleScreen:
         self.out.write(text + "\n")
         self.out.flush()
 
-    def show_buttons(self, rows: list[list[dict[str, str]]]) -> None:
-        self.buttons = [b for row in rows for b in row]
+    def show_buttons(self, rows: Buttons) -> None:
+        self.buttons = [{"label": label, "data": data} for row in rows for label, data in row]
         for number, b in enumerate(self.buttons, start=1):
             self.show(f"  [{number}] {b['label']}")
 
@@ -58,33 +69,37 @@ class ConsoleSender:
     def __init__(self, screen: ConsoleScreen) -> None:
         self.screen = screen
 
-    async def send(self, address: str, payload: dict[str, Any]) -> SendResult:
-        kind = payload.get("kind")
-        if kind == "clear_buttons":
-            return Sent()
-        if kind == "document":
-            # A terminal has no files to hand over: the caption, then the content.
-            self.screen.show("")
-            self.screen.show(html_to_plain(payload.get("caption", "")))
-            self.screen.show(f"--- {payload.get('filename', '')} ---")
-            self.screen.show(str(payload.get("content", "")))
-            self.screen.message_id = next(self.screen._ids)
-            return Sent(external_id=str(self.screen.message_id))
-        text = html_to_plain(payload.get("html", ""))
-        buttons = payload.get("buttons") or []
-        if kind == "echo":
-            # A typed answer to a question with buttons, as understood.
-            self.screen.show(text)
-            return Sent()
-        if kind == "edit" and not buttons:
-            # The question is already on screen: show only the recorded answer.
-            self.screen.show(text.splitlines()[-1] if text else "")
-            return Sent(external_id=str(payload.get("message")))
-        self.screen.show("")
-        self.screen.show(text)
-        if buttons or kind == "send":
-            self.screen.show_buttons(buttons)
-        self.screen.redrawn = kind == "edit"
+    async def send(self, address: str, payload: Payload) -> SendResult:
+        match payload:
+            case RemoveButtons():
+                return Sent()
+            case EchoLine(html=html):
+                # A typed answer to a question with buttons, as understood.
+                self.screen.show(html_to_plain(html))
+                return Sent()
+            case Document(filename=filename, content=content, caption_html=caption):
+                # A terminal has no files to hand over: the caption, then the content.
+                self.screen.show("")
+                self.screen.show(html_to_plain(caption))
+                self.screen.show(f"--- {filename} ---")
+                self.screen.show(content.decode("utf-8", errors="replace"))
+            case Photo(filename=filename, caption_html=caption):
+                self.screen.show("")
+                self.screen.show(html_to_plain(caption))
+                self.screen.show(f"--- {filename} ---")
+            case EditMessage(message=message, html=html, buttons=()):
+                # The question is already on screen: show only the recorded answer.
+                text = html_to_plain(html)
+                self.screen.show(text.splitlines()[-1] if text else "")
+                return Sent(external_id=message)
+            case EditMessage(html=html, buttons=buttons) | Message(html=html, buttons=buttons):
+                self.screen.show("")
+                self.screen.show(html_to_plain(html))
+                if buttons or isinstance(payload, Message):
+                    self.screen.show_buttons(buttons)
+                self.screen.redrawn = isinstance(payload, EditMessage)
+            case _:
+                assert_never(payload)
         self.screen.message_id = next(self.screen._ids)
         return Sent(external_id=str(self.screen.message_id))
 

@@ -298,8 +298,10 @@ class KeyRequests:
         shared = 0
         for key, event in list(self.waiting.items()):
             group = olm.inbound_group_store.get(event.room_id, event.sender_key, event.session_id)
-            if event.sender_key != own_key or group is None or not allowed(
-                event.room_id, event.sender
+            if (
+                event.sender_key != own_key
+                or group is None
+                or not allowed(event.room_id, event.sender)
             ):
                 del self.waiting[key]  # not ours to give, or not theirs to read
                 continue

@@ -8,7 +8,6 @@ of a second one. The event id goes into the row once sent.
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 from typing import Any
@@ -24,7 +23,8 @@ from nio import (
     UploadResponse,
 )
 
-from bot.delivery.outbox import Failed, RetryAfter, SendResult, Sent
+from bot.delivery.payloads import Document, Message, Payload, Photo
+from bot.delivery.results import Failed, RetryAfter, Scope, SendResult, Sent
 from dialogs.kernel.render import html_to_plain
 
 TRANSPORT = "matrix"
@@ -33,39 +33,18 @@ PERMANENT = frozenset({"M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_INVALID_PAR
 _BREAK = re.compile(r"\n")
 
 
-def matrix_payload(
-    html_text: str,
-    *,
-    thread_root: str | None = None,
-    relayed: bool = False,
-    assignment: int | None = None,
-) -> dict[str, Any]:
-    """`assignment`: this message is that assignment's offer (its event id will
-    be the case's thread root). The transaction id is added when the row is
-    queued (`OutboxRepo.enqueue`), for every producer of Matrix rows."""
-    payload: dict[str, Any] = {
-        "kind": "send",
-        "html": html_text,
-        "thread": thread_root,
+def content_of(payload: Message) -> dict[str, Any]:
+    source = payload.html
+    content: dict[str, Any] = {
         # Bots post notices (clients and other bots do not answer them);
         # what a person wrote is a plain message.
-        "msgtype": "m.text" if relayed else "m.notice",
-    }
-    if assignment is not None:
-        payload["assignment"] = assignment
-    return payload
-
-
-def content_of(payload: dict[str, Any]) -> dict[str, Any]:
-    source = str(payload.get("html", ""))
-    content: dict[str, Any] = {
-        "msgtype": payload.get("msgtype", "m.notice"),
+        "msgtype": "m.text" if payload.relayed else "m.notice",
         "body": html_to_plain(source),
         "format": "org.matrix.custom.html",
         # Our HTML subset is Matrix's too; only line breaks need a tag.
         "formatted_body": _BREAK.sub("<br/>", source),
     }
-    root = payload.get("thread")
+    root = payload.thread
     if root:
         content["m.relates_to"] = {
             "rel_type": "m.thread",
@@ -81,22 +60,25 @@ class MatrixSender:
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
 
-    async def send(self, address: str, payload: dict[str, Any]) -> SendResult:
-        kind = payload.get("kind")
-        if kind not in ("send", "photo"):
-            return Failed(reason=f"unknown payload kind {kind!r}")
+    async def send(self, address: str, payload: Payload) -> SendResult:
+        match payload:
+            case Message() | Photo() | Document():
+                pass
+            case _:
+                # Edits and button removals are Telegram's: Matrix has no buttons.
+                return Failed(reason=f"{type(payload).__name__} is not sent on Matrix")
         try:
-            content = content_of(payload)
-            if kind == "photo":
-                uploaded = await self.image_content(address, payload)
-                if not isinstance(uploaded, dict):
-                    return uploaded
-                content = uploaded
+            if isinstance(payload, Message):
+                content: dict[str, Any] | SendResult = content_of(payload)
+            else:
+                content = await self.file_content(address, payload)
+            if not isinstance(content, dict):
+                return content
             response = await self.client.room_send(
                 address,
                 "m.room.message",
                 content,
-                tx_id=str(payload.get("txn_id") or ""),
+                tx_id=payload.txn_id or "",
                 ignore_unverified_devices=True,
             )
         except (LocalProtocolError, SendRetryError) as exc:
@@ -108,16 +90,19 @@ class MatrixSender:
             return Sent(external_id=response.event_id)
         return classify(response)
 
-    async def image_content(
-        self, address: str, payload: dict[str, Any]
+    async def file_content(
+        self, address: str, payload: Photo | Document
     ) -> dict[str, Any] | SendResult:
-        """Upload a picture (AdminCall.file, kind "photo"), then describe it as an
-        m.image. In an encrypted room the file is encrypted too. A retry after a
-        lost answer uploads again (an orphan file at worst); the event itself is
+        """Upload a picture (m.image: the report's chart) or a file (m.file), then
+        describe it. In an encrypted room the file is encrypted too. A retry after
+        a lost answer uploads again (an orphan file at worst); the event itself is
         still sent once, by its transaction id."""
-        data = base64.b64decode(payload["data_b64"])
-        mime = str(payload.get("mime") or "application/octet-stream")
-        name = str(payload.get("filename") or "image")
+        if isinstance(payload, Photo):
+            data, msgtype = payload.data, "m.image"
+        else:
+            data, msgtype = payload.content, "m.file"
+        mime = payload.mime
+        name = payload.filename or "file"
         room = self.client.rooms.get(address)
         encrypted = bool(room is not None and room.encrypted)
         response, keys = await self.client.upload(
@@ -130,8 +115,8 @@ class MatrixSender:
         if not isinstance(response, UploadResponse):
             return classify(response)
         info: dict[str, Any] = {"mimetype": mime, "size": len(data), **png_size(data)}
-        content: dict[str, Any] = {"msgtype": "m.image", "body": name, "info": info}
-        caption = str(payload.get("html") or "")
+        content: dict[str, Any] = {"msgtype": msgtype, "body": name, "info": info}
+        caption = payload.caption_html
         if caption:
             # A caption (MSC2530): `body` is the text when `filename` is given.
             content.update(
@@ -158,9 +143,12 @@ def classify(error: RoomSendError | UploadError) -> SendResult:
     code = str(error.status_code or "")
     if code in ("M_LIMIT_EXCEEDED", "429"):
         wait = (error.retry_after_ms or 5000) / 1000
-        # "429" in the reason makes the dispatcher pause the whole transport:
-        # Synapse limits the bot's account, not one room.
-        return RetryAfter(seconds=wait, reason=f"429 M_LIMIT_EXCEEDED: {error.message}"[:200])
+        # Synapse limits the bot's account, not one room: the whole transport waits.
+        return RetryAfter(
+            seconds=wait,
+            reason=f"429 M_LIMIT_EXCEEDED: {error.message}"[:200],
+            scope=Scope.TRANSPORT,
+        )
     if code in PERMANENT:
         return Failed(reason=f"{code}: {error.message}"[:200])
     # M_FORBIDDEN (not joined yet), 5xx, unknown: worth another try later.

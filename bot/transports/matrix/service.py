@@ -27,6 +27,7 @@ from nio import (
 
 from bot.assignment.desk import MatrixDesk
 from bot.config.matrix import MatrixConfig
+from bot.delivery import payloads
 from bot.runtime.clock import Clock
 from bot.transports.matrix.client import (
     Invite,
@@ -41,7 +42,7 @@ from bot.transports.matrix.client import (
     someone_joined,
 )
 from bot.transports.matrix.files import download
-from bot.transports.matrix.sender import TRANSPORT, MatrixSender, matrix_payload
+from bot.transports.matrix.sender import TRANSPORT, MatrixSender
 from dialogs.assignment.desk import Drain, Tell, ToCoordinators, aiguilleur_help, delay
 from dialogs.kernel.i18n import translate
 from dialogs.kernel.render import render
@@ -294,7 +295,7 @@ class MatrixService:
             await uow.outbox.enqueue(
                 transport=TRANSPORT,
                 address=room_id,
-                payload=matrix_payload(html),
+                payload=payloads.message(html),
                 now=self.clock.now(),
             )
         self.desk.kick()
@@ -337,7 +338,7 @@ class MatrixService:
                 await uow.outbox.enqueue(
                     transport=TRANSPORT,
                     address=response.room_id,
-                    payload=matrix_payload(render(self.locale, lines).html),
+                    payload=payloads.message(render(self.locale, lines).html),
                     now=now,
                 )
             created += 1

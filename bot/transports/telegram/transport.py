@@ -1,21 +1,22 @@
 """Telegram transport: native updates → `Incoming`, outbox payloads → Bot API calls.
 
-It runs python-telegram-bot's `Application` for the Bot, request layer, rate
-limiter and handler plumbing, but fetches updates with its own loop: an update
-is confirmed to Telegram (next `getUpdates` offset) only after its unit of work
-has committed. PTB's `Updater` confirms as soon as an update is queued, so a
-crash between fetch and commit would lose what the person typed.
+It runs python-telegram-bot's `Application` for the Bot and its request layer,
+but fetches updates with its own loop and hands each one to `process`, as the
+webhook does: an update is confirmed to Telegram (next `getUpdates` offset)
+only after its unit of work has committed. PTB's `Updater` confirms as soon as
+an update is queued, so a crash between fetch and commit would lose what the
+person typed. Sends are paced by the outbox's `Pacer` (bot/delivery/pacing.py)
+alone: PTB's AIORateLimiter on top of it paced the same calls a second time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import logging
 import warnings
 from datetime import timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from telegram import (
     BotCommand,
@@ -35,14 +36,24 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import Application
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.config.load import TelegramConfig
-from bot.delivery import outbox
-from bot.delivery.outbox import Dispatcher, SendResult, Sent
-from bot.runtime.core import Incoming, Runtime
+from bot.delivery import payloads, results
+from bot.delivery.outbox import Dispatcher
+from bot.delivery.payloads import (
+    Buttons,
+    Document,
+    EchoLine,
+    EditMessage,
+    Payload,
+    Photo,
+    RemoveButtons,
+)
+from bot.delivery.results import Blocked, Failed, Scope, SendResult, Sent
+from bot.runtime.core import Handled, Incoming, Runtime
 from dialogs.intake.engine import MENU, MENU_EN
 from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Command, Event, Location, Text
 from dialogs.kernel.i18n import supported, translate
@@ -91,13 +102,13 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return chunks
 
 
-def markup(buttons: list[list[dict[str, str]]]) -> JSON | None:
+def markup(buttons: Buttons) -> JSON | None:
     """An inline keyboard as the Bot API's JSON."""
     if not buttons:
         return None
     return {
         "inline_keyboard": [
-            [{"text": b["label"], "callback_data": b["data"]} for b in row] for row in buttons
+            [{"text": label, "callback_data": data} for label, data in row] for row in buttons
         ]
     }
 
@@ -119,83 +130,87 @@ class TelegramSender:
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         self.bot = application.bot
 
-    async def send(self, address: str, payload: dict[str, Any]) -> SendResult:
+    async def send(self, address: str, payload: Payload) -> SendResult:
         try:
             return await self._send(int(address), payload)
         except RetryAfter as exc:
-            return outbox.RetryAfter(seconds=retry_seconds(exc), reason="429 retry_after")
+            # Telegram does not say whose limit it was: the whole transport waits.
+            return results.RetryAfter(
+                seconds=retry_seconds(exc), reason="429 retry_after", scope=Scope.TRANSPORT
+            )
         except Forbidden as exc:
-            return outbox.Failed(reason=f"forbidden: {exc.message}")
+            return Blocked(reason=f"forbidden: {exc.message}")
         except BadRequest as exc:
             if "message is not modified" in exc.message.lower():
                 return Sent()
-            if payload.get("kind") == "edit" and payload.get("or_send"):
+            if isinstance(payload, EditMessage) and payload.or_send:
                 # The message to update is gone (the person deleted it): send it anew.
-                return await self.send(address, {**payload, "kind": "send", "or_send": False})
-            return outbox.Failed(reason=f"bad request: {exc.message}")
+                return await self.send(
+                    address, payloads.Message(html=payload.html, buttons=payload.buttons)
+                )
+            return Failed(reason=f"bad request: {exc.message}")
         except (TimedOut, NetworkError) as exc:
-            return outbox.RetryAfter(seconds=backoff(0).total_seconds(), reason=str(exc)[:200])
+            return results.RetryAfter(seconds=backoff(0).total_seconds(), reason=str(exc)[:200])
 
-    async def _send(self, chat_id: int, payload: dict[str, Any]) -> SendResult:
-        kind = payload.get("kind")
-        keyboard = markup(payload.get("buttons") or [])
-        if kind == "send":
-            chunks = split_text(payload["html"])
-            sent: Any = None
-            for index, chunk in enumerate(chunks):
-                params: JSON = {
-                    "chat_id": chat_id,
-                    "text": chunk,
-                    "parse_mode": ParseMode.HTML.value,
-                    "link_preview_options": NO_PREVIEW,
-                }
-                if keyboard is not None and index == len(chunks) - 1:
-                    params["reply_markup"] = keyboard
-                sent = await self.bot.do_api_request("sendMessage", params)
-            message_id = sent.get("message_id") if isinstance(sent, dict) else None
-            return Sent(external_id=str(message_id) if message_id is not None else None)
-        if kind == "edit":
-            return await self._edit(chat_id, payload, keyboard)
-        if kind == "clear_buttons":
-            # No reply_markup: Telegram removes the keyboard.
-            await self.bot.do_api_request(
-                "editMessageReplyMarkup",
-                {"chat_id": chat_id, "message_id": int(payload["message"])},
-            )
-            return Sent(external_id=str(payload["message"]))
-        if kind == "document":
-            # A file made from text in the row (bot/payloads.document_payload).
-            document = await self.bot.send_document(
-                chat_id=chat_id,
-                # The MIME type is guessed from the file name (.json).
-                document=InputFile(
-                    str(payload["content"]).encode("utf-8"), filename=str(payload["filename"])
-                ),
-                caption=payload.get("caption") or None,
-                parse_mode=ParseMode.HTML,
-            )
-            return Sent(external_id=str(document.message_id))
-        if kind == "photo":
-            # A picture made by the bot (the report's chart, AdminCall.file).
-            photo = await self.bot.send_photo(
-                chat_id=chat_id,
-                photo=InputFile(
-                    base64.b64decode(payload["data_b64"]), filename=str(payload["filename"])
-                ),
-                caption=payload.get("html") or None,
-                parse_mode=ParseMode.HTML,
-            )
-            return Sent(external_id=str(photo.message_id))
-        return outbox.Failed(reason=f"unknown payload kind {kind!r}")
+    async def _send(self, chat_id: int, payload: Payload) -> SendResult:
+        match payload:
+            case payloads.Message(html=html, buttons=buttons):
+                keyboard = markup(buttons)
+                chunks = split_text(html)
+                sent: Any = None
+                for index, chunk in enumerate(chunks):
+                    params: JSON = {
+                        "chat_id": chat_id,
+                        "text": chunk,
+                        "parse_mode": ParseMode.HTML.value,
+                        "link_preview_options": NO_PREVIEW,
+                    }
+                    if keyboard is not None and index == len(chunks) - 1:
+                        params["reply_markup"] = keyboard
+                    sent = await self.bot.do_api_request("sendMessage", params)
+                message_id = sent.get("message_id") if isinstance(sent, dict) else None
+                return Sent(external_id=str(message_id) if message_id is not None else None)
+            case EditMessage():
+                return await self._edit(chat_id, payload)
+            case RemoveButtons(message=message):
+                # No reply_markup: Telegram removes the keyboard.
+                await self.bot.do_api_request(
+                    "editMessageReplyMarkup", {"chat_id": chat_id, "message_id": int(message)}
+                )
+                return Sent(external_id=message)
+            case EchoLine():
+                # A terminal's echo of a typed answer: a chat app shows the answer itself.
+                return Sent()
+            case Document(filename=filename, content=content, caption_html=caption):
+                # The MIME type is guessed from the file name.
+                document = await self.bot.send_document(
+                    chat_id=chat_id,
+                    document=InputFile(content, filename=filename),
+                    caption=caption or None,
+                    parse_mode=ParseMode.HTML,
+                )
+                return Sent(external_id=str(document.message_id))
+            case Photo(filename=filename, data=data, caption_html=caption):
+                # A picture made by the bot (the report's chart, AdminCall.file).
+                photo = await self.bot.send_photo(
+                    chat_id=chat_id,
+                    photo=InputFile(data, filename=filename),
+                    caption=caption or None,
+                    parse_mode=ParseMode.HTML,
+                )
+                return Sent(external_id=str(photo.message_id))
+            case _:
+                assert_never(payload)
 
-    async def _edit(self, chat_id: int, payload: dict[str, Any], keyboard: JSON | None) -> Sent:
+    async def _edit(self, chat_id: int, payload: EditMessage) -> Sent:
         """Edit the message in place; a long text's earlier parts stay as they
         are (they are other messages), the edited one gets its own part."""
-        index, chunks = edit_plan(payload["html"], payload.get("prior_html"))
+        keyboard = markup(payload.buttons)
+        index, chunks = edit_plan(payload.html, payload.prior_html)
         last = len(chunks) - 1
         params: JSON = {
             "chat_id": chat_id,
-            "message_id": int(payload["message"]),
+            "message_id": int(payload.message),
             "text": chunks[index],
             "parse_mode": ParseMode.HTML.value,
             "link_preview_options": NO_PREVIEW,
@@ -213,7 +228,7 @@ class TelegramSender:
             if keyboard is not None and number == last:
                 extra["reply_markup"] = keyboard
             await self.bot.do_api_request("sendMessage", extra)
-        return Sent(external_id=str(payload["message"]))
+        return Sent(external_id=payload.message)
 
 
 def edit_plan(html: str, prior_html: str | None) -> tuple[int, list[str]]:
@@ -315,15 +330,12 @@ class TelegramTransport:
         token: str,
         runtime: Runtime,
         dispatcher: Dispatcher,
-        rate_limit: bool = True,
         requests: tuple[BaseRequest, BaseRequest] | None = None,
     ) -> None:
         """`requests` (calls, getUpdates) replaces HTTP, e.g. for an in-memory benchmark."""
         self.config = config
         self.runtime = runtime
         self.dispatcher = dispatcher
-        # The update kept for later because the database was away (see `poll`).
-        self.deferred: int | None = None
         builder = (
             Application.builder()
             .token(token)
@@ -333,15 +345,8 @@ class TelegramTransport:
         )
         if requests is not None:
             builder = builder.request(requests[0]).get_updates_request(requests[1])
-        if rate_limit:
-            # Paces sends to Telegram's ~30/s; RetryAfter is handled by the outbox.
-            builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
         self.application = builder.build()
-        self.application.add_handler(TypeHandler(Update, self.on_update))
         self.sender = TelegramSender(self.application)
-
-    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.process(update)
 
     async def process(self, update: Update) -> bool:
         """Handle one update. False: it must come again (the database was away,
@@ -366,7 +371,6 @@ class TelegramTransport:
                 # Not lost and not apologised for: `poll` fetches it again, the
                 # webhook's 500 makes Telegram resend it; answered once it is back.
                 log.warning("database unavailable; update %s kept for later", update.update_id)
-                self.deferred = update.update_id
             else:
                 log.exception("update %s could not be handled", update.update_id)
                 await self.apologise(update)
@@ -397,13 +401,14 @@ class TelegramTransport:
             return incoming
         return dataclasses.replace(incoming, event=dataclasses.replace(event, content=content))
 
-    async def handle_with_retries(self, incoming: Incoming) -> Any:
-        """A locked SQLite file or a PostgreSQL failover is usually brief."""
+    async def handle_with_retries(self, incoming: Incoming) -> Handled:
+        """A locked SQLite file or a PostgreSQL failover is usually brief: tried
+        again twice. Any other error would come back the same: raised at once."""
         for attempt in range(3):
             try:
                 return await self.runtime.handle(incoming)
-            except Exception:
-                if attempt == 2:
+            except Exception as exc:
+                if attempt == 2 or not is_unavailable(exc):
                     raise
                 await asyncio.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
@@ -493,14 +498,11 @@ class TelegramTransport:
                 delay = min(delay * 2, 60.0)
                 continue
             for update in updates:
-                await self.application.process_update(update)
-                if self.deferred == update.update_id:
+                if not await self.process(update):
+                    # Neither this update nor the rest of the batch is confirmed:
+                    # the next getUpdates (same offset) brings them back, in order.
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 30.0)
                     break
                 offset = update.update_id + 1
                 pause = 1.0
-            if self.deferred is not None:
-                # Neither this update nor the rest of the batch is confirmed: the
-                # next getUpdates (same offset) brings them back, in order.
-                self.deferred = None
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 30.0)

@@ -19,6 +19,7 @@ from bot.app import BotService
 from bot.config.http import HttpConfig
 from bot.delivery.outbox import RetryAfter, Sent
 from bot.delivery.pacing import NoPacing
+from bot.delivery.payloads import from_row
 from bot.transports.matrix.sender import classify
 from storage.models.core import OutboxMessage
 from tests.transports.http.support import healthz
@@ -92,7 +93,7 @@ async def test_homeserver_down_then_back_delivers_once(private_world: World) -> 
     # A crash between the send and its record sends the row again: the stored
     # transaction id makes Synapse answer with the same event, not a new one.
     assert bot.matrix is not None
-    again = await bot.matrix.sender.send(row.address, row.payload)
+    again = await bot.matrix.sender.send(row.address, from_row(row.payload))
     assert again == Sent(external_id=relayed.event_id)
     await alix.say(next(iter(alix.client.rooms)), "!mes-dossiers")
     await alix.message("Vos demandes en cours")

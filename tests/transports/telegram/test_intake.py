@@ -84,8 +84,7 @@ async def test_statut_shows_the_case(tg: FakeTelegram, bot: BotService) -> None:
 
 
 async def test_nouveau_offers_the_lieu_of_the_last_case(tg: FakeTelegram, bot: BotService) -> None:
-    """The person's cases are loaded only when a step reads them
-    (bot/runtime/lazy_context.py): /nouveau does, mid-intake answers do not."""
+    """/nouveau reads the person's last case and offers its lieu again."""
     alice = tg.user("Alice", language_code="fr")
     await full_intake(alice, lieu="La Friche")
     await choose(alice, "Confirmer")
