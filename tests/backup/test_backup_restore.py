@@ -15,13 +15,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import head_revisions, upgrade
 from tests import databases
 from tests.backup.support import ROOT, cli, plain
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.transports.telegram.harness import answer, bot_config, choose, running_bot
 
+# The code's schema revision (each new migration moves it).
+HEAD = head_revisions()[0]
 DEMO_CATALOG = ROOT / "docs" / "exemples" / "mon-catalogue.yaml"
 
 
@@ -67,7 +69,7 @@ async def test_backup_wipe_restore_and_the_conversation_resumes(
     assert f"Sauvegarde écrite dans {saved}" in out and "1 personne(s)" in out
     manifest = json.loads((saved / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["engine"] == databases.session_engine()
-    assert manifest["schema"] == "0006" and manifest["matrix_store"] is False
+    assert manifest["schema"] == HEAD and manifest["matrix_store"] is False
     assert manifest["created_at"].endswith("+00:00") and manifest["app_version"]
     assert (saved / manifest["database"]).stat().st_size > 0
     assert (saved.stat().st_mode & 0o777) == 0o700
@@ -125,7 +127,7 @@ async def test_force_replaces_and_a_newer_backup_is_refused(tmp_path: Path) -> N
     assert code == 0, err
     assert "40 dossier(s)" in out
     code, out, _ = await run("db", "current", "--db", target, cwd=tmp_path)
-    assert code == 0 and "Version du schéma : 0006 (dernière : 0006)" in out
+    assert code == 0 and f"Version du schéma : {HEAD} (dernière : {HEAD})" in out
 
 
 async def test_an_older_schema_is_upgraded_on_restore(tmp_path: Path) -> None:
@@ -150,7 +152,7 @@ async def test_an_older_schema_is_upgraded_on_restore(tmp_path: Path) -> None:
     fresh = databases.url(tmp_path, "neuve.sqlite3")
     code, out, err = await run("restore", str(saved), "--db", fresh, cwd=tmp_path)
     assert code == 0, err
-    assert "mis à jour de 0005 à 0006" in out and "1 personne(s)" in out
+    assert f"mis à jour de 0005 à {HEAD}" in out and "1 personne(s)" in out
 
 
 async def test_refusals_are_one_line_and_leave_nothing(tmp_path: Path) -> None:
@@ -210,7 +212,7 @@ async def test_missing_postgresql_client_is_explained(
                 "format": 1,
                 "created_at": "2026-12-07T03:30:00+00:00",
                 "engine": "postgresql",
-                "schema": "0006",
+                "schema": HEAD,
                 "database": "database.dump",
             }
         ),
@@ -222,7 +224,7 @@ async def test_missing_postgresql_client_is_explained(
     )
     assert done.returncode == 2 and "pg_restore" in plain(done.stderr)
     code, out, _ = await run("db", "current", "--db", url, cwd=tmp_path)
-    assert code == 0 and "0006" in out  # the tables are still there
+    assert code == 0 and HEAD in out  # the tables are still there
 
 
 async def test_a_damaged_backup_changes_nothing(tmp_path: Path) -> None:
@@ -237,4 +239,4 @@ async def test_a_damaged_backup_changes_nothing(tmp_path: Path) -> None:
     code, out, err = await run("restore", str(saved), "--db", url, "--force", cwd=tmp_path)
     assert code == 2 and out == "" and "illisible" in err and "rien n'a été restauré" in err
     code, out, _ = await run("db", "current", "--db", url, cwd=tmp_path)
-    assert code == 0 and "0006" in out  # still the database it was
+    assert code == 0 and HEAD in out  # still the database it was
