@@ -256,8 +256,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="*", default=["own", "dev", "test"], help="own, dev, test")
     parser.add_argument("--quick", action="store_true", help="(same run: it takes seconds)")
+    parser.add_argument(
+        "--no-test",
+        action="store_true",
+        help="leave the held-out test split out (while tuning: it is never looked at)",
+    )
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.sets)))
+    sets = [s for s in args.sets if not (args.no_test and s == "test")]
+    print(json.dumps(run(sets)))
 
 
 if __name__ == "__main__":

@@ -212,6 +212,28 @@ def test_compound_product_names_match_their_parts() -> None:
         assert top(catalog, text)[:1] == ["cloud"], text
 
 
+# ------------------------------------------------------------ shortenings
+
+
+def test_a_shortening_stands_for_the_catalog_words_it_begins() -> None:
+    """Words alone (no vectors): a clipped word finds the catalog's full word."""
+    catalog = (
+        resource("livres", summary="Gestion du prêt de livres d'une bibliothèque."),
+        resource("atelier", summary="Réparation de vélos en atelier partagé."),
+    )
+    index = MatchIndex.build(catalog, vectors=False)
+    for text in ("un logiciel pour notre biblio", "la biblioth du quartier"):
+        result = match(index, MatchQuery(text=text), [])
+        assert [p.id for p in result.resources][:1] == ["livres"], text
+    # Too short to stand for anything: no guess.
+    assert match(index, MatchQuery(text="bib"), []).resources == ()
+
+
+def test_a_shortened_theme_word_points_to_its_theme() -> None:
+    assert infer_themes("une visioconf chaque semaine")[:1] == ("numerique",)
+    assert infer_themes("des panneaux photovolt sur le toit")[:1] == ("energie",)
+
+
 # ----------------------------------------------------------------- reasons
 
 

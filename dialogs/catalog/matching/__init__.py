@@ -51,7 +51,15 @@ def match(
     if given:
         themes, inferred = given, False
     else:
-        found = evidence(read.content, read.stems, index.vectors, index.docs, scores.relevance)
+        found = evidence(
+            read.content,
+            read.stems + read.guessed,
+            index.vectors,
+            index.docs,
+            scores.relevance,
+            scores.meaning,
+            index.theme_vectors,
+        )
         themes, inferred = choose(found), True
     return MatchResult(
         resources=rank_resources(index, query, read, scores, themes, inferred),
@@ -69,4 +77,14 @@ def infer_themes(text: str, index: MatchIndex | None = None) -> tuple[str, ...]:
         return choose(evidence(content_words(text), stems(text), load_vectors()))
     read = read_query(index, text)
     scores = text_scores(index, read)
-    return choose(evidence(read.content, read.stems, index.vectors, index.docs, scores.relevance))
+    return choose(
+        evidence(
+            read.content,
+            read.stems + read.guessed,
+            index.vectors,
+            index.docs,
+            scores.relevance,
+            scores.meaning,
+            index.theme_vectors,
+        )
+    )

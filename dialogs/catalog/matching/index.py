@@ -36,6 +36,7 @@ from dialogs.catalog.matching.text import (
     within_distance,
 )
 from dialogs.catalog.matching.vectors import WordVectors, load_vectors
+from dialogs.kernel.options import THEMES
 from dialogs.kernel.textnorm import fold
 
 # Field weights: a word in the name or a tag says more than one in the summary.
@@ -99,6 +100,11 @@ class MatchIndex:
     # stems each row stands for: a typed word finds its neighbours in meaning.
     word_matrix: npt.NDArray[np.float32] | None
     word_stems: tuple[tuple[str, ...], ...]
+    # One unit vector per theme (rows in `THEMES` order): the mean meaning of
+    # the resources whose main theme it is, or None.
+    theme_vectors: npt.NDArray[np.float32] | None = None
+    # The catalog's words, folded and sorted (shortenings: "covoit").
+    prefix_words: tuple[str, ...] = ()
     fuzzy_cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
@@ -188,6 +194,8 @@ class MatchIndex:
             vectors=model,
             word_matrix=word_matrix,
             word_stems=word_stems,
+            theme_vectors=theme_table(docs, doc_vectors),
+            prefix_words=tuple(sorted(w for w in surface if w.isalpha())),
         )
 
     def __len__(self) -> int:
@@ -366,3 +374,21 @@ def theme_lists(docs: Sequence[Doc]) -> dict[str, tuple[int, ...]]:
         )
         for theme, numbers in lists.items()
     }
+
+
+def theme_table(
+    docs: Sequence[Doc], doc_vectors: npt.NDArray[np.float32] | None
+) -> npt.NDArray[np.float32] | None:
+    """Each theme's meaning as this catalog describes it: the unit mean of the
+    vectors of the resources whose main theme it is (zero when none)."""
+    if doc_vectors is None or not len(docs):
+        return None
+    table = np.zeros((len(THEMES), doc_vectors.shape[1]), dtype=np.float32)
+    for position, theme in enumerate(THEMES):
+        rows = [n for n, doc in enumerate(docs) if doc.main_theme == theme]
+        if rows:
+            mean = doc_vectors[rows].sum(axis=0)
+            norm = float(np.linalg.norm(mean))
+            if norm > 0:
+                table[position] = mean / norm
+    return table

@@ -16,6 +16,7 @@ Order of the reading:
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Callable
@@ -55,6 +56,11 @@ NEIGHBOUR_WEIGHT = 0.4
 # log(r) / log(COMMON_RANK), at least COMMON_FLOOR, at most 1.
 COMMON_RANK = 3000.0
 COMMON_FLOOR = 0.4
+# Shortenings: a word of at least SHORTENING_MIN letters unknown to the
+# catalog stands for the SHORTENINGS shortest catalog words it begins.
+SHORTENING_MIN = 4
+SHORTENING_MORE = 2
+SHORTENINGS = 2
 # Bounds for long texts (a whole sheet): words kept, typo corrections tried.
 MAX_TERMS = 40
 MAX_CORRECTIONS = 12
@@ -84,6 +90,8 @@ class ReadQuery:
     region: str | None
     # Field words the person used (folded): a faint, fixed hint (see `rank`).
     field: frozenset[str] = frozenset()
+    # Stems of what synonyms and shortenings stand for ("covoit" → covoitur).
+    guessed: tuple[str, ...] = ()
 
 
 def tokens(text: str) -> list[str]:
@@ -175,6 +183,7 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
     synonyms = lexicon().synonyms
     content: list[str] = []
     content_stems: list[str] = []
+    guessed: list[str] = []
     for i in kept:
         word = typed[i].lower()
         key = folded_all[i]
@@ -195,11 +204,13 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
             if part != typed[i] and len(part) > 2 and is_content(part.lower()):
                 want(stem(part.lower()), base * SYNONYM_WEIGHT, key)
         if expansions is None and term not in index.postings:
-            expansions = misspelt_synonym(key)
+            expansions = misspelt_synonym(key) or shortening(index, key)
         for expansion in expansions or ():
             for part in expansion:
                 if is_content(part):
-                    want(index.surface_stems.get(part) or stem(part), SYNONYM_WEIGHT, key)
+                    guess = index.surface_stems.get(part) or stem(part)
+                    want(guess, SYNONYM_WEIGHT, key)
+                    guessed.append(guess)
 
     expand_by_meaning(
         index, [(typed[i].lower(), folded_all[i]) for i in kept if i not in tool_marks], want
@@ -238,6 +249,7 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
         places=tuple(places),
         region=region,
         field=frozenset(folded_all[i] for i in kept if is_field(typed[i])),
+        guessed=tuple(dict.fromkeys(guessed)),
     )
 
 
@@ -272,6 +284,23 @@ def expand_by_meaning(
             if value >= NEIGHBOUR_FLOOR:
                 for term in index.word_stems[column]:
                     want(term, NEIGHBOUR_WEIGHT * value, key)
+
+
+def shortening(index: MatchIndex, word: str) -> tuple[tuple[str, ...], ...]:
+    """The catalog words a shortening may stand for ("covoit" → covoiturage,
+    "subv" → subventions): the shortest few that start with it and are
+    longer by at least `SHORTENING_MORE` letters."""
+    if len(word) < SHORTENING_MIN:
+        return ()
+    words = index.prefix_words
+    found: list[str] = []
+    at = bisect.bisect_left(words, word)
+    while at < len(words) and words[at].startswith(word) and len(found) < 50:
+        if len(words[at]) >= len(word) + SHORTENING_MORE:
+            found.append(words[at])
+        at += 1
+    found.sort(key=lambda w: (len(w), w))
+    return tuple((w,) for w in found[:SHORTENINGS])
 
 
 def misspelt_synonym(word: str) -> tuple[tuple[str, ...], ...]:

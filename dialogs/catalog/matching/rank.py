@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 import numpy as np
+import numpy.typing as npt
 
 from dialogs.catalog.matching.index import POSTINGS_BUDGET, POSTINGS_READ, MatchIndex
 from dialogs.catalog.matching.model import MatchQuery, Proposal
@@ -64,7 +65,7 @@ THEME_PRIOR_MAIN = 0.15
 THEME_PRIOR_OTHER = 0.05
 PROPRIETARY = 0.7
 LIBRE_FIRST = 3
-REGIONAL = 1.3
+REGIONAL = 2.0
 # Below this share of the best score, a resource is noise rather than a proposal.
 RELEVANCE_FLOOR = 0.15
 # Words found in more than this share of the catalog explain nothing.
@@ -90,6 +91,8 @@ class TextScores:
     replaced: dict[int, str] = field(default_factory=dict)
     # Resources never to propose: proprietary tools the person names.
     excluded: frozenset[int] = frozenset()
+    # The text's unit meaning vector (None without word vectors or known words).
+    meaning: npt.NDArray[np.float32] | None = None
 
 
 def lexical_scores(index: MatchIndex, read: ReadQuery, scores: TextScores) -> dict[int, float]:
@@ -119,12 +122,18 @@ def lexical_scores(index: MatchIndex, read: ReadQuery, scores: TextScores) -> di
     return relevance
 
 
-def semantic_scores(index: MatchIndex, read: ReadQuery) -> dict[int, float]:
+def query_vector(index: MatchIndex, read: ReadQuery) -> npt.NDArray[np.float32] | None:
+    """The text's meaning: the mean of its content words' vectors (places and
+    field words are already out). Weighting the words by how telling they
+    are (SIF) measured no better on the development split."""
+    if index.vectors is None:
+        return None
+    return index.vectors.mean([(w, 1.0) for w in read.content])
+
+
+def semantic_scores(index: MatchIndex, query: npt.NDArray[np.float32] | None) -> dict[int, float]:
     """Scaled cosine (0 to 1) of the best-matching resources by meaning."""
-    if index.vectors is None or index.doc_vectors is None or not len(index.docs):
-        return {}
-    query = index.vectors.mean([(w, 1.0) for w in read.content])
-    if query is None:
+    if query is None or index.doc_vectors is None or not len(index.docs):
         return {}
     cosines = index.doc_vectors @ query
     count = min(SEMANTIC_CANDIDATES, len(cosines))
@@ -140,9 +149,9 @@ def semantic_scores(index: MatchIndex, read: ReadQuery) -> dict[int, float]:
 
 def text_scores(index: MatchIndex, read: ReadQuery) -> TextScores:
     excluded = frozenset(n for n in read.named_docs if not index.docs[n].resource.libre)
-    scores = TextScores(excluded=excluded)
+    scores = TextScores(excluded=excluded, meaning=query_vector(index, read))
     lexical = lexical_scores(index, read, scores)
-    semantic = semantic_scores(index, read)
+    semantic = semantic_scores(index, scores.meaning)
     top_lexical = max(lexical.values(), default=0.0)
     scores.lexical = lexical
     scores.semantic = semantic

@@ -28,17 +28,24 @@ from dialogs.catalog.matching.text import lexicon, split_words, stem
 from dialogs.catalog.matching.vectors import WordVectors
 from dialogs.kernel.i18n import words as catalog_words
 from dialogs.kernel.options import THEMES
+from dialogs.kernel.textnorm import fold
 
 TOP_RESOURCES = 5
 MAIN_VOTE = 1.0
 OTHER_VOTE = 0.3
 # Weight of resources' votes against the person's words.
-RESOURCE_VOTES = 1.0
+RESOURCE_VOTES = 1.5
 WORD_HIT = 1.0
+SHORTENING_HIT = 1.0
+SHORTENING_MIN = 4
 # A word's cosine to a theme counts by how much it exceeds its mean cosine
 # to all themes (general words are close to every theme), above a margin.
 MEANING_MARGIN = 0.1
 MEANING = 4.0
+# The text's meaning against each theme as the catalog describes it (the mean
+# of its resources' vectors, `MatchIndex.theme_vectors`), above the mean.
+CATALOG_MEANING = 5.0
+CATALOG_MARGIN = 0.05
 MIN_SCORE = 0.3
 SHARE_OF_BEST = 0.5
 MAX_THEMES = 3
@@ -53,6 +60,16 @@ def theme_words() -> Mapping[str, tuple[str, ...]]:
         for phrase in catalog_words(f"words.theme.{theme}"):
             found[theme].extend(split_words(phrase))
     return {theme: tuple(dict.fromkeys(values)) for theme, values in found.items()}
+
+
+@cache
+def theme_folded() -> Mapping[str, tuple[str, ...]]:
+    return {theme: tuple(fold(w) for w in ws) for theme, ws in theme_words().items()}
+
+
+@cache
+def unique_hints() -> frozenset[str]:
+    return frozenset(s for stems in theme_stems().values() for s in stems)
 
 
 @cache
@@ -83,6 +100,13 @@ def word_evidence(
     unique = set(text_stems)
     for theme, hints in theme_stems().items():
         evidence[theme] += WORD_HIT * len(hints.intersection(unique))
+    # Shortenings of a theme's words ("covoit", "subv", "compta").
+    for word in dict.fromkeys(fold(w) for w in content):
+        if len(word) < SHORTENING_MIN or stem(word) in unique_hints():
+            continue
+        for theme, folded in theme_folded().items():
+            if any(h.startswith(word) and len(h) >= len(word) + 2 for h in folded):
+                evidence[theme] += SHORTENING_HIT
     if vectors is not None:
         table = centroids(vectors)
         for word in dict.fromkeys(content):
@@ -130,14 +154,40 @@ def combine(*parts: Mapping[str, float]) -> dict[str, float]:
     return total
 
 
+def catalog_evidence(
+    query: npt.NDArray[np.float32] | None,
+    table: npt.NDArray[np.float32] | None,
+) -> dict[str, float]:
+    """The text's meaning against each theme as this catalog describes it
+    (the mean vector of the resources whose main theme it is), above the
+    mean over themes: it works whatever words the catalog uses."""
+    evidence: dict[str, float] = defaultdict(float)
+    if query is None:
+        return evidence
+    if table is not None and CATALOG_MEANING > 0:
+        cosines = table @ query
+        # Themes the catalog has no resource for (zero rows) do not count.
+        present = np.abs(table).sum(axis=1) > 0
+        if present.sum() < 2:
+            return evidence
+        floor = float(cosines[present].mean()) + CATALOG_MARGIN
+        for position, theme in enumerate(THEMES):
+            value = float(cosines[position]) - floor
+            if value > 0 and present[position]:
+                evidence[theme] += CATALOG_MEANING * value
+    return evidence
+
+
 def evidence(
     content: Sequence[str],
     text_stems: Sequence[str],
     vectors: WordVectors | None,
     docs: Sequence[Doc] = (),
     relevance: Mapping[int, float] | None = None,
+    query: npt.NDArray[np.float32] | None = None,
+    table: npt.NDArray[np.float32] | None = None,
 ) -> dict[str, float]:
-    found = word_evidence(content, text_stems, vectors)
+    found = combine(word_evidence(content, text_stems, vectors), catalog_evidence(query, table))
     if relevance:
         found = combine(found, resource_evidence(docs, relevance))
     return found
