@@ -179,7 +179,11 @@ class MatrixDesk:
         in_coordinators_room = bool(self.coordinators_room) and (
             event.room_id == self.coordinators_room
         )
-        if in_coordinators_room and body.strip().lower() in HELP_WORDS:
+        if body.strip().lower() in HELP_WORDS and (
+            in_coordinators_room or await self.coordinator_only(uow, event.sender)
+        ):
+            # The coordination's help, for a coordinator who is no aiguilleur
+            # wherever they ask (one who is also an aiguilleur: see `decide`).
             body = "!admin"
         own = parse(body)
         commands_first = (
@@ -250,7 +254,18 @@ class MatrixDesk:
         )
         command = parse(event.body)
         if command is not None:
-            return on_command(command, await self.command_context(uow, base, command))
+            effects = on_command(command, await self.command_context(uow, base, command))
+            if (
+                isinstance(command, Parsed)
+                and command.name == "aide"
+                and self.admin is not None
+                and await self.admin.is_coordinator(uow, TRANSPORT, event.sender)
+            ):
+                # An aiguilleur who also coordinates: where the other help is.
+                pointer = msg("desk.help.coordinator", command="!admin")
+                where = ToRoom(room_id=event.room_id, thread_root=event.thread_root)
+                effects = (*effects, Tell(to=where, lines=(pointer,)))
+            return effects
         if event.thread_root is not None:
             row = await uow.assignments.by_offer_event(event.thread_root)
             if row is None:
