@@ -55,10 +55,12 @@ from dialogs.assignment.desk import (
     on_timeout,
     person_ended,
 )
+from dialogs.assignment.relay import buttons as relay_buttons
 from dialogs.catalog.matching.model import AiguilleurCandidate
 from dialogs.kernel.context import RelayView
 from dialogs.kernel.effects import EndRelay, RelayEffect, RelayToAiguilleur, ShareContacts
 from dialogs.kernel.render import render
+from dialogs.kernel.replies import msg
 from storage.db import Database, UnitOfWork
 from storage.models.assignment import ACCEPTED, OFFERED, Assignment
 from storage.models.core import Case, OutboxMessage
@@ -69,6 +71,9 @@ log = logging.getLogger(__name__)
 CLOSED_STATUSES = frozenset({"clos"})
 # In the coordinators' room, help means the coordination commands.
 HELP_WORDS = frozenset({"!aide", "!help"})
+# Assignments (ids, comma-separated) whose person is told who helps them once
+# the aiguilleur joins their room (a coordinator assigned them before that).
+TELL_ON_JOIN = "tell_on_join"
 
 
 def contact_link(transport: str, external_id: str) -> str:
@@ -174,7 +179,11 @@ class MatrixDesk:
         in_coordinators_room = bool(self.coordinators_room) and (
             event.room_id == self.coordinators_room
         )
-        if in_coordinators_room and body.strip().lower() in HELP_WORDS:
+        if body.strip().lower() in HELP_WORDS and (
+            in_coordinators_room or await self.coordinator_only(uow, event.sender)
+        ):
+            # The coordination's help, for a coordinator who is no aiguilleur
+            # wherever they ask (one who is also an aiguilleur: see `decide`).
             body = "!admin"
         own = parse(body)
         commands_first = (
@@ -245,7 +254,18 @@ class MatrixDesk:
         )
         command = parse(event.body)
         if command is not None:
-            return on_command(command, await self.command_context(uow, base, command))
+            effects = on_command(command, await self.command_context(uow, base, command))
+            if (
+                isinstance(command, Parsed)
+                and command.name == "aide"
+                and self.admin is not None
+                and await self.admin.is_coordinator(uow, TRANSPORT, event.sender)
+            ):
+                # An aiguilleur who also coordinates: where the other help is.
+                pointer = msg("desk.help.coordinator", command="!admin")
+                where = ToRoom(room_id=event.room_id, thread_root=event.thread_root)
+                effects = (*effects, Tell(to=where, lines=(pointer,)))
+            return effects
         if event.thread_root is not None:
             row = await uow.assignments.by_offer_event(event.thread_root)
             if row is None:
@@ -333,6 +353,49 @@ class MatrixDesk:
         async with self.db.unit() as uow:
             rows = await uow.assignments.offered()
             return [row.id for row in rows if not await self.in_room(uow, row)]
+
+    async def tell_on_join(self, uow: UnitOfWork, assignment_id: int, now: datetime) -> None:
+        """Remember to tell the person who helps them once the aiguilleur, given
+        the case by a coordinator before joining their room, joins it."""
+        waiting = await self.waiting_joins(uow)
+        if assignment_id not in waiting:
+            await uow.matrix.set_value(
+                TELL_ON_JOIN, ",".join(str(i) for i in (*waiting, assignment_id)), now
+            )
+
+    async def waiting_joins(self, uow: UnitOfWork) -> list[int]:
+        stored = await uow.matrix.value(TELL_ON_JOIN) or ""
+        return [int(part) for part in stored.split(",") if part.isdigit()]
+
+    async def tell_joined(self, uow: UnitOfWork) -> int:
+        """Someone joined a room: the people whose case waits for that aiguilleur
+        hear who helps them, once; an assignment ended meanwhile is forgotten.
+        Returns how many were told."""
+        waiting = await self.waiting_joins(uow)
+        if not waiting:
+            return 0
+        left: list[int] = []
+        told = 0
+        for assignment_id in waiting:
+            row = await uow.assignments.get(assignment_id)
+            if row is None or row.state != ACCEPTED:
+                continue
+            if not await self.in_room(uow, row):
+                left.append(assignment_id)
+                continue
+            case = await self.case_of(uow, row)
+            person = await uow.matrix.aiguilleur(row.aiguilleur_id)
+            name = person.name if person is not None else row.aiguilleur_id
+            view = RelayView(assignment_id=row.id, ref=case.ref, aiguilleur_name=name)
+            told_now = Tell(
+                to=ToPerson(ref=case.ref),
+                lines=(msg("relay.accepted", name=name, ref=case.ref),),
+                buttons=relay_buttons(view),
+            )
+            await self.apply_one(uow, told_now)
+            told += 1
+        await uow.matrix.set_value(TELL_ON_JOIN, ",".join(str(i) for i in left), self.clock.now())
+        return told
 
     async def in_room(self, uow: UnitOfWork, row: Assignment) -> bool:
         person = await uow.matrix.aiguilleur(row.aiguilleur_id)

@@ -31,6 +31,10 @@ class AssignmentDesk(Protocol):
 
     async def apply(self, uow: UnitOfWork, effects: Effects) -> None: ...
 
+    def joined(self, room_id: str, user_id: str) -> bool: ...
+
+    async def tell_on_join(self, uow: UnitOfWork, assignment_id: int, now: datetime) -> None: ...
+
 
 # Prefix of the buttons of coordination messages: ``adm:<version>:<action>``.
 BUTTON_PREFIX = "adm:"

@@ -211,6 +211,9 @@ async def assign(call: AdminCall, case: Case, target: Aiguilleur, *, replace: bo
                     buttons=relay_buttons(view),
                 )
             )
+        elif row.room_id:
+            # Told once they join their room (bot.assignment.desk: tell_joined).
+            await desk.tell_on_join(uow, row.id, now)
         if previous is not None:
             effects.append(Drain())  # the previous aiguilleur may have room now
         await desk.apply(uow, tuple(effects))

@@ -211,13 +211,27 @@ def plan_counts(plan: PlanView, sections: Sequence[str]) -> list[Msg]:
     return [msg(f"admin.catalog.plan.{table}", counts=plan.counts(table)) for table in sections]
 
 
-def dry_run_lines(name: str, plan: PlanView, sections: Sequence[str]) -> tuple[Msg, ...]:
-    if plan.empty:
+def dry_run_lines(
+    name: str,
+    plan: PlanView,
+    sections: Sequence[str],
+    absent: tuple[tuple[str, str], ...] = (),
+    typed: bool = False,
+) -> tuple[Msg, ...]:
+    """The summary of a merge (`plan` disables nothing); `absent` are the entries
+    the file does not list, which stay active unless the coordinator asks to
+    replace the whole catalog (a button, or ``!remplacer`` typed on Matrix)."""
+    if plan.empty and not absent:
         return (msg("catalog.up_to_date", file=name),)
+    kept: list[Msg] = []
+    if absent:
+        key = "admin.catalog.file.kept_typed" if typed else "admin.catalog.file.kept"
+        kept = [msg(key, count=len(absent)), *plan_details(PlanView(disabled=absent))]
     return (
         msg("admin.catalog.file.dry_run", file=name),
         *plan_counts(plan, sections),
         *plan_details(plan),
+        *kept,
         msg("admin.catalog.file.confirm"),
     )
 

@@ -52,7 +52,7 @@ from dialogs.kernel.effects import (
 from dialogs.kernel.events import Choice, Event, NudgeDue, NudgeUnanswered, Text
 from dialogs.kernel.flow import INTAKE_STAGES
 from dialogs.kernel.outcome import Outcome
-from dialogs.kernel.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
+from dialogs.kernel.replies import Button, Edit, Msg, Reply, Say, msg
 from dialogs.kernel.state import Stage, State
 
 NUDGE_KINDS = ("ouverture", "demarrage", "impact")
@@ -222,7 +222,12 @@ def snooze_buttons(nudge_id: int) -> tuple[tuple[Button, ...], ...]:
 
 
 def stale(state: State | None, toast: str = "button.stale") -> Outcome:
-    return Outcome(state=state, replies=(ClearButtons(),), toast=msg(toast))
+    """A press that answers nothing: a toast, and no keyboard touched. Nothing
+    tells which message a nudge was sent as, so nothing proves the pressed one
+    is old: an unknown or forged id, or an answered nudge's button, may be
+    pressed on the live nudge (same rule as the intake: dialogs/intake/engine.py
+    `stale`). An answered nudge's own message lost its buttons when answered."""
+    return Outcome(state=state, replies=(), toast=msg(toast))
 
 
 def pressed(state: State | None, raw: str, ctx: Context) -> Outcome:

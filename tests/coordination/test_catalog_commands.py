@@ -182,15 +182,19 @@ async def test_valid_catalog_file_is_confirmed_then_imported(desk: Desk) -> None
     summary = await send_file(desk.coordinator, "catalogue.yaml", VALID_YAML)
     assert "Catalogue catalogue.yaml valide. Simulation" in summary
     assert "Ressources : 2 ajout(s), 0 modification(s), 0 désactivation(s)" in summary
-    # The file's aiguilleurs replace the catalog's: camille-durand is not in it.
-    assert "Aiguilleur·euses : 1 ajout(s), 0 modification(s), 1 désactivation(s)" in summary
+    # The file merges: camille-durand is not in it and stays, unless replacing.
+    assert "Aiguilleur·euses : 1 ajout(s), 0 modification(s), 0 désactivation(s)" in summary
     assert "+ ressource garradin (ajout)" in summary
+    assert "1 entrée(s) de la base absente(s) du fichier restent actives" in summary
     assert "- aiguilleur·euse camille-durand" in summary
     assert await counts(desk) == (before[0], before[1], 1)  # nothing written yet
 
     imported = await press(desk.coordinator, "Importer")
     assert "Catalogue catalogue.yaml importé" in imported
-    assert await counts(desk) == (2, 1, 0)
+    assert await counts(desk) == (2, before[1] + 1, 0)
+    async with desk.db.unit() as uow:
+        camille = await uow.catalog.aiguilleur("camille-durand")
+        assert camille is not None and camille.active
     async with desk.db.unit() as uow:
         alix = await uow.catalog.aiguilleur("alix")
         assert alix is not None and alix.capacity == 2
@@ -199,6 +203,31 @@ async def test_valid_catalog_file_is_confirmed_then_imported(desk: Desk) -> None
     same = await send_file(desk.coordinator, "ressources.csv", VALID_CSV)
     assert "déjà à jour" in same
     assert (await counts(desk))[2] == 0
+
+
+async def test_replacing_the_whole_catalog_is_asked_for(desk: Desk) -> None:
+    """Issue 15: the starter catalog survives a one-resource file unless the
+    coordinator presses « Remplacer tout le catalogue », shown with what it disables."""
+    total = await seed_starter(desk)
+    one = "\n".join(VALID_CSV.splitlines()[:2])  # garradin only
+    summary = await send_file(desk.coordinator, "une.csv", one)
+    assert "Ressources : 1 ajout(s), 0 modification(s), 0 désactivation(s)" in summary
+    assert f"{total} entrée(s) de la base absente(s) du fichier restent actives" in summary
+    assert "Remplacer tout le catalogue" in summary and "- ressource " in summary
+    question = desk.coordinator.last_bot_message
+    assert question is not None
+    assert question.labels == ["Importer", "Annuler", "Remplacer tout le catalogue"]
+    assert "importé" in await press(desk.coordinator, "Importer")
+    assert (await counts(desk))[0] == total + 1  # merged: nothing deactivated
+
+    summary = await send_file(desk.coordinator, "une.csv", one)
+    assert "déjà à jour" not in summary and f"{total} entrée(s)" in summary
+    replaced = await press(desk.coordinator, "Remplacer tout le catalogue")
+    assert "Catalogue une.csv importé" in replaced
+    assert f"0 ajout(s), 0 modification(s), {total} désactivation(s)" in replaced
+    assert await counts(desk) == (1, 1, 0)
+    # Now the file is the whole catalog: nothing left to merge or replace.
+    assert "déjà à jour" in await send_file(desk.coordinator, "une.csv", one)
 
 
 async def test_catalog_import_can_be_cancelled(desk: Desk) -> None:

@@ -24,6 +24,7 @@ from tests.transports.telegram.harness import (
     full_intake,
     next_question,
 )
+from tests.transports.telegram.test_buttons import forge_press, now_shown, settle
 
 # Seconds, so that the test runs the same schedule a demo would.
 POLICY = (
@@ -159,3 +160,42 @@ async def test_help_and_blocked_person_reach_the_coordinator(
     kinds = [k for k, _ in await timeline(bot)]
     assert "contact_blocked" in kinds and "escalated" in kinds
     await coordinator.expect_silence(0.3)
+
+
+async def test_stale_or_forged_nudge_presses_leave_the_live_keyboard(
+    tg: FakeTelegram, bot: BotService
+) -> None:
+    """Issue 14 item 1 for nudges: an unknown nudge id, a malformed press, an
+    answered nudge's button pressed on the live nudge, or a double tap get a
+    toast; the keyboard on screen stays as it is."""
+    alice = tg.user("Alice", language_code="fr")
+    await confirmed_request(alice)
+    first = await nudge_after(bot, alice, timedelta(seconds=90))
+    labels = first.labels
+    first_id = first.callback_data[0].split(":")[1]
+    for data in ("f:999:lance", f"f:{first_id}", f"f:{first_id}:boom", "f:x:lance"):
+        forge_press(tg, alice, first, data, chat=alice)
+    await settle(tg, alice)
+    assert [a.text for a in alice.callback_answers][-4:] == ["Ce bouton n'est plus actif."] * 4
+    assert now_shown(alice, first).labels == labels
+
+    await choose(alice, "En cours")
+    second = await nudge_after(bot, alice, timedelta(seconds=300 - 90))
+    assert second.message_id != first.message_id and second.labels == labels
+    # The first nudge's button, forged onto the live second one: answered already.
+    forge_press(tg, alice, second, f"f:{first_id}:lance", chat=alice)
+    await settle(tg, alice)
+    assert "déjà répondu" in alice.callback_answers[-1].text
+    assert now_shown(alice, second).labels == labels
+
+    # A double tap: the second press of the same button gets a toast, nothing more.
+    await alice.press("Pas encore", message=second)
+    await alice.press("Pas encore", message=second)
+    noted = await next_question(alice)
+    assert "c'est noté" in (noted.plain_text or "")
+    await settle(tg, alice)
+    assert "déjà répondu" in alice.callback_answers[-1].text
+    assert "Votre réponse" in (now_shown(alice, second).plain_text or "")
+    async with bot.db.unit() as uow:
+        case = await uow.cases.by_ref("AIG-0001")
+        assert case is not None and case.status == "nouveau"

@@ -7,17 +7,22 @@ in a pending action that holds the file, and the confirmation plans again
 before importing (the catalog may have changed meanwhile). An invalid file is
 answered with its problems; nothing is imported.
 
-A whole-catalog import may disable entries everywhere, so it is for national
-coordinators; régional ones are told so. Files arrive from Telegram and
+A file merges into the catalog: entries it does not list stay active, and the
+summary lists them. Replacing the whole catalog (deactivating those) is asked
+for explicitly: a second button on Telegram, ``!remplacer`` typed on Matrix.
+A file touches every région, so it is for national coordinators; régional
+ones are told so. Files arrive from Telegram and
 from Matrix (each transport downloads small .yaml/.yml/.csv files, before the
 unit of work: bot/transports/telegram/transport.py, bot/transports/matrix/files.py).
-Matrix has no buttons: the summary says what to type (``!confirmer`` or oui, ``!annuler``).
+Matrix has no buttons: the summary says what to type (``!confirmer`` or oui, ``!remplacer``,
+``!annuler``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import replace
 
 from bot.coordination.call import MISUSED, AdminCall, button_action
 from bot.coordination.registry import continues, handles
@@ -34,13 +39,16 @@ from dialogs.coordination.catalog import (
 )
 from dialogs.kernel.events import Attachment, Text
 from dialogs.kernel.flow import is_no, is_yes
-from dialogs.kernel.replies import msg
+from dialogs.kernel.replies import Msg, msg
+from dialogs.kernel.textnorm import fold
 from storage.repos.catalog import ImportPlan
 
 # bot.coordination.router.CATALOG_UPLOAD (the router imports the handlers: not importable here).
 CATALOG_UPLOAD = "catalogue.fichier"
 CONFIRM_IMPORT = "catalogue.import"
 CATALOG_SUFFIXES = (".yaml", ".yml", ".csv")
+# Typed on Matrix (``!remplacer``) instead of the Telegram button: replace the whole catalog.
+REPLACE_WORDS = frozenset({"remplacer", "replace"})
 
 
 def plan_view(plan: ImportPlan) -> PlanView:
@@ -129,27 +137,27 @@ async def dry_run(call: AdminCall, event: Attachment) -> None:
         await call.finish()
         await call.say(*file_refused(name, exc.issues))
         return
-    plan = plan_view(await call.uow.catalog.plan_import(catalog))
-    lines = dry_run_lines(name, plan, sections_of(catalog))
-    if plan.empty:
+    full = plan_view(await call.uow.catalog.plan_import(catalog))
+    merge = replace(full, disabled=())
+    typed = call.transport == "matrix"
+    lines = dry_run_lines(name, merge, sections_of(catalog), full.disabled, typed)
+    if full.empty:
         await call.finish()
         await call.say(*lines)
         return
     data = {"name": name, "content": base64.b64encode(event.content).decode("ascii")}
-    if call.transport == "matrix":
+    if typed:
         await call.ask(CONFIRM_IMPORT, data, (*lines, msg("admin.catalog.file.confirm_typed")))
         return
-    await call.ask(
-        CONFIRM_IMPORT,
-        data,
-        lines,
-        buttons=(
-            (
-                (msg("admin.catalog.file.button.import"), "import"),
-                (msg("admin.catalog.file.button.cancel"), "cancel"),
-            ),
-        ),
-    )
+    rows: list[tuple[tuple[Msg, str], ...]] = [
+        (
+            (msg("admin.catalog.file.button.import"), "import"),
+            (msg("admin.catalog.file.button.cancel"), "cancel"),
+        )
+    ]
+    if full.disabled:
+        rows.append(((msg("admin.catalog.file.button.replace"), "replace"),))
+    await call.ask(CONFIRM_IMPORT, data, lines, buttons=tuple(rows))
 
 
 @continues(CONFIRM_IMPORT)
@@ -165,7 +173,8 @@ async def confirm_import(call: AdminCall) -> None:
         await call.finish()
         await call.say(msg("admin.catalog.file.cancelled"))
         return
-    if action != "import" and not is_yes(typed):
+    replacing = action == "replace" or (action is None and fold(typed) in REPLACE_WORDS)
+    if action != "import" and not replacing and not is_yes(typed):
         if call.transport == "matrix":
             await call.say(msg("admin.catalog.file.confirm_typed"))
         else:
@@ -180,5 +189,9 @@ async def confirm_import(call: AdminCall) -> None:
     except (binascii.Error, CatalogError):
         await call.say(msg("admin.catalog.file.expired"))
         return
-    plan = await call.uow.catalog.apply(catalog, call.now)
+    # Merge unless asked to replace: what the file does not list stays active.
+    planned = await call.uow.catalog.plan_import(catalog)
+    if not replacing:
+        planned = replace(planned, disabled=())
+    plan = await call.uow.catalog.apply(planned, call.now)
     await call.say(*imported_lines(name, plan_view(plan), sections_of(catalog)))

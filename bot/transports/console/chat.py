@@ -2,7 +2,8 @@
 
 Buttons are numbered; typing a number alone presses the button of the current
 question (only when that question has buttons, so "29" stays a département).
-Several numbers ("5 6") press several toggles of the same question; a number
+Several numbers ("5 6") press several toggles of the same question, and only
+the question's final state is printed; a number
 that matches no button is answered politely, not taken as text (postal codes,
 three digits or more, stay text). Ctrl-C and Ctrl-D leave at once, with a word.
 """
@@ -53,7 +54,24 @@ class ConsoleScreen:
         self.message_id = 0
         # The last message shown redrew the question in place (a toggle).
         self.redrawn = False
+        # Several numbers typed at once ("5 6"): each redraw is held, and only
+        # the last one is printed (`release`), not one question per number.
+        self.holding = False
+        self.held: tuple[str, Buttons] | None = None
         self._ids = itertools.count(1)
+
+    def hold(self, text: str, rows: Buttons) -> None:
+        """A redraw while holding: its buttons count now, it is printed later."""
+        self.held = (text, rows)
+        self.buttons = [{"label": label, "data": data} for row in rows for label, data in row]
+
+    def release(self, superseded: bool = False) -> None:
+        """Print the held redraw, unless the same message was edited again."""
+        held, self.held = self.held, None
+        if held is not None and not superseded:
+            self.show("")
+            self.show(held[0])
+            self.show_buttons(held[1])
 
     def show(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -70,6 +88,15 @@ class ConsoleSender:
         self.screen = screen
 
     async def send(self, address: str, payload: Payload) -> SendResult:
+        if isinstance(payload, RemoveButtons):
+            return Sent()
+        if isinstance(payload, EditMessage) and payload.buttons and self.screen.holding:
+            self.screen.hold(html_to_plain(payload.html), payload.buttons)
+            self.screen.redrawn = True
+            self.screen.message_id = next(self.screen._ids)
+            return Sent(external_id=str(self.screen.message_id))
+        # Anything else comes after the held redraw, or replaces it (an edit).
+        self.screen.release(superseded=isinstance(payload, EditMessage))
         match payload:
             case RemoveButtons():
                 return Sent()
@@ -209,13 +236,20 @@ class ConsoleTransport:
         if any(not 1 <= n <= count for n in numbers):
             self.say("console.out_of_range", count=count)
             return
-        for index, number in enumerate(numbers):
-            if index > 0 and not self.screen.redrawn:
-                self.say("console.rest_unused")
-                return
-            data = self.screen.buttons[number - 1]["data"]
-            message = str(self.screen.message_id) if self.screen.message_id else None
-            await self.feed(Choice(data=data, message=message))
+        self.screen.holding = len(numbers) > 1
+        try:
+            for index, number in enumerate(numbers):
+                if index > 0 and not self.screen.redrawn:
+                    self.screen.release()
+                    self.say("console.rest_unused")
+                    return
+                data = self.screen.buttons[number - 1]["data"]
+                message = str(self.screen.message_id) if self.screen.message_id else None
+                await self.feed(Choice(data=data, message=message))
+        finally:
+            # Only the final state of the question is printed.
+            self.screen.holding = False
+            self.screen.release()
 
     async def run(self, read_line: Callable[[], str] | None = None, greet: bool = True) -> None:
         """Until Ctrl-D (end of input) or Ctrl-C, each with a goodbye."""

@@ -144,8 +144,10 @@ class MatrixService:
         for invite in invites(self.client, response):
             await self.on_invite(invite)
         if not first and someone_joined(response, self.client.user_id):
-            # An aiguilleur may have just joined their room: serve the queue.
+            # An aiguilleur may have just joined their room: the people whose
+            # case a coordinator gave them meanwhile are told, then the queue is served.
             async with self.db.unit() as uow:
+                await self.desk.tell_joined(uow)
                 await self.desk.apply(uow, (Drain(),))
             self.desk.kick()
         handled = 0

@@ -100,6 +100,9 @@ async def test_console_numbers_toggles_and_answers_like_a_terminal(tmp_path: Pat
     assert "Votre réponse\xa0: Bénévole" in screen
     # "5 6" ticks two themes; 42 is not taken as text; 10 validates both.
     assert "Valider (2)" in screen
+    # Only the final state is printed: the question once before "5 6", once after.
+    assert "Valider (1)" not in screen and screen.count("Valider (2)") == 1
+    assert screen.count("Tapez les numéros d'un ou plusieurs thèmes") == 2
     assert "Choisissez un numéro entre 1 et 10, ou écrivez votre réponse." in screen
     assert "Votre réponse\xa0: Gestion, Numérique" in screen
     assert "Racontez-nous le problème" in screen

@@ -1,7 +1,8 @@
 """A catalog file (YAML or CSV) sent to the bot on Matrix, against a real
 Synapse: refused with its problems, or a dry run confirmed by typing
-``!confirmer`` then imported; in a plain room and in an encrypted one (the
-file is then encrypted in the media repository)."""
+``!confirmer`` (a merge) or ``!remplacer`` (the whole catalog) then imported;
+in a plain room and in an encrypted one (the file is then encrypted in the
+media repository)."""
 
 from __future__ import annotations
 
@@ -116,6 +117,23 @@ async def test_catalog_file_in_the_coordinators_room(world: World) -> None:
     said = [getattr(e, "body", "") for e in coordinator.seen if e.sender != coordinator.id]
     assert not any("Je ne lis" in body or "compte-rendu" in body for body in said)
     assert await counts(world) == (2, 1, 0)
+
+    # A file with one resource merges (framadate stays) unless `!remplacer` is typed;
+    # the summary shows what replacing would deactivate (issue 15).
+    one = "\n".join(VALID_CSV.splitlines()[:2])
+    await send_file(coordinator, room, "une.csv", one)
+    summary = plain((await coordinator.message("Catalogue une.csv valide")).body)
+    assert "1 entrée(s) de la base absente(s) du fichier restent actives" in summary
+    assert "!remplacer" in summary and "- ressource framadate" in summary
+    await coordinator.say(room, "!confirmer")
+    await coordinator.message("une.csv", "déjà à jour")
+    assert await counts(world) == (2, 1, 0)
+    await send_file(coordinator, room, "une.csv", one)
+    await coordinator.message("Catalogue une.csv valide")
+    await coordinator.say(room, "!remplacer")
+    replaced = plain((await coordinator.message("Catalogue une.csv importé")).body)
+    assert "0 ajout(s), 0 modification(s), 1 désactivation(s)" in replaced
+    assert await counts(world) == (1, 1, 0)
 
 
 async def test_encrypted_catalog_file(world: World, tmp_path: Path) -> None:

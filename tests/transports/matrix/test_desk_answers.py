@@ -136,3 +136,18 @@ async def test_added_aiguilleur_help_sheet_and_coordinator_outside_their_room(
     answer = plain((await coordinator.message(f"Dossier {ref}")).body)
     assert "réservées aux aiguilleur" not in answer and "Quimper" in answer
     assert "Rôle de la personne" in answer
+
+    # Their !aide there gives the coordination's help, not the aiguilleur's (item 17).
+    await coordinator.say(direct, "!aide")
+    coordination_help = plain((await coordinator.message("Commandes de coordination")).body)
+    assert "!assigner" in coordination_help and "!dispo" not in coordination_help
+
+    # An aiguilleur who also coordinates gets her help, and where the other one is.
+    await coordinator.say(coordination, f"!coordinateur ajouter {nina.id}")
+    await coordinator.message(nina.id)
+    await nina.say(room, "!aide")
+    await nina.message("Commandes d'Aiguillage", "!dispo")
+    pointer = plain((await nina.message("Vous êtes aussi coordinateur·ice")).body)
+    assert "!admin" in pointer
+    await nina.say(room, "!admin")
+    await nina.message("Commandes de coordination", "!assigner")

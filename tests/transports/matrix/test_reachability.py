@@ -2,13 +2,16 @@
 (issue 14, item 12): offers go only to those who joined their room with the bot,
 an offer moves on as soon as its aiguilleur leaves, coordinators hear about
 invitations that fail or stay unanswered, and a coordinator's assignment to
-someone outside their room says so instead of "X est prévenu·e"."""
+someone outside their room says so instead of "X est prévenu·e", and the
+person is told who helps them once that aiguilleur joins."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from datetime import timedelta
+
+from nio import JoinResponse, RoomInviteResponse
 
 from dialogs.catalog.load import AiguilleurProfile, Catalog
 from tests.transports.matrix.conftest import World
@@ -80,6 +83,7 @@ async def test_offers_only_in_joined_rooms_and_coordinators_told(world: World) -
     answer = plain((await coordinator.message(f"Dossier {ref} confié à Claude")).body)
     assert "prévenu·e dans son salon" not in answer
     assert "n'a pas (encore) rejoint son salon" in answer
+    assert "dès qu'il·elle l'aura rejoint" in answer
     # Basile, in his room, is told the offer went elsewhere (and that is said).
     assert "Basile Aiguilleuse, qui avait le dossier, est prévenu·e" in answer
     await basile.message(ref, "quelqu'un d'autre")
@@ -93,3 +97,18 @@ async def test_offers_only_in_joined_rooms_and_coordinators_told(world: World) -
     assert "n'a pas rejoint son salon" in unanswered
     await coordinator.message("Alix Aiguilleuse", "n'a pas rejoint")
     assert await bot.matrix.unanswered_invites() == 0  # once
+
+    # Claude joins at last: Camille now hears who helps her, once (issue 14 item 12).
+    await claude.join_invite()
+    told = await camille.wait_reply(timeout=10)
+    assert "Claude Aiguilleuse" in (told.plain_text or "") and ref in (told.plain_text or "")
+    assert "s'occupe de votre demande" in (told.plain_text or "")
+    assert told.labels  # the relay's buttons, as when an aiguilleur accepts
+    await claude.message(ref)  # the sheet waiting in her room
+    # Someone else joining later tells her nothing more.
+    dominique = await world.member("dominique")
+    invited = await coordinator.client.room_invite(coordination, dominique.id)
+    assert isinstance(invited, RoomInviteResponse), invited
+    assert isinstance(await dominique.client.join(coordination), JoinResponse)
+    await asyncio.sleep(1.0)
+    await camille.expect_silence(0.5)
