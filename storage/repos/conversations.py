@@ -87,6 +87,7 @@ class ConversationsRepo:
             {"row_id": row.id, "state": state, "person_id": person_id, "updated_at": now},
         )
         return ChatRow(row.id, person_id, state)
+
     async def forget(self, transport: str, address: str) -> None:
         await self.session.execute(
             delete(Conversation).where(
