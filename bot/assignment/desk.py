@@ -55,6 +55,7 @@ from dialogs.assignment.desk import (
 )
 from dialogs.kernel.context import RelayView
 from dialogs.kernel.effects import EndRelay, RelayEffect, RelayToAiguilleur, ShareContacts
+from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.render import render
 from storage.db import Database, UnitOfWork
 from storage.models.assignment import ACCEPTED, OFFERED, Assignment
@@ -63,7 +64,6 @@ from storage.repos.inbox import DuplicateUpdate
 
 log = logging.getLogger(__name__)
 
-CLOSED_STATUSES = frozenset({"clos"})
 # In the coordinators' room, help means the coordination commands.
 HELP_WORDS = frozenset({"!aide", "!help"})
 
@@ -370,7 +370,7 @@ class MatrixDesk:
 
     async def find(self, uow: UnitOfWork, ref: str) -> Effects:
         case = await uow.cases.by_ref(ref)
-        if case is None or case.status in CLOSED_STATUSES:
+        if case is None or case.status == CaseStatus.CLOSED:
             return ()
         if await uow.assignments.open_for_case(case.id) is not None:
             return ()
@@ -397,25 +397,29 @@ class MatrixDesk:
             case Queue(ref=ref):
                 case = await uow.cases.by_ref(ref)
                 if case is not None:
-                    if await uow.assignments.enqueue(case.id, now):
-                        # The status change below gets its timeline row.
+                    queued = await uow.assignments.enqueue(case.id, now)
+                    if queued or case.status != CaseStatus.WAITING:
                         before = {"previous_status": case.status}
-                        await uow.cases.add_event(
-                            case, actor="bot", kind="queued", data=before, now=now
+                        await uow.cases.move(
+                            case,
+                            CaseStatus.WAITING,
+                            actor="bot",
+                            kind="queued",
+                            data=before,
+                            now=now,
                         )
-                    case.status = "en_attente"
-                    case.updated_at = now
+                    else:  # waiting already, and on the timeline
+                        case.updated_at = now
                     log.info("case %s waits for an aiguilleur", ref)
             case Move(assignment_id=assignment_id, to=to, reason=reason):
                 row = await uow.assignments.get(assignment_id)
                 if row is not None:
                     await uow.assignments.move(row, to, now=now, reason=reason)
                     log.info("assignment %s → %s", assignment_id, to)
-            case SetStatus(ref=ref, status=status):
+            case SetStatus(ref=ref, status=status, actor=actor, kind=kind):
                 case = await uow.cases.by_ref(ref)
                 if case is not None:
-                    case.status = status
-                    case.updated_at = now
+                    await uow.cases.move(case, status, actor=actor, kind=kind, now=now)
             case Note(ref=ref, actor=actor, kind=kind, text=text, size=size):
                 case = await uow.cases.by_ref(ref)
                 if case is not None:
@@ -443,10 +447,13 @@ class MatrixDesk:
         )
         await uow.assignments.dequeue(case.id)
         await uow.catalog.mark_proposed([aiguilleur_id], now)
-        case.status = "propose"
-        case.updated_at = now
-        await uow.cases.add_event(
-            case, actor="bot", kind="offered", data={"aiguilleur": aiguilleur_id}, now=now
+        await uow.cases.move(
+            case,
+            CaseStatus.PROPOSED,
+            actor="bot",
+            kind="offered",
+            data={"aiguilleur": aiguilleur_id},
+            now=now,
         )
         lines = offer_lines(await self.case_view(uow, case), deadline)
         payload = matrix_payload(render(self.locale, lines).html, assignment=row.id)

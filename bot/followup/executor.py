@@ -30,6 +30,7 @@ from dialogs.kernel.effects import (
     NudgeSnoozed,
 )
 from dialogs.kernel.events import Choice, Event, Text
+from dialogs.kernel.lifecycles import SETTLED_STATUSES, CaseStatus
 from dialogs.kernel.replies import Msg, Say, msg
 from storage.db import UnitOfWork
 from storage.models.core import Case
@@ -48,10 +49,8 @@ FOLLOWUP_EFFECTS = (
     ImpactRecorded,
     Escalate,
 )
-VERIFIED = "action_verifiee"
-CLOSED = "clos"
 # A case in one of these states gets no more nudges.
-STOPPED = (VERIFIED, CLOSED)
+STOPPED = SETTLED_STATUSES
 BLOCKED_FLAG = "contact_blocked"
 MATRIX = "matrix"
 TELEGRAM = "telegram"
@@ -215,11 +214,10 @@ class FollowupRuntime:
         nudge = await uow.nudges.get(nudge_id)
         if case is None or nudge is None or nudge.case_id != case.id:
             return
-        case.status = VERIFIED
-        case.updated_at = now
         cancelled = await uow.nudges.cancel_for_case(case.id, reason="verified", now=now)
-        await uow.cases.add_event(
+        await uow.cases.move(
             case,
+            CaseStatus.VERIFIED,
             actor="person",
             kind="action_verified",
             data={"nudge": nudge_id, "cancelled_nudges": cancelled},

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from dialogs.kernel.lifecycles import SETTLED_STATUSES, CaseStatus
 from dialogs.reports.report import (
     FIRST_CONTACT_KINDS,
     HELD_STATES,
@@ -33,8 +34,8 @@ from storage.models.core import Case, CaseEvent
 from storage.models.followup import Nudge
 from storage.session import DbSession
 
-CLOSED = "clos"
-STOPPED = ("action_verifiee", "clos")
+CLOSED = CaseStatus.CLOSED
+STOPPED = tuple(SETTLED_STATUSES)
 
 
 def _scoped(query: Select[Any], regions: Iterable[str] | None) -> Select[Any]:

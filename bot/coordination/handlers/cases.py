@@ -32,6 +32,7 @@ from dialogs.coordination.cases import (
     regions_label,
 )
 from dialogs.coordination.grammar import Parsed
+from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.replies import msg
 from storage.models.assignment import Assignment
 from storage.models.core import Case, CaseEvent
@@ -175,7 +176,7 @@ async def assign(call: AdminCall) -> None:
     case = await find_case(call)
     if case is None:
         return
-    if case.status == case_actions.CLOSED_STATUS:
+    if case.status == CaseStatus.CLOSED:
         await call.refuse(msg("admin.cases.closed_case", ref=case.ref, prefix=call.prefix))
         return
     slug = parsed(call).slug or ""
