@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import signal
 import sys
@@ -70,10 +69,7 @@ async def run_chat(
 
 
 def coordination_desk(config: Config, coordinators: CoordinatorsConfig, clock: Clock) -> AdminDesk:
-    """Coordination commands; the Matrix accounts of [matrix] coordinators are
-    coordinators too."""
-    matrix_ids = {*coordinators.matrix_ids, *(config.matrix.coordinators if config.matrix else ())}
-    coordinators = dataclasses.replace(coordinators, matrix_ids=tuple(sorted(matrix_ids)))
+    """Coordination commands, for the people of [coordinators] and the coordinators table."""
     return AdminDesk(clock, Services(coordinators=coordinators, settings={"report": config.report}))
 
 
@@ -111,10 +107,6 @@ class BotService:
     async def start(self) -> None:
         self.db = await open_database(self.config)
         coordinators = self.config.coordinators
-        if not coordinators.matrix_room and self.config.matrix is not None:
-            # One coordinators' room for the whole bot unless told otherwise.
-            room = self.config.matrix.coordinators_room
-            coordinators = dataclasses.replace(coordinators, matrix_room=room)
         followup = FollowupRuntime(self.config.followup, coordinators)
         self.runtime = MeteredRuntime(self.db, self.clock, followup, metrics=self.metrics)
         self.admin = coordination_desk(self.config, coordinators, self.clock)
@@ -190,14 +182,21 @@ class BotService:
             self.clock,
             locale=self.config.locale,
             offer_timeout=matrix.offer_timeout,
-            coordinators_room=matrix.coordinators_room or self.config.coordinators.matrix_room,
+            coordinators_room=self.config.coordinators.matrix_room,
             metrics=self.metrics,
         )
         desk.kick = self.dispatcher.kick
         self.runtime.desk = desk
         desk.admin = self.admin
         self.admin.services.desk = desk
-        self.matrix = MatrixService(matrix, self.db, self.clock, desk, locale=self.config.locale)
+        self.matrix = MatrixService(
+            matrix,
+            self.db,
+            self.clock,
+            desk,
+            locale=self.config.locale,
+            coordinators=self.config.coordinators.matrix_ids,
+        )
         self.dispatcher.senders[MATRIX] = self.matrix.sender
         self.dispatcher.on_sent[MATRIX] = desk.on_sent
         await self.matrix.start()

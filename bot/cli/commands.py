@@ -139,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(config_path(args.config), db_override=args.db)
     except ConfigError as exc:
         return fail(msg("cli.config_error", detail=exc.message))
+    for notice in config.notices:  # an old setting name: one line each, then carry on
+        say(notice, sys.stderr)
     configure_logging(config, interactive=args.command == "chat")
     try:
         if args.command == "run":
