@@ -99,7 +99,7 @@ class MatrixDesk:
         return ActorView(id=row.id, name=row.name, available=row.available) if row else None
 
     async def name_of(self, uow: UnitOfWork, aiguilleur_id: str) -> str:
-        row = await uow.matrix.aiguilleur(aiguilleur_id)
+        row = await uow.catalog.aiguilleur(aiguilleur_id)
         return row.name if row is not None else aiguilleur_id
 
     async def case_view(self, uow: UnitOfWork, case: Case) -> CaseView:

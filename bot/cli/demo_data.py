@@ -25,9 +25,10 @@ from typing import Any
 from bot.catalog.service import load_starter_catalog, starter_catalog
 from dialogs.catalog.entries import AiguilleurProfile
 from dialogs.coordination.grammar import FUNDINGS
+from dialogs.kernel.dates import PARIS
 from dialogs.kernel.lifecycles import SETTLED_STATUSES, AssignmentState, CaseStatus
 from dialogs.kernel.options import HELP_KINDS, ROLES, THEMES, URGENCIES
-from dialogs.reports.report import PARIS, local_day
+from dialogs.reports.report import local_day
 from storage.db import Database, UnitOfWork
 from storage.models.assignment import ACCEPTED, CLOSED, DECLINED, Assignment, CaseQueue
 from storage.models.coordination import Intervention

@@ -48,14 +48,14 @@ def locale_of(call: AdminCall) -> str:
 
 
 async def active_aiguilleur(call: AdminCall, slug: str) -> Aiguilleur | None:
-    row = await call.uow.matrix.aiguilleur(slug)
+    row = await call.uow.catalog.aiguilleur(slug)
     if row is None or not row.active or row.demo:
         return None
     return row
 
 
 async def name_of(call: AdminCall, slug: str) -> str:
-    row = await call.uow.matrix.aiguilleur(slug)
+    row = await call.uow.catalog.aiguilleur(slug)
     return row.name if row is not None else slug
 
 
@@ -72,7 +72,7 @@ async def tell_aiguilleur(call: AdminCall, row: Assignment, lines: tuple[Msg, ..
         )
         call.queued += 1
         return True
-    person = await call.uow.matrix.aiguilleur(row.aiguilleur_id)
+    person = await call.uow.catalog.aiguilleur(row.aiguilleur_id)
     if person is not None and person.telegram_id:
         await call.tell(TELEGRAM, str(person.telegram_id), lines, locale=locale_of(call))
         return True

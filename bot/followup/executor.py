@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from bot.config.followup import CoordinatorsConfig, FollowupConfig
 from bot.delivery.payloads import to_payload
 from bot.followup.schedule import next_allowed, shift_after
-from dialogs.followup.steps import PREFIX, short_date
+from dialogs.followup.steps import PREFIX
 from dialogs.kernel.context import NudgeView
+from dialogs.kernel.dates import short_date
 from dialogs.kernel.effects import (
     CaseVerified,
     Effect,

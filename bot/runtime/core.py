@@ -18,6 +18,7 @@ from bot.catalog.service import MatchIndexCache, propose_with_sources
 from bot.coordination.router import AdminDesk
 from bot.delivery.payloads import to_payload
 from bot.followup.executor import FOLLOWUP_EFFECTS, FollowupRuntime
+from bot.intake.case_views import lieu_of
 from bot.privacy import service as privacy
 from bot.runtime.clock import Clock
 from bot.runtime.flood import FloodGate, FloodLimit, Verdict
@@ -45,7 +46,6 @@ from dialogs.kernel.effects import (
     SubmitCase,
 )
 from dialogs.kernel.events import CaseCreated, Choice, Event, Suggestion
-from dialogs.kernel.flow import LIEU_FIELDS
 from dialogs.kernel.i18n import supported
 from dialogs.kernel.render import render_msg
 from dialogs.kernel.replies import Say, msg
@@ -415,19 +415,3 @@ def first_sentence(text: str) -> str:
     """One line per resource in a chat: the summary's first sentence."""
     end = text.find(". ")
     return text[: end + 1] if 0 < end < 200 else text[:200]
-
-
-def lieu_of(case: Case) -> dict[str, object]:
-    place = {
-        "departement": case.departement,
-        "region": case.region,
-        "commune": case.commune,
-        "postal_code": case.postal_code,
-    }
-    values: dict[str, object] = {
-        "lieu_name": case.lieu_name,
-        "place": place,
-        "region": case.region,
-        "role": case.role,
-    }
-    return {k: v for k, v in values.items() if k in LIEU_FIELDS and v is not None}

@@ -23,7 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dialogs.assignment.commands import Misused, Parsed, help_lines, usage
 from dialogs.assignment.relay import MAX_TEXT as MAX_RELAYED
@@ -32,10 +31,10 @@ from dialogs.catalog.matching.model import AiguilleurCandidate
 from dialogs.catalog.matching.people import rank_aiguilleurs
 from dialogs.intake.sheet import sheet_lines
 from dialogs.kernel.context import RelayView
+from dialogs.kernel.dates import PARIS
 from dialogs.kernel.lifecycles import AssignmentState, CaseStatus
 from dialogs.kernel.replies import Button, Msg, msg
 
-PARIS = ZoneInfo("Europe/Paris")
 OFFERED = AssignmentState.OFFERED
 ACCEPTED = AssignmentState.ACCEPTED
 THUMBS_UP = "👍"

@@ -20,10 +20,10 @@ Rules of this flow:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from dialogs.kernel.context import Context, NudgeView
+from dialogs.kernel.dates import short_date
 from dialogs.kernel.effects import (
     CaseVerified,
     Effect,
@@ -51,7 +51,6 @@ CONTACTS = ("0", "1-2", "3-5", "5+")
 MAX_DEFERRALS = 8
 DEFER_MINUTES = 60
 MAX_TEXT = 1500
-PARIS = ZoneInfo("Europe/Paris")
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -308,8 +307,3 @@ def typed(state: State | None, text: str, ctx: Context) -> Outcome:
 def to_number(text: str) -> int | float:
     value = float(text.replace(",", "."))
     return int(value) if value.is_integer() else value
-
-
-def short_date(moment: datetime) -> Msg:
-    local = moment.astimezone(PARIS)
-    return msg("date.short", day=local.day, month=local.month, year=local.year)

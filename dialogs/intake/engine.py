@@ -12,14 +12,13 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from dialogs.assignment import relay
 from dialogs.followup import steps as followup
 from dialogs.intake.proposals import proposals_draft
 from dialogs.intake.table import QUESTIONS, previous
 from dialogs.kernel.context import Context
+from dialogs.kernel.dates import short_date
 from dialogs.kernel.effects import Effect
 from dialogs.kernel.events import (
     Attachment,
@@ -46,8 +45,6 @@ from dialogs.kernel.outcome import Outcome
 from dialogs.kernel.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
 from dialogs.kernel.state import Stage, State
 from dialogs.privacy import steps as privacy
-
-PARIS = ZoneInfo("Europe/Paris")
 
 # French names first; English ones so that the English command menu works too.
 COMMAND_ALIASES = {
@@ -323,11 +320,6 @@ def status(state: State, ctx: Context) -> Outcome:
     if state.stage in RESTING:
         return Outcome(state=state, replies=(Say(lines=lines),))
     return reask(state, ctx, before=lines)
-
-
-def short_date(moment: datetime) -> Msg:
-    local = moment.astimezone(PARIS)
-    return msg("date.short", day=local.day, month=local.month, year=local.year)
 
 
 __all__ = ["MENU", "MENU_EN", "Outcome", "Text", "step"]

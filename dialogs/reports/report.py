@@ -38,14 +38,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dialogs.coordination.grammar import FUNDINGS
+from dialogs.kernel.dates import PARIS
 from dialogs.kernel.lifecycles import AssignmentState, CaseStatus
 from dialogs.kernel.options import THEMES
 from dialogs.kernel.textnorm import fold
 
-PARIS = ZoneInfo("Europe/Paris")
 FIRST_CONTACT_KINDS = ("accepted", "assigned", "relay_message")
 VERIFIED_KIND = "action_verified"
 VERIFIED_STATUS = CaseStatus.VERIFIED

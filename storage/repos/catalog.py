@@ -213,6 +213,7 @@ class CatalogRepo:
         return await self.session.get(Resource, resource_id)
 
     async def aiguilleur(self, aiguilleur_id: str) -> Aiguilleur | None:
+        """One aiguilleur of the catalog by slug (inactive and demo ones included)."""
         return await self.session.get(Aiguilleur, aiguilleur_id)
 
     async def save_resource(self, entry: ResourceEntry, now: datetime) -> Resource:

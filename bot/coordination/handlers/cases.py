@@ -155,7 +155,7 @@ async def actor_names(call: AdminCall, events: Sequence[CaseEvent]) -> dict[str,
         slugs.update(a for a in data.get("aiguilleurs") or () if isinstance(a, str))
     names: dict[str, str] = {}
     for slug in slugs:
-        row = await call.uow.matrix.aiguilleur(slug)
+        row = await call.uow.catalog.aiguilleur(slug)
         if row is not None:
             names[slug] = row.name
     for label in coordinators:
