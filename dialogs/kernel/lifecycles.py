@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import TypeVar
 
 
 class ForbiddenMove(Exception):
@@ -81,21 +82,24 @@ ASSIGNMENT_MOVES: Mapping[AssignmentState, frozenset[AssignmentState]] = {
 
 def check_case_move(current: str, to: str) -> CaseStatus:
     """The status to write, or `ForbiddenMove` (an unknown status is one too)."""
-    try:
-        source, target = CaseStatus(current), CaseStatus(to)
-    except ValueError as error:
-        raise ForbiddenMove(f"case status {current!r} → {to!r}: {error}") from None
-    if target not in CASE_MOVES[source]:
-        raise ForbiddenMove(f"case status {source.value!r} → {target.value!r}")
-    return target
+    return _check(CaseStatus, CASE_MOVES, "case status", current, to)
 
 
 def check_assignment_move(current: str, to: str) -> AssignmentState:
     """The state to write, or `ForbiddenMove` (an unknown state is one too)."""
+    return _check(AssignmentState, ASSIGNMENT_MOVES, "assignment state", current, to)
+
+
+_State = TypeVar("_State", CaseStatus, AssignmentState)
+
+
+def _check(
+    kind: type[_State], moves: Mapping[_State, frozenset[_State]], what: str, current: str, to: str
+) -> _State:
     try:
-        source, target = AssignmentState(current), AssignmentState(to)
+        source, target = kind(current), kind(to)
     except ValueError as error:
-        raise ForbiddenMove(f"assignment state {current!r} → {to!r}: {error}") from None
-    if target not in ASSIGNMENT_MOVES[source]:
-        raise ForbiddenMove(f"assignment state {source.value!r} → {target.value!r}")
+        raise ForbiddenMove(f"{what} {current!r} → {to!r}: {error}") from None
+    if target not in moves[source]:
+        raise ForbiddenMove(f"{what} {source.value!r} → {target.value!r}")
     return target
