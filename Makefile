@@ -6,17 +6,20 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The test tools (Synapse, hypothesis…) are heavy: the demo does without them.
 DEV_STAMP := $(VENV)/.installed-dev
+# The versions the tests passed with (tools/lock.py): runtime, and runtime + test tools.
+CONSTRAINTS := constraints.txt
+DEV_CONSTRAINTS := constraints-dev.txt
 
-.PHONY: demo test lint run bench clean
+.PHONY: demo test lint run bench clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e .
 	touch $(STAMP)
 
-$(DEV_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(DEV_STAMP): $(STAMP) $(DEV_CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet -c $(DEV_CONSTRAINTS) -e '.[dev]'
 	touch $(DEV_STAMP)
 
 demo: $(STAMP)
@@ -44,6 +47,15 @@ bench: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check bot dialogs storage
+
+# Refresh the lock: the newest versions pyproject.toml allows, installed in .venv, then
+# written to constraints.txt and constraints-dev.txt. Run `make test` before committing them.
+lock:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
+	$(BIN)/python tools/lock.py
+	touch $(STAMP) $(DEV_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

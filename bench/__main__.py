@@ -20,7 +20,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # In run order; each script's last output line is one JSON object.
-SCRIPTS = ("match.py", "nudges.py", "intake.py")
+SCRIPTS = ("match.py", "match_quality.py", "nudges.py", "intake.py")
 
 
 def accepts(script: Path, option: str) -> bool:
@@ -95,9 +95,9 @@ def main() -> int:
         rows.append((name, "ok" + (" (quick)" if options else ""), seconds, len(figures)))
 
     print()
-    print(f"{'benchmark':<12}{'status':<22}{'seconds':>9}{'figures':>9}")
+    print(f"{'benchmark':<20}{'status':<22}{'seconds':>9}{'figures':>9}")
     for name, status, seconds, count in rows:
-        print(f"{name:<12}{status:<22}{seconds:>9.1f}{count:>9}")
+        print(f"{name:<20}{status:<22}{seconds:>9.1f}{count:>9}")
     print(json.dumps(merged))
     return 1 if failed else 0
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import os
 import signal
 import sys
 from typing import IO
@@ -43,10 +45,40 @@ log = logging.getLogger(__name__)
 
 async def open_database(config: Config) -> Database:
     if is_sqlite(config.database.url):
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        check_sqlite_folder(config)
     db = Database(config.database.url)
     await upgrade(db)
     return db
+
+
+def check_sqlite_folder(config: Config) -> None:
+    """The SQLite file's folder (usually `[bot] data_dir`) exists and this user may
+    write in it, else a ConfigError naming the key to fix, not the database URL."""
+    from bot.cli.errors import os_error_msg, system_user
+    from storage.backup import sqlite_path
+
+    path = sqlite_path(config.database.url)
+    folder = path.parent
+    key = "[bot] data_dir" if folder.absolute() == config.data_dir.absolute() else "[database] url"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        problem = None
+        if not os.access(folder, os.W_OK | os.X_OK) or (
+            path.exists() and not os.access(path, os.R_OK | os.W_OK)
+        ):
+            problem = os_error_msg(PermissionError(errno.EACCES, "denied"))
+    except OSError as exc:
+        problem = os_error_msg(exc)
+    if problem is not None:
+        raise ConfigError(
+            msg(
+                "config.data_dir_unusable",
+                key=key,
+                path=str(folder),
+                user=system_user(),
+                detail=problem,
+            )
+        )
 
 
 async def run_chat(
@@ -108,6 +140,12 @@ class BotService:
         self.db = await open_database(self.config)
         coordinators = self.config.coordinators
         followup = FollowupRuntime(self.config.followup, coordinators)
+        if not followup.coordinator_targets() and self.config.matrix is None:
+            # Said once here, not only when someone asks: nobody would see it then.
+            log.warning(
+                "help requests reach nobody: set [coordinators] telegram_ids or matrix_room "
+                "(people who answer a check-in with \"J'ai besoin d'aide\" are told so)"
+            )
         self.runtime = MeteredRuntime(self.db, self.clock, followup, metrics=self.metrics)
         self.admin = coordination_desk(self.config, coordinators, self.clock)
         self.runtime.admin = self.admin
@@ -174,7 +212,8 @@ class BotService:
             await self.webhook.register()
 
     async def health(self) -> Health:
-        return await check(self.db, self.tasks)
+        matrix = self.matrix.health() if self.matrix is not None else None
+        return await check(self.db, self.tasks, matrix)
 
     async def start_matrix(self, matrix: MatrixConfig) -> None:
         desk = MeteredDesk(

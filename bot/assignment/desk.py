@@ -25,6 +25,7 @@ from dialogs.assignment.commands import Misused, Parsed, parse
 from dialogs.assignment.desk import (
     ActorView,
     AssignmentView,
+    CancelNudges,
     CaseView,
     DeskContext,
     DeskEffect,
@@ -36,6 +37,7 @@ from dialogs.assignment.desk import (
     Note,
     Offer,
     Queue,
+    Refused,
     SetAvailable,
     SetStatus,
     Tell,
@@ -53,6 +55,7 @@ from dialogs.assignment.desk import (
     on_timeout,
     person_ended,
 )
+from dialogs.catalog.matching.model import AiguilleurCandidate
 from dialogs.kernel.context import RelayView
 from dialogs.kernel.effects import EndRelay, RelayEffect, RelayToAiguilleur, ShareContacts
 from dialogs.kernel.lifecycles import CaseStatus
@@ -91,6 +94,9 @@ class MatrixDesk:
         self.kick: Callable[[], None] = lambda: None
         # Coordination commands (set by the service).
         self.admin: AdminDesk | None = None
+        # Has this user joined this room (the service answers from its sync)?
+        # Only those who did are offered cases: an invitation is no answer.
+        self.joined: Callable[[str, str], bool] = lambda room_id, user_id: True
 
     # -- views ---------------------------------------------------------------------
 
@@ -172,7 +178,12 @@ class MatrixDesk:
             body = "!admin"
         own = parse(body)
         commands_first = (
-            in_coordinators_room or own is None or (isinstance(own, Misused) and own.spec is None)
+            in_coordinators_room
+            or own is None
+            or (isinstance(own, Misused) and own.spec is None)
+            # A coordinator who is no aiguilleur means the coordination's
+            # ``!dossier``, ``!dossiers``… wherever they type them.
+            or await self.coordinator_only(uow, event.sender)
         )
         return await self.admin.from_matrix(
             uow,
@@ -182,7 +193,13 @@ class MatrixDesk:
             thread=event.thread_root,
             locale=self.locale,
             commands_first=commands_first,
+            sender_name=event.sender_name,
         )
+
+    async def coordinator_only(self, uow: UnitOfWork, sender: str) -> bool:
+        if self.admin is None or not await self.admin.is_coordinator(uow, TRANSPORT, sender):
+            return False
+        return await uow.matrix.aiguilleur_by_matrix_id(sender) is None
 
     async def wants_file(self, event: RoomFile) -> bool:
         """Worth downloading: a small catalog file, outside a thread, from a
@@ -196,7 +213,9 @@ class MatrixDesk:
         """The bot's own message came back through sync: if it is an offer, its
         event id is the case's thread root (a 👍 may already be on its way)."""
         async with self.db.unit() as uow:
-            await uow.assignments.set_offer_event_by_txn(event.txn_id, event.event_id)
+            await uow.assignments.set_offer_event_by_txn(
+                event.txn_id, event.event_id, self.clock.now() + self.offer_timeout
+            )
 
     async def decide(self, uow: UnitOfWork, event: RoomEvent) -> Effects:
         actor = await self.actor(uow, event.sender)
@@ -213,11 +232,16 @@ class MatrixDesk:
                 actor=actor,
                 case=await self.case_view(uow, case),
                 assignment=await self.assignment_view(uow, row, case),
+                sender=event.sender,
             )
             return on_reaction(event.key, ctx)
         assert isinstance(event, RoomText)
         base = DeskContext(
-            now=now, room_id=event.room_id, thread_root=event.thread_root, actor=actor
+            now=now,
+            room_id=event.room_id,
+            thread_root=event.thread_root,
+            actor=actor,
+            sender=event.sender,
         )
         command = parse(event.body)
         if command is not None:
@@ -260,6 +284,7 @@ class MatrixDesk:
                 thread_root=base.thread_root,
                 actor=base.actor,
                 mine=tuple(views),
+                sender=base.sender,
             )
         if command.ref is None:
             return base
@@ -274,6 +299,7 @@ class MatrixDesk:
             actor=base.actor,
             case=await self.case_view(uow, case),
             assignment=await self.assignment_view(uow, row, case) if row else None,
+            sender=base.sender,
         )
 
     # -- time ------------------------------------------------------------------------
@@ -285,13 +311,13 @@ class MatrixDesk:
         async with self.db.unit() as uow:
             due = await uow.assignments.expired_ids(now)
         expired = 0
-        for assignment_id in due:
+        for assignment_id in [*due, *await self.left()]:
             async with self.db.unit() as uow:
                 row = await uow.assignments.get(assignment_id)
                 # Answered meanwhile (an accept won the race): nothing to do.
-                if row is None or row.state != OFFERED or row.deadline is None:
+                if row is None or row.state != OFFERED:
                     continue
-                if row.deadline > now:
+                if (row.deadline is None or row.deadline > now) and await self.in_room(uow, row):
                     continue
                 case = await self.case_of(uow, row)
                 await self.apply(uow, on_timeout(await self.assignment_view(uow, row, case)))
@@ -300,6 +326,17 @@ class MatrixDesk:
             await self.apply(uow, (Drain(),))
         self.kick()
         return expired
+
+    async def left(self) -> list[int]:
+        """Offers waiting for someone no longer in their room: they move on now
+        rather than after the whole delay."""
+        async with self.db.unit() as uow:
+            rows = await uow.assignments.offered()
+            return [row.id for row in rows if not await self.in_room(uow, row)]
+
+    async def in_room(self, uow: UnitOfWork, row: Assignment) -> bool:
+        person = await uow.catalog.aiguilleur(row.aiguilleur_id)
+        return person is not None and self.joined(row.room_id, person.matrix_id)
 
     # -- the person's side (bot.runtime.core.Desk) --------------------------------------------
 
@@ -346,10 +383,12 @@ class MatrixDesk:
         await self.apply(uow, (FindAiguilleur(ref=case.ref),))
 
     async def on_sent(self, uow: UnitOfWork, row: OutboxMessage, external_id: str | None) -> None:
-        """An offer is out: its event id becomes the case's thread root."""
+        """An offer is out: its event id becomes the case's thread root, and its
+        deadline counts from now (after an outage, not from its creation)."""
         assignment = row.payload.get("assignment")
         if external_id and isinstance(assignment, int):
-            await uow.assignments.set_offer_event(assignment, external_id)
+            deadline = self.clock.now() + self.offer_timeout
+            await uow.assignments.set_offer_event(assignment, external_id, deadline)
 
     # -- effects ---------------------------------------------------------------------
 
@@ -374,13 +413,23 @@ class MatrixDesk:
             return ()
         if await uow.assignments.open_for_case(case.id) is not None:
             return ()
+        candidates = await uow.catalog.candidates()
         return offer_or_queue(
             await self.case_view(uow, case),
-            await uow.catalog.candidates(),
+            candidates,
             await uow.assignments.tried(case.id),
-            set(await uow.matrix.rooms()),
+            await self.reachable(uow, candidates),
             await uow.assignments.is_waiting(case.id),
         )
+
+    async def reachable(self, uow: UnitOfWork, candidates: list[AiguilleurCandidate]) -> set[str]:
+        """Slugs of the aiguilleurs who joined their room with the bot."""
+        rooms = await uow.matrix.rooms()
+        return {
+            c.profile.id
+            for c in candidates
+            if c.profile.id in rooms and self.joined(rooms[c.profile.id], c.profile.matrix_id)
+        }
 
     async def drain(self, uow: UnitOfWork) -> None:
         for case in await uow.assignments.waiting():
@@ -433,17 +482,47 @@ class MatrixDesk:
                 row = await uow.assignments.get(assignment_id)
                 if row is not None:
                     row.contacts_shared = True
+            case CancelNudges(ref=ref, reason=reason):
+                case = await uow.cases.by_ref(ref)
+                if case is not None:
+                    cancelled = await uow.nudges.cancel_for_case(case.id, reason=reason, now=now)
+                    log.info("case %s: %d nudges cancelled", ref, cancelled)
+            case Refused(command=command, sender=sender, ref=ref):
+                await self.log_refusal(uow, command, sender, ref, now)
             case _:
                 raise AssertionError(f"not a single effect: {effect!r}")
+
+    async def log_refusal(
+        self, uow: UnitOfWork, command: str, sender: str, ref: str | None, now: datetime
+    ) -> None:
+        """An aiguilleurs' command refused: in `command_log`, like the refusals
+        of coordination commands (bot/coordination/router.py)."""
+        if self.admin is not None and await self.admin.is_coordinator(uow, TRANSPORT, sender):
+            role = "coordinator"
+        elif await uow.matrix.aiguilleur_by_matrix_id(sender) is not None:
+            role = "aiguilleur"
+        else:
+            role = "anyone"
+        await uow.coordination.log_command(
+            transport=TRANSPORT,
+            actor=sender,
+            role=role,
+            command=command,
+            outcome="refused",
+            case_ref=ref,
+            now=now,
+        )
+        log.info("command %s by a %s: refused", command, role)
 
     async def offer(self, uow: UnitOfWork, ref: str, aiguilleur_id: str, now: datetime) -> None:
         case = await uow.cases.by_ref(ref)
         room_id = await uow.matrix.room_of(aiguilleur_id)
         if case is None or room_id is None:
             return
-        deadline = now + self.offer_timeout
+        # The deadline starts when the offer is posted (`on_sent`, `echo`): after
+        # a homeserver outage the aiguilleur still gets the whole delay.
         row = await uow.assignments.offer(
-            case=case, aiguilleur_id=aiguilleur_id, room_id=room_id, deadline=deadline, now=now
+            case=case, aiguilleur_id=aiguilleur_id, room_id=room_id, deadline=None, now=now
         )
         await uow.assignments.dequeue(case.id)
         await uow.catalog.mark_proposed([aiguilleur_id], now)
@@ -455,7 +534,7 @@ class MatrixDesk:
             data={"aiguilleur": aiguilleur_id},
             now=now,
         )
-        lines = offer_lines(await self.case_view(uow, case), deadline)
+        lines = offer_lines(await self.case_view(uow, case), self.offer_timeout)
         payload = matrix_payload(render(self.locale, lines).html, assignment=row.id)
         queued = await uow.outbox.enqueue(
             transport=TRANSPORT, address=room_id, payload=payload, now=now

@@ -11,15 +11,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.errors import os_error_msg
 from bot.config.load import Config
-from dialogs.catalog.load import Catalog, CatalogError, CatalogIssue, parse_catalog_file
-from dialogs.catalog.matching import MatchIndex, MatchQuery, MatchResult, Proposal, match
+from dialogs.catalog.load import (
+    Catalog,
+    CatalogError,
+    CatalogIssue,
+    parse_catalog_file,
+    parse_catalog_yaml,
+)
+from dialogs.catalog.matching import (
+    AiguilleurCandidate,
+    MatchIndex,
+    MatchQuery,
+    MatchResult,
+    Proposal,
+    match,
+)
 from dialogs.geo.places import region_codes
 from dialogs.kernel.i18n import translate
 from dialogs.kernel.options import THEMES
@@ -42,6 +57,9 @@ def add_catalog_commands(
     importing.add_argument("file", metavar="FICHIER", help=translate(loc, "cli.catalog.file"))
     importing.add_argument(
         "--dry-run", action="store_true", help=translate(loc, "cli.catalog.dry_run")
+    )
+    importing.add_argument(
+        "--replace", action="store_true", help=translate(loc, "cli.catalog.replace")
     )
     add_db_options(importing)
     exporting = actions.add_parser("export", help=translate(loc, "cli.catalog.export"))
@@ -102,7 +120,7 @@ def run_catalog_command(args: argparse.Namespace, config: Config, locale: str) -
         catalog = read_catalog(args.file, output, importing=True)
         if catalog is None:
             return 2
-        asyncio.run(import_catalog(config, catalog, args.file, args.dry_run, output))
+        asyncio.run(import_catalog(config, catalog, args.file, args.dry_run, output, args.replace))
         return 0
     return asyncio.run(export_catalog(config, args.file, output))
 
@@ -114,7 +132,7 @@ def read_catalog(name: str, output: Output, importing: bool) -> Catalog | None:
     try:
         data = Path(name).read_bytes()
     except OSError as exc:
-        output.fail(msg("catalog.unreadable", file=name, detail=exc.strerror or str(exc)))
+        output.fail(msg("catalog.unreadable", file=name, detail=os_error_msg(exc)))
         return None
     try:
         return parse_catalog_file(name, data)
@@ -167,23 +185,55 @@ def summary_msg(key: str, name: str, catalog: Catalog) -> Msg:
 # ------------------------------------------------------------------ import
 
 
+class _Simulated(Exception):
+    """Leaves a dry run's unit of work without committing anything."""
+
+
 async def import_catalog(
-    config: Config, catalog: Catalog, name: str, dry_run: bool, output: Output
+    config: Config,
+    catalog: Catalog,
+    name: str,
+    dry_run: bool,
+    output: Output,
+    replace: bool = False,
 ) -> None:
+    """Merge by default: entries the file does not list stay as they are. With
+    `replace`, they are deactivated, and listed before it happens.
+
+    Merging into a database without any resource (before the bot's first start)
+    completes the starter catalog the bot would have loaded, instead of leaving the
+    file's few resources alone; a dry run shows the same, inside a rolled-back unit."""
     from bot.app import open_database
+    from bot.catalog.service import starter_catalog
 
     db = await open_database(config)
+    now = datetime.now(UTC)
     try:
         async with db.unit() as uow:
+            if not replace and await uow.catalog.is_empty():
+                loaded = await uow.catalog.apply(starter_catalog(False), now)
+                output.out(msg("catalog.starter_first", count=len(loaded.added)))
             plan = await uow.catalog.plan_import(catalog)
-            if not dry_run:
-                await uow.catalog.apply(plan, datetime.now(UTC))
+            absent = plan.disabled
+            if not replace:
+                plan = dataclasses.replace(plan, disabled=())
+            elif absent and not dry_run:
+                output.out(msg("catalog.replace.heading", file=name, count=len(absent)))
+                for entry in absent:
+                    table = msg(f"catalog.table.{entry.table}")
+                    output.out(msg("catalog.plan.disabled", table=table, id=entry.id))
+            if dry_run:
+                raise _Simulated
+            await uow.catalog.apply(plan, now)
+    except _Simulated:
+        pass
     finally:
         await db.dispose()
+    shown = plan.disabled if dry_run else ()
     for sign, entries in (
         ("added", plan.added),
         ("changed", plan.changed),
-        ("disabled", plan.disabled),
+        ("disabled", shown),
     ):
         for entry in entries:
             table = msg(f"catalog.table.{entry.table}")
@@ -194,6 +244,8 @@ async def import_catalog(
         changed=len(plan.changed),
         disabled=len(plan.disabled),
     )
+    if absent and not replace:
+        output.out(msg("catalog.merge.kept", count=len(absent)))
     if plan.empty:
         output.out(msg("catalog.up_to_date", file=name))
     elif dry_run:
@@ -231,7 +283,7 @@ async def export_catalog(config: Config, name: str, output: Output) -> int:
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)
     except OSError as exc:
-        return output.fail(msg("catalog.unwritable", file=name, detail=exc.strerror or str(exc)))
+        return output.fail(msg("catalog.unwritable", file=name, detail=os_error_msg(exc)))
     output.err(summary_msg("catalog.exported", name, catalog))
     return 0
 
@@ -263,23 +315,51 @@ def run_match(args: argparse.Namespace, config: Config, output: Output) -> int:
 async def match_in_database(
     config: Config, query: MatchQuery, output: Output
 ) -> tuple[MatchResult, Catalog]:
-    from bot.app import open_database
-    from bot.catalog.service import starter_catalog
-
-    db = await open_database(config)
-    try:
-        async with db.unit() as uow:
-            if await uow.catalog.is_empty():
-                output.err(msg("match.empty_catalog"))
-                catalog = starter_catalog(include_demo_aiguilleurs=False)
-            else:
-                catalog = await uow.catalog.export()
-            candidates = await uow.catalog.candidates()
-    finally:
-        await db.dispose()
+    catalog, candidates = await read_for_match(config, output)
     index = MatchIndex.build(catalog.resources)
     people = Catalog(resources=catalog.resources, aiguilleurs=tuple(c.profile for c in candidates))
     return match(index, query, candidates), people
+
+
+async def read_for_match(
+    config: Config, output: Output
+) -> tuple[Catalog, list[AiguilleurCandidate]]:
+    """The database's catalog and aiguilleurs, read only: no migration, no
+    folder created, none of the bot imported (a cold `match` answers in about
+    a second). A database that does not exist yet, or has no tables or no
+    resources, gives the starter catalog."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from storage.repos.catalog import CatalogRepo
+
+    url = config.database.url
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if not database or database == ":memory:" or not Path(database).exists():
+            return starter_for_match(output), []
+    engine = create_async_engine(url)
+    try:
+        async with AsyncSession(engine) as session:
+            repo = CatalogRepo(session)
+            try:
+                empty = await repo.is_empty()
+            except DBAPIError:  # no tables yet: never upgraded
+                empty = True
+            if empty:
+                return starter_for_match(output), []
+            return await repo.export(), await repo.candidates()
+    finally:
+        await engine.dispose()
+
+
+def starter_for_match(output: Output) -> Catalog:
+    from importlib.resources import files
+
+    output.err(msg("match.empty_catalog"))
+    text = (files("storage") / "seed" / "catalog.yaml").read_text(encoding="utf-8")
+    return Catalog(resources=parse_catalog_yaml(text).resources, sections=frozenset({"resources"}))
 
 
 def result_json(result: MatchResult) -> dict[str, object]:

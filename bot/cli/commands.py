@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cli.catalog import add_catalog_commands, run_catalog_command
-from bot.cli.privacy import add_privacy_commands, run_privacy_command
-from bot.cli.report import add_report_commands, run_report_command
+from bot.cli.errors import Refused, database_error_msg, os_error_msg, speak_argparse
 from bot.config.load import Config, ConfigError, load_config, require_token
 from dialogs.kernel.i18n import supported, translate
 from dialogs.kernel.render import html_to_plain, render_msg
@@ -40,12 +39,22 @@ def add_db_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help=translate(cli_locale(), "cli.opt.db"))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only_match: bool = False) -> argparse.ArgumentParser:
+    """Every command; with `only_match`, `catalog` and `match` alone, so that
+    a cold `aiguillage match` imports none of the bot (about a second)."""
     loc = cli_locale()
+    speak_argparse(loc)
     parser = argparse.ArgumentParser(
         prog="aiguillage", description=translate(loc, "cli.description")
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    if only_match:
+        add_catalog_commands(commands, add_db_options, loc)
+        return parser
+    from bot.cli.backup import add_backup_commands
+    from bot.cli.privacy import add_privacy_commands
+    from bot.cli.report import add_report_commands
+
     add_db_options(commands.add_parser("run", help=translate(loc, "cli.run")))
     add_db_options(commands.add_parser("chat", help=translate(loc, "cli.chat")))
     db = commands.add_parser("db", help=translate(loc, "cli.db"))
@@ -55,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_catalog_commands(commands, add_db_options, loc)
     add_privacy_commands(commands, add_db_options, loc)
     add_report_commands(commands, add_db_options, loc)
+    add_backup_commands(commands, add_db_options, loc)
     return parser
 
 
@@ -79,6 +89,10 @@ QUIET_LIBRARIES = (
     "nio",
     "peewee",
     "aiohttp",
+    # APScheduler logs every wake-up of every job at INFO (thousands a day).
+    "apscheduler",
+    "matplotlib",
+    "PIL",
 )
 
 
@@ -121,20 +135,37 @@ async def prepare_catalog(config: Config, include_demo_aiguilleurs: bool) -> Non
         await db.dispose()
 
 
-async def db_current(config: Config) -> None:
-    from storage.db import Database
-    from storage.migrate import current_revision, head_revisions
+async def db_current(config: Config) -> int:
+    """The schema's revision against the code's; exit status 1 when the database
+    has no schema at all (empty, or the wrong database)."""
+    from storage.backup import inventory, sqlite_path
+    from storage.db import Database, is_sqlite
+    from storage.migrate import head_revisions
 
-    db = Database(config.database.url)
+    url = config.database.url
+    head = ", ".join(head_revisions())
+    if is_sqlite(url) and not sqlite_path(url).exists():
+        say(msg("cli.db.current.no_file", path=str(sqlite_path(url)), head=head))
+        return 1
+    db = Database(url)
     try:
-        current = await current_revision(db)
-        say(msg("cli.db.current.result", revision=str(current), head=", ".join(head_revisions())))
+        found = await inventory(db)
     finally:
         await db.dispose()
+    if found.revision is None:
+        say(msg("cli.db.current.empty", head=head))
+        return 1
+    say(msg("cli.db.current.result", revision=found.revision, head=head))
+    if found.revision not in head_revisions():
+        say(msg("cli.db.current.behind"))
+    elif not found.has_rows:
+        say(msg("cli.db.current.no_rows"))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(only_match=given[:1] == ["match"]).parse_args(given)
     try:
         config = load_config(config_path(args.config), db_override=args.db)
     except ConfigError as exc:
@@ -147,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.app import run_bot
 
             require_token(config)  # before touching the database
+            from bot.backup import refuse_empty_start
+
+            refuse_empty_start(config)  # before the starter catalog fills it
             asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=False))
             asyncio.run(run_bot(config))
         elif args.command == "chat":
@@ -157,15 +191,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command in ("catalog", "match"):
             return run_catalog_command(args, config, cli_locale())
         elif args.command == "privacy":
+            from bot.cli.privacy import run_privacy_command
+
             return run_privacy_command(args, config, cli_locale())
         elif args.command in ("report", "demo-data"):
+            from bot.cli.report import run_report_command
+
             return run_report_command(args, config, cli_locale())
+        elif args.command in ("backup", "restore"):
+            from bot.cli.backup import run_backup_command
+
+            return run_backup_command(args, config, cli_locale())
         elif args.command == "db" and args.db_command == "upgrade":
             asyncio.run(db_upgrade(config))
         elif args.command == "db" and args.db_command == "current":
-            asyncio.run(db_current(config))
+            return asyncio.run(db_current(config))
     except ConfigError as exc:
         return fail(msg("cli.config_error", detail=exc.message))
+    except Refused as exc:
+        return fail(exc.message)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
@@ -188,7 +232,15 @@ def explain(exc: Exception) -> Msg:
     # Only the Matrix side speaks aiohttp (Telegram goes through httpx).
     if isinstance(exc, MatrixLoginError | ClientError):
         return msg("cli.matrix_error", detail=str(exc)[:200])
-    if isinstance(exc, DBAPIError | OSError):
+    if isinstance(exc, DBAPIError):
+        first = str(exc).splitlines()[0][:200]
+        return database_error_msg(str(exc)) or msg("cli.database_error", detail=first)
+    if isinstance(exc, OSError):
+        known = database_error_msg(str(exc))
+        if known is not None:
+            return known
+        if exc.filename:
+            return msg("cli.file_error", path=str(exc.filename), detail=os_error_msg(exc))
         return msg("cli.database_error", detail=str(exc).splitlines()[0][:200])
     return msg("cli.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:200]}")
 

@@ -115,7 +115,9 @@ def run_report_command(
         else:
             request.output.write_text(content, encoding="utf-8")
     except OSError as exc:
-        detail = exc.strerror or type(exc).__name__
+        from bot.cli.errors import os_error_msg
+
+        detail = os_error_msg(exc)
         return _fail(locale, msg("cli.report.write_error", path=str(request.output), detail=detail))
     _print(locale, msg("cli.report.written", path=str(request.output)))
     return 0
@@ -159,9 +161,22 @@ def run_demo(args: argparse.Namespace, config: Config, locale: str, clock: Clock
             cases=summary.cases,
             interventions=summary.interventions,
             aiguilleurs=summary.aiguilleurs,
+            again=same_database_options(args),
         ),
     )
     return 0
+
+
+def same_database_options(args: argparse.Namespace) -> str:
+    """The options that name the database demo-data just filled, for the
+    suggested `aiguillage report` (empty when it was the default one)."""
+    import shlex
+
+    if getattr(args, "db", None):
+        return f" --db {shlex.quote(args.db)}"
+    if getattr(args, "config", None):
+        return f" --config {shlex.quote(str(args.config))}"
+    return ""
 
 
 async def fill(config: Config, clock: Clock, force: bool) -> DemoSummary:

@@ -59,6 +59,9 @@ class Config:
     locale: str = "fr"
     data_dir: Path = Path("data")
     log_level: str = "INFO"
+    # `[bot] expect_data = true`: this deployment has data; `aiguillage run`
+    # refuses an empty database (a lost or unrestored one) instead of serving nothing.
+    expect_data: bool = False
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(
         default_factory=lambda: DatabaseConfig(url=default_db_url(Path("data")))
@@ -84,7 +87,7 @@ def default_db_url(data_dir: Path) -> str:
 
 # Known keys per section, with the Python type each must have.
 SCHEMA: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
-    "bot": {"locale": str, "data_dir": str, "log_level": str},
+    "bot": {"locale": str, "data_dir": str, "log_level": str, "expect_data": bool},
     "telegram": {
         "token": str,
         "api_base_url": str,
@@ -128,7 +131,30 @@ def read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(msg("config.bad_toml", path=str(path), detail=str(exc))) from exc
     except OSError as exc:
-        raise ConfigError(msg("config.unreadable", path=str(path), detail=str(exc))) from exc
+        from bot.cli.errors import os_error_msg
+
+        raise ConfigError(
+            msg("config.unreadable", path=str(path), detail=os_error_msg(exc))
+        ) from exc
+
+
+# What a key of each type looks like, for the wrong-type message; some keys
+# have a format of their own.
+TYPE_HINTS: Mapping[type, str] = {
+    str: "config.type.str",
+    int: "config.type.int",
+    bool: "config.type.bool",
+    list: "config.type.list",
+    dict: "config.type.dict",
+}
+KEY_HINTS: Mapping[str, str] = {"[http] listen": "config.type.listen"}
+
+
+def expected_msg(key: str, expected: type | tuple[type, ...]) -> Msg:
+    if key in KEY_HINTS:
+        return msg(KEY_HINTS[key])
+    first = expected[0] if isinstance(expected, tuple) else expected
+    return msg(TYPE_HINTS.get(first, "config.type.str"))
 
 
 def check_shape(raw: Mapping[str, Any]) -> None:
@@ -141,9 +167,15 @@ def check_shape(raw: Mapping[str, Any]) -> None:
             expected = SCHEMA[section].get(key)
             if expected is None:
                 raise ConfigError(msg("config.unknown_key", key=f"[{section}] {key}"))
-            if isinstance(value, bool) or not isinstance(value, expected):
+            bool_mismatch = isinstance(value, bool) and expected is not bool
+            if bool_mismatch or not isinstance(value, expected):
                 raise ConfigError(
-                    msg("config.wrong_type", key=f"[{section}] {key}", value=repr(value)[:40])
+                    msg(
+                        "config.wrong_type",
+                        key=f"[{section}] {key}",
+                        value=repr(value)[:40],
+                        expected=expected_msg(f"[{section}] {key}", expected),
+                    )
                 )
 
 
@@ -228,6 +260,7 @@ def load_config(
     privacy = parse_privacy(raw.get("privacy", {}))
     report = parse_report(raw.get("report", {}))
     return Config(
+        expect_data=bool(bot.get("expect_data", False)),
         locale=locale,
         data_dir=data_dir,
         log_level=log_level,

@@ -12,7 +12,8 @@ Rules (coordinators decide; the desk of bot/assignment/desk.py carries it out):
   thread root, so the relay works as after an accepted offer), or on Telegram
   when they have no room; the person is told who follows them when the relay
   can work (a Matrix room).
-- Without Matrix the assignment is recorded all the same (``room_id`` empty).
+- Without Matrix the assignment is recorded all the same (``room_id`` empty),
+  and the person is told who follows them (the coordination connects them).
 - ``clore`` cancels pending nudges, closes the open assignment (told) and takes
   the case out of the queue; ``rouvrir`` sets the status the case's situation
   calls for and, when the person asked for someone, looks for an aiguilleur.
@@ -62,8 +63,19 @@ async def name_of(call: AdminCall, slug: str) -> str:
 # -- telling aiguilleurs -------------------------------------------------------------
 
 
+def in_their_room(call: AdminCall, row: Assignment, person: Aiguilleur | None) -> bool:
+    """They joined the room the assignment's messages go to (an invitation left
+    unanswered, or an account that does not exist, reaches nobody)."""
+    desk = call.services.desk
+    if desk is None or not row.room_id or person is None:
+        return False
+    return desk.joined(row.room_id, person.matrix_id)
+
+
 async def tell_aiguilleur(call: AdminCall, row: Assignment, lines: tuple[Msg, ...]) -> bool:
-    """In the case's thread of their room, else on Telegram; False: unreachable."""
+    """In the case's thread of their room, else on Telegram; False: unreachable
+    (also when the message waits in a room they have not joined)."""
+    person = await call.uow.catalog.aiguilleur(row.aiguilleur_id)
     if call.services.desk is not None and row.room_id:
         html = render(locale_of(call), lines).html
         payload = matrix_payload(html, thread_root=row.offer_event_id)
@@ -71,8 +83,7 @@ async def tell_aiguilleur(call: AdminCall, row: Assignment, lines: tuple[Msg, ..
             transport=MATRIX, address=row.room_id, payload=payload, now=call.now
         )
         call.queued += 1
-        return True
-    person = await call.uow.catalog.aiguilleur(row.aiguilleur_id)
+        return in_their_room(call, row, person)
     if person is not None and person.telegram_id:
         await call.tell(TELEGRAM, str(person.telegram_id), lines, locale=locale_of(call))
         return True
@@ -86,7 +97,7 @@ async def announce(call: AdminCall, case: Case, row: Assignment, target: Aiguill
     person = await call.uow.people.by_id(case.person_id) if case.person_id else None
     shown = person.display_name if person is not None else None
     asked_by = msg("desk.offer.person", name=shown or msg("desk.someone"))
-    sheet = (asked_by, *sheet_lines(answers_of(case)))
+    sheet = (asked_by, *sheet_lines(answers_of(case), third_person=True))
     if call.services.desk is not None and row.room_id:
         how = msg("admin.cases.to_aiguilleur.matrix", ref=case.ref)
         if row.offer_event_id:
@@ -104,6 +115,9 @@ async def announce(call: AdminCall, case: Case, row: Assignment, target: Aiguill
         if not row.offer_event_id:
             row.offer_txn_id = str(queued.payload["txn_id"])
         call.queued += 1
+        if not in_their_room(call, row, target):
+            # The sheet waits in the room; nobody reads it yet.
+            return msg("admin.cases.told.not_joined", name=target.name)
         return msg("admin.cases.told.matrix", name=target.name)
     if target.telegram_id:
         how = msg("admin.cases.to_aiguilleur.telegram")
@@ -184,7 +198,8 @@ async def assign(call: AdminCall, case: Case, target: Aiguilleur, *, replace: bo
     desk = call.services.desk
     if desk is not None:
         effects: list[DeskEffect] = []
-        if row.room_id:
+        # The person hears who helps them once that person can read the case.
+        if in_their_room(call, row, target):
             view = RelayView(assignment_id=row.id, ref=ref, aiguilleur_name=target.name)
             effects.append(
                 Tell(
@@ -196,7 +211,21 @@ async def assign(call: AdminCall, case: Case, target: Aiguilleur, *, replace: bo
         if previous is not None:
             effects.append(Drain())  # the previous aiguilleur may have room now
         await desk.apply(uow, tuple(effects))
+    else:
+        # Without Matrix nothing is relayed: the person learns who follows them,
+        # and that the coordination puts them in touch.
+        told = msg("contact.to_person.assigned", name=target.name, ref=ref)
+        await tell_person(call, case, (told,))
     await call.say(*lines)
+
+
+async def tell_person(call: AdminCall, case: Case, lines: tuple[Msg, ...]) -> None:
+    """In the person's latest conversation; nobody when it was forgotten."""
+    person = await call.uow.people.by_id(case.person_id) if case.person_id else None
+    chat = await call.uow.assignments.person_chat(person.id) if person is not None else None
+    if person is None or chat is None:
+        return
+    await call.tell(chat.transport, chat.address, lines, locale=person.locale)
 
 
 # -- close and reopen ------------------------------------------------------------------

@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass
 
 import bot.coordination.handlers  # noqa: F401  (registers the handlers)
+from bot.coordination import contact_requests
 from bot.coordination.call import BUTTON_PREFIX, MISUSED, AdminCall, Services
 from bot.coordination.registry import CONTINUATIONS, HANDLERS
 from bot.coordination.roles import ConfiguredCoordinators, resolve_actor
@@ -33,6 +34,7 @@ from dialogs.kernel.render import render_msg
 from dialogs.kernel.replies import Msg, msg
 from storage.db import UnitOfWork
 from storage.models.coordination import PendingAction
+from storage.models.core import Case
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,10 @@ class AdminDesk:
     ) -> AdminAnswer | None:
         """None when the update is not a coordination matter."""
         now = self.clock.now()
+        if isinstance(event, Choice) and event.data.startswith(contact_requests.PREFIX):
+            return await self.contact_press(
+                uow, transport, address, sender_id, sender_name, locale_hint, event, source_message
+            )
         pending = await uow.coordination.pending(transport, address, sender_id, now)
         parsed: Parsed | Misused | None = None
         match event:
@@ -130,6 +136,55 @@ class AdminDesk:
             await self.run(call, HANDLERS.get(CATALOG_UPLOAD), CATALOG_UPLOAD)
         return AdminAnswer(queued=call.queued)
 
+    # -- contact requests without Matrix (bot/coordination/contact_requests.py) ----------------
+
+    async def contact_recipients(self, uow: UnitOfWork, case: Case) -> list[str]:
+        return await contact_requests.recipients(uow, self.configured, case)
+
+    async def contact_requested(self, uow: UnitOfWork, case: Case) -> bool:
+        """The request sent to the coordinators on Telegram; False: nobody to send it to."""
+        told = await contact_requests.notify(
+            uow, self.configured, self.services.coordinators, case, self.clock.now()
+        )
+        return told > 0
+
+    async def contact_press(
+        self,
+        uow: UnitOfWork,
+        transport: str,
+        address: str,
+        sender_id: str,
+        sender_name: str | None,
+        locale_hint: str | None,
+        event: Choice,
+        source_message: str | None,
+    ) -> AdminAnswer:
+        actor = await resolve_actor(uow, self.configured, transport, sender_id, sender_name)
+        call = AdminCall(
+            uow=uow,
+            actor=actor,
+            now=self.clock.now(),
+            locale=supported(locale_hint),
+            prefix="/",
+            transport=transport,
+            address=address,
+            services=self.services,
+            event=event,
+            source_message=source_message,
+        )
+        savepoint = await uow.session.begin_nested()
+        try:
+            await contact_requests.on_press(call, event.data)
+            await savepoint.commit()
+        except Exception:
+            await savepoint.rollback()
+            log.exception("contact request button failed")
+            call.outcome = "error"
+            call.queued = 0
+            await call.say(msg("admin.error"))
+        await self.log(call, "assigner")
+        return AdminAnswer(queued=call.queued)
+
     # -- Matrix --------------------------------------------------------------------------
 
     async def from_matrix(
@@ -142,6 +197,7 @@ class AdminDesk:
         thread: str | None,
         locale: str,
         commands_first: bool,
+        sender_name: str | None = None,
     ) -> bool:
         """True when the message was a coordination matter. `commands_first`: the
         coordinators' room, or a room where the aiguilleurs' commands did not
@@ -157,7 +213,7 @@ class AdminDesk:
             return False
         if parsed is not None and not commands_first:
             return False
-        actor = await resolve_actor(uow, self.configured, "matrix", sender)
+        actor = await resolve_actor(uow, self.configured, "matrix", sender, sender_name)
         call = AdminCall(
             uow=uow,
             actor=actor,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -62,8 +62,9 @@ class Sender(Protocol):
 
 
 # Called once per chat and pass after a permanent failure (e.g. the person
-# blocked the bot), with (transport, address, reason).
-FailureHook = Callable[[str, str, str], Awaitable[None]]
+# blocked the bot), with (transport, address, reason, payloads of the rows that
+# were not delivered: the nudge worker finds its questions among them).
+FailureHook = Callable[[str, str, str, Sequence[dict[str, Any]]], Awaitable[None]]
 # Called in the unit of work that marks a row sent, with its external id
 # (Matrix: the offer's event id becomes the case's thread root).
 SentHook = Callable[[UnitOfWork, OutboxMessage, str | None], Awaitable[None]]
@@ -165,11 +166,13 @@ class Dispatcher:
                     case Failed(reason=reason) if reason.startswith("forbidden"):
                         # Blocked or never started: every later row would fail the
                         # same way, so none is tried (no retry storm).
-                        await self._fail_rest(queue[index + 1 :], reason)
-                        await self._report_failure(transport, row.address, reason)
+                        rest = queue[index + 1 :]
+                        await self._fail_rest(rest, reason)
+                        lost = [r.payload for r in (row, *rest)]
+                        await self._report_failure(transport, row.address, reason, lost)
                         return sent
                     case Failed(reason=reason):
-                        await self._report_failure(transport, row.address, reason)
+                        await self._report_failure(transport, row.address, reason, [row.payload])
         return sent
 
     async def _call(self, transport: str, sender: Sender, row: OutboxMessage) -> SendResult:
@@ -227,11 +230,13 @@ class Dispatcher:
             for row in rows:
                 await uow.outbox.mark_failed(row.id, error=f"not tried: {reason}", now=now)
 
-    async def _report_failure(self, transport: str, address: str, reason: str) -> None:
+    async def _report_failure(
+        self, transport: str, address: str, reason: str, payloads: Sequence[dict[str, Any]]
+    ) -> None:
         if self.on_failed is None:
             return
         try:
-            await self.on_failed(transport, address, reason)
+            await self.on_failed(transport, address, reason, payloads)
         except Exception:
             log.exception("failure hook for %s:%s failed", transport, address)
 

@@ -7,7 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from dialogs.kernel.render import Rendered, render
-from dialogs.kernel.replies import ClearButtons, Edit, Reply, Say
+from dialogs.kernel.replies import ClearButtons, Echo, Edit, Reply, Say, msg
+
+# A transport's own wording in the catalogs (`terminal.<key>`, dialogs/kernel/render.py):
+# a terminal has no buttons to touch and no position to share.
+VARIANTS = {"console": "terminal"}
+# Where typed answers to a question with buttons are echoed like numbered ones.
+ECHOING = frozenset({"terminal"})
+
+
+def variant_of(transport: str) -> str | None:
+    return VARIANTS.get(transport)
 
 
 def rendered_payload(kind: str, shown: Rendered, message: str | None = None) -> dict[str, Any]:
@@ -21,16 +31,34 @@ def rendered_payload(kind: str, shown: Rendered, message: str | None = None) -> 
     return payload
 
 
-def to_payload(reply: Reply, locale: str, source_message: str | None) -> dict[str, Any] | None:
-    """None when the reply needs a source message and there is none (typed text)."""
+def to_payload(
+    reply: Reply, locale: str, source_message: str | None, variant: str | None = None
+) -> dict[str, Any] | None:
+    """None when the reply needs a source message and there is none (typed
+    text), or is not for this transport (an echo in a chat app)."""
     match reply:
         case Say(lines=lines, buttons=buttons):
-            return rendered_payload("send", render(locale, lines, buttons))
-        case Edit(lines=lines, buttons=buttons):
-            shown = render(locale, lines, buttons)
-            if source_message is None:
+            return rendered_payload("send", render(locale, lines, buttons, variant))
+        case Edit(lines=lines, buttons=buttons, prior=prior, message=message):
+            shown = render(locale, lines, buttons, variant)
+            target = message or source_message
+            if target is None:
                 return rendered_payload("send", shown)
-            return rendered_payload("edit", shown, source_message)
+            payload = rendered_payload("edit", shown, target)
+            if prior is not None:
+                # Which part of a long text the edited message holds
+                # (bot/transports/telegram/transport.py).
+                payload["prior_html"] = render(locale, prior, variant=variant).html
+            if message is not None:
+                # An earlier message (the summary): if it is gone, send it again.
+                payload["or_send"] = True
+            return payload
+        case Echo(label=label):
+            if variant not in ECHOING:
+                return None
+            return rendered_payload(
+                "echo", render(locale, (msg("answer.chosen", label=label),), variant=variant)
+            )
         case ClearButtons():
             if source_message is None:
                 return None

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from bot.config.followup import CoordinatorsConfig, FollowupConfig
 from bot.delivery.payloads import to_payload
 from bot.followup.schedule import next_allowed, shift_after
-from dialogs.followup.steps import PREFIX
-from dialogs.kernel.context import NudgeView
+from dialogs.followup.steps import IMPACT, PREFIX
+from dialogs.kernel.context import NudgeView, Reminder
 from dialogs.kernel.dates import short_date
 from dialogs.kernel.effects import (
     CaseVerified,
@@ -36,6 +36,7 @@ from dialogs.kernel.replies import Msg, Say, msg
 from storage.db import UnitOfWork
 from storage.models.core import Case
 from storage.models.followup import Nudge
+from storage.repos.nudges import BLOCKED
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,17 @@ FOLLOWUP_EFFECTS = (
     ImpactRecorded,
     Escalate,
 )
-# A case in one of these states gets no more nudges.
+# A case in one of these states gets no more nudges (a verified one keeps only
+# its impact nudge, which asks what changed).
 STOPPED = SETTLED_STATUSES
+# Resources a nudge recalls, at most.
+RECALLED_RESOURCES = 3
 BLOCKED_FLAG = "contact_blocked"
+# Escalations where the person asks for a human (the alert says how to answer).
+HELP_REASONS = ("help", "help_text")
+# A person who blocked the bot writes again: their follow-up starts again this
+# long after (not in the middle of what they came to say).
+RESUME_DELAY = timedelta(minutes=10)
 MATRIX = "matrix"
 TELEGRAM = "telegram"
 
@@ -76,6 +85,21 @@ async def assigned_aiguilleur_targets(uow: UnitOfWork, case: Case) -> list[Targe
     if row is None or not row.room_id:
         return []
     return [Target(MATRIX, row.room_id, thread=row.offer_event_id)]
+
+
+async def reminder(uow: UnitOfWork, case: Case) -> Reminder:
+    """What a nudge recalls of `case` (dialogs/followup/steps.py): its problem, the
+    resources the person kept (☆) or else those proposed, whether contact was
+    asked for, whether it is verified and an impact nudge is still to come."""
+    ids = [str(r) for r in case.interests] or await uow.cases.proposed_resources(case)
+    names = await uow.catalog.resource_names(ids[:RECALLED_RESOURCES]) if ids else []
+    return Reminder(
+        problem=case.problem,
+        resources=tuple(names),
+        contact=case.contact_requested,
+        verified=case.status == CaseStatus.VERIFIED,
+        impact_later=await uow.nudges.has_pending(case.id, IMPACT),
+    )
 
 
 @dataclass(slots=True)
@@ -106,7 +130,15 @@ class FollowupRuntime:
         if case is None:
             return None
         return NudgeView(
-            id=row.id, ref=case.ref, kind=row.kind, answer=row.answer, impact_step=row.impact_step
+            id=row.id,
+            ref=case.ref,
+            kind=row.kind,
+            answer=row.answer,
+            impact_step=row.impact_step,
+            reachable=bool(self.coordinator_targets())
+            or bool(await assigned_aiguilleur_targets(uow, case)),
+            # Button presses redraw the question: the same words as when asked.
+            reminder=await reminder(uow, case) if isinstance(event, Choice) else Reminder(),
         )
 
     # -- scheduling -------------------------------------------------------------------
@@ -215,7 +247,10 @@ class FollowupRuntime:
         nudge = await uow.nudges.get(nudge_id)
         if case is None or nudge is None or nudge.case_id != case.id:
             return
-        cancelled = await uow.nudges.cancel_for_case(case.id, reason="verified", now=now)
+        # The impact nudge stays: it asks, later, what changed.
+        cancelled = await uow.nudges.cancel_for_case(
+            case.id, reason="verified", now=now, keep=(IMPACT,)
+        )
         await uow.cases.move(
             case,
             CaseStatus.VERIFIED,
@@ -224,6 +259,50 @@ class FollowupRuntime:
             data={"nudge": nudge_id, "cancelled_nudges": cancelled},
             now=now,
         )
+
+    # -- a person who had blocked the bot writes again ---------------------------------
+
+    async def resume_blocked(
+        self, uow: UnitOfWork, transport: str, address: str, now: datetime
+    ) -> None:
+        """Called for every message a person sends (one indexed query): if their
+        follow-up was stopped because they had blocked the bot, it starts again —
+        the refused question first, `RESUME_DELAY` from now, the later ones
+        keeping their spacing — the flag goes, and whoever was told is told."""
+        if not await uow.nudges.any_blocked(transport, address):
+            return
+        rows = await uow.nudges.blocked_of_chat(transport, address)
+        by_case: dict[int, list[Nudge]] = {}
+        for row in rows:
+            by_case.setdefault(row.case_id, []).append(row)
+        quiet = self.config.quiet
+        start = next_allowed(now + RESUME_DELAY, quiet)
+        resumed: list[Case] = []
+        for case_id, nudges in by_case.items():
+            case = await uow.cases.by_id(case_id)
+            if case is None or case.status == CaseStatus.CLOSED:
+                for nudge in nudges:  # nothing to resume: out of this query for good
+                    await uow.nudges.resume([(nudge.id, now)], now=now)
+                    await uow.nudges.cancel(nudge.id, reason=CaseStatus.CLOSED.value, now=now)
+                continue
+
+            def planned(nudge: Nudge) -> datetime:
+                asked = nudge.sent_at if nudge.state == BLOCKED else nudge.due_at
+                return asked or now
+
+            shift = max(start - min(planned(n) for n in nudges), timedelta(0))
+            plan = [(n.id, next_allowed(planned(n) + shift, quiet)) for n in nudges]
+            await uow.nudges.resume(plan, now=now)
+            await uow.nudges.unflag_case(case.id, BLOCKED_FLAG)
+            await uow.cases.add_event(
+                case, actor="person", kind="contact_unblocked", data={"resumed": len(plan)}, now=now
+            )
+            resumed.append(case)
+        if resumed:
+            refs = tuple(c.ref for c in resumed)
+            targets = await self.targets_for(uow, resumed[0])
+            await self.alert(uow, targets, (msg("escalation.unblocked", refs=refs),), now)
+            log.info("contact back for %s; follow-up resumed", ", ".join(refs))
 
     # -- telling humans ---------------------------------------------------------------
 
@@ -237,12 +316,25 @@ class FollowupRuntime:
         return await assigned_aiguilleur_targets(uow, case) or self.coordinator_targets()
 
     async def alert(
-        self, uow: UnitOfWork, targets: list[Target], lines: tuple[Msg, ...], now: datetime
+        self,
+        uow: UnitOfWork,
+        targets: list[Target],
+        lines: tuple[Msg, ...],
+        now: datetime,
+        reply_to: str | None = None,
     ) -> int:
-        payload = to_payload(Say(lines=lines), self.coordinators.locale, None)
-        if payload is None:
-            return 0
+        """Queue `lines` for each target. With `reply_to` (a case's ref), a
+        coordinator is also told how to answer the person (``repondre``); an
+        aiguilleur holding the case answers in its thread, relayed already."""
+        coordinators = self.coordinator_targets()
         for target in targets:
+            shown = lines
+            if reply_to is not None and target in coordinators:
+                prefix = "!" if target.transport == MATRIX else "/"
+                shown = (*lines, msg("escalation.reply_hint", prefix=prefix, ref=reply_to))
+            payload = to_payload(Say(lines=shown), self.coordinators.locale, None)
+            if payload is None:
+                continue
             # Matrix shows bot messages as notices, in the case's thread if known.
             extra = (
                 {"msgtype": "m.notice", "thread": target.thread}
@@ -287,14 +379,21 @@ class FollowupRuntime:
             lieu=lieu,
             question=question,
             date=short_date(sent),
+            text=text or "",
         )
         targets = await self.targets_for(uow, case)
-        count = await self.alert(uow, targets, (line,), now)
-        await uow.cases.add_event(
-            case,
-            actor="bot",
-            kind="escalated",
-            data={"reason": reason, "nudge": nudge_id, "recipients": count, "text": text},
-            now=now,
-        )
+        asking = reason in HELP_REASONS
+        count = await self.alert(uow, targets, (line,), now, reply_to=case.ref if asking else None)
+        data: dict[str, object] = {
+            "reason": reason,
+            "nudge": nudge_id,
+            "recipients": count,
+            "text": text,
+        }
+        if reason == "help" and count:
+            # A human has the case now: no more automatic questions about it.
+            data["cancelled_nudges"] = await uow.nudges.cancel_for_case(
+                case.id, reason="help", now=now
+            )
+        await uow.cases.add_event(case, actor="bot", kind="escalated", data=data, now=now)
         log.info("case %s escalated (%s) to %d recipient(s)", case.ref, reason, count)

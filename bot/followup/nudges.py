@@ -18,23 +18,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config.followup import FollowupConfig
-from bot.followup.executor import BLOCKED_FLAG, STOPPED, FollowupRuntime
+from bot.followup.executor import BLOCKED_FLAG, FollowupRuntime, reminder
 from bot.followup.schedule import Overdue, next_allowed, plan_catch_up
 from bot.runtime.clock import Clock
 from bot.runtime.core import Incoming, Runtime
+from dialogs.followup.steps import IMPACT, PREFIX
 from dialogs.kernel.events import NudgeDue, NudgeUnanswered
+from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.replies import msg
 from storage.db import Database, UnitOfWork
 from storage.models.core import Case
 from storage.models.followup import Nudge
 from storage.repos.inbox import DuplicateUpdate
-from storage.repos.nudges import ACTIVE, PENDING
+from storage.repos.nudges import ACTIVE, BLOCKED_REASON, PENDING
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +158,17 @@ class NudgeWorker:
 
     async def _handle(self, uow: UnitOfWork, nudge: Nudge, now: datetime) -> None:
         case = await uow.cases.by_id(nudge.case_id)
-        if case is None or case.status in STOPPED:
+        if case is None or case.status == CaseStatus.CLOSED:
             status = case.status if case else "gone"
             await uow.nudges.cancel_for_case(nudge.case_id, reason=status, now=now)
+            return
+        if case.status == CaseStatus.VERIFIED and (nudge.kind != IMPACT or nudge.state != PENDING):
+            # Verified: only the impact question is still asked, and the
+            # silence after a question alerts nobody.
+            if nudge.state == PENDING:
+                await uow.nudges.cancel(nudge.id, reason="verified", now=now)
+            else:
+                await uow.nudges.stop_waiting(nudge.id, now=now)
             return
         if BLOCKED_FLAG in await uow.nudges.flags_of(case.id):
             await uow.nudges.cancel_for_case(case.id, reason="blocked", now=now)
@@ -168,7 +179,11 @@ class NudgeWorker:
                 await uow.nudges.postpone(nudge.id, until=next_allowed(now, quiet), now=now)
                 return
             event: NudgeDue | NudgeUnanswered = NudgeDue(
-                nudge_id=nudge.id, case_ref=case.ref, kind=nudge.kind, deferrals=nudge.deferrals
+                nudge_id=nudge.id,
+                case_ref=case.ref,
+                kind=nudge.kind,
+                deferrals=nudge.deferrals,
+                reminder=await reminder(uow, case),
             )
             key = f"nudge:{nudge.id}:ask:{nudge.deferrals}:{nudge.attempts}"
         else:
@@ -198,22 +213,41 @@ class NudgeWorker:
 
     # -- a chat that refuses our messages ----------------------------------------
 
-    async def contact_failed(self, transport: str, address: str, reason: str) -> None:
-        """Dispatcher hook: a person blocked the bot (403). Their open cases are
-        flagged, their follow-up stopped, and the coordinators told, once."""
+    async def contact_failed(
+        self,
+        transport: str,
+        address: str,
+        reason: str,
+        payloads: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Dispatcher hook: a person blocked the bot (403). A nudge among the
+        refused messages was not asked after all (state ``blocked``, its line of
+        the timeline says so); the chat's open cases are flagged, their follow-up
+        stopped, and the coordinators told, once per blocking. When the person
+        writes again, `FollowupRuntime.resume_blocked` starts it again."""
         if not reason.startswith("forbidden"):
             return
         now = self.clock.now()
         async with self.db.unit() as uow:
+            for nudge in await uow.nudges.mark_blocked(nudge_ids_in(payloads), now=now):
+                refused = await uow.cases.by_id(nudge.case_id)
+                if refused is not None:
+                    await uow.cases.retag_nudge_event(
+                        refused,
+                        nudge_id=nudge.id,
+                        kind="nudge_sent",
+                        to="nudge_blocked",
+                        data={"reason": reason[:200]},
+                    )
             case_ids = await uow.nudges.case_ids_of_chat(transport, address)
             flagged: list[Case] = []
             for case_id in case_ids:
                 case = await uow.cases.by_id(case_id)
-                if case is None or case.status in STOPPED:
+                if case is None or case.status == CaseStatus.CLOSED:
                     continue
                 if not await uow.nudges.flag_case(case.id, BLOCKED_FLAG, now=now):
                     continue  # known already: the coordinators were told
-                stopped = await uow.nudges.cancel_for_case(case.id, reason="blocked", now=now)
+                stopped = await uow.nudges.cancel_for_case(case.id, reason=BLOCKED_REASON, now=now)
                 await uow.cases.add_event(
                     case,
                     actor="bot",
@@ -229,6 +263,19 @@ class NudgeWorker:
                 await self.followup.alert(uow, targets, alert, now)
                 log.warning("contact blocked for %s", ", ".join(refs))
         self.on_queued()
+
+
+def nudge_ids_in(payloads: Sequence[dict[str, Any]]) -> set[int]:
+    """The nudges whose question is among these payloads (its buttons carry
+    ``f:<nudge id>:…``, dialogs/followup/steps.py)."""
+    ids: set[int] = set()
+    for payload in payloads:
+        for row in payload.get("buttons") or ():
+            for button in row:
+                parts = str(button.get("data", "")).split(":")
+                if len(parts) > 2 and parts[0] == PREFIX and parts[1].isdigit():
+                    ids.add(int(parts[1]))
+    return ids
 
 
 class NudgeScheduler:

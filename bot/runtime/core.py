@@ -16,7 +16,7 @@ from typing import Protocol
 
 from bot.catalog.service import MatchIndexCache, propose_with_sources
 from bot.coordination.router import AdminDesk
-from bot.delivery.payloads import to_payload
+from bot.delivery.payloads import to_payload, variant_of
 from bot.followup.executor import FOLLOWUP_EFFECTS, FollowupRuntime
 from bot.intake.case_views import lieu_of
 from bot.privacy import service as privacy
@@ -42,10 +42,11 @@ from dialogs.kernel.effects import (
     RelayEffect,
     RelayToAiguilleur,
     RequestContact,
+    SetLocale,
     ShareContacts,
     SubmitCase,
 )
-from dialogs.kernel.events import CaseCreated, Choice, Event, Suggestion
+from dialogs.kernel.events import CaseCreated, Choice, ContactRouted, Event, Suggestion
 from dialogs.kernel.i18n import supported
 from dialogs.kernel.render import render_msg
 from dialogs.kernel.replies import Say, msg
@@ -83,6 +84,9 @@ class Desk(Protocol):
     async def relay(self, uow: UnitOfWork, effect: RelayEffect, person_id: int | None) -> None: ...
 
     async def contact_requested(self, uow: UnitOfWork, case: Case) -> None: ...
+
+    # The coordinators' Matrix room ("" without one): who hears of waiting cases.
+    coordinators_room: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,6 +141,8 @@ class Runtime:
             verdict = self.flood.check(sender, incoming.update_key, now)
             if verdict is not Verdict.ADMIT:
                 return await self.refuse(uow, incoming, verdict)
+            # A person who had blocked the bot writes again: their follow-up resumes.
+            await self.followup.resume_blocked(uow, incoming.transport, incoming.address, now)
         if self.admin is not None:
             answered = await self.admin.from_chat(
                 uow,
@@ -154,8 +160,12 @@ class Runtime:
         state = State.from_json(row.state) if row is not None else None
         person_id = row.person_id if row is not None else None
         ctx = await self.context(uow, person_id, incoming)
+        event = incoming.event
+        if isinstance(event, Choice) and event.message is None and incoming.source_message:
+            # Which message the button is on: the summary is later edited in place.
+            event = replace(event, message=incoming.source_message)
 
-        outcome, ctx = await self.first_step(uow, state, incoming.event, ctx, person_id)
+        outcome, ctx = await self.first_step(uow, state, event, ctx, person_id)
         replies = list(outcome.replies)
         for _ in range(MAX_FEEDBACK):
             if not outcome.effects:
@@ -174,14 +184,17 @@ class Runtime:
             await uow.conversations.forget(incoming.transport, incoming.address)
         else:
             await self.save(uow, row, incoming, person_id, final)
-        payloads = [to_payload(reply, locale, incoming.source_message) for reply in replies]
+        variant = variant_of(incoming.transport)
+        payloads = [
+            to_payload(reply, locale, incoming.source_message, variant) for reply in replies
+        ]
         queued = await uow.outbox.enqueue_all(
             transport=incoming.transport,
             address=incoming.address,
             payloads=[p for p in payloads if p is not None],
             now=now,
         )
-        toast = render_msg(locale, outcome.toast) if outcome.toast else None
+        toast = render_msg(locale, outcome.toast, variant) if outcome.toast else None
         log.debug(
             "handled %s:%s → %s",
             incoming.transport,
@@ -318,7 +331,14 @@ class Runtime:
                 log.info("case %s created", case.ref)
                 await self.followup.schedule(uow, case, incoming.transport, incoming.address, now)
                 resources, people = await self.suggestions(uow, case, now)
-                return person_id, CaseCreated(ref=case.ref, resources=resources, aiguilleurs=people)
+                possible = await self.contact_possible(uow, case, proposed=bool(people))
+                created = CaseCreated(
+                    ref=case.ref,
+                    resources=resources,
+                    aiguilleurs=people,
+                    contact_possible=possible,
+                )
+                return person_id, created
             case AddCaseMessage(ref=ref, text=text):
                 case = await self.own_case(uow, ref, person_id)
                 if case is not None:
@@ -333,9 +353,15 @@ class Runtime:
                 return person_id, None
             case RequestContact(ref=ref):
                 case = await self.own_case(uow, ref, person_id)
-                if case is not None:
-                    await uow.cases.request_contact(case, now=now)
-                    await self.contact_requested(uow, case)
+                if case is None:
+                    return person_id, None
+                await uow.cases.request_contact(case, now=now)
+                routed = await self.contact_requested(uow, case)
+                return person_id, ContactRouted(ref=ref, to=routed)
+            case SetLocale(locale=locale):
+                person = await uow.people.by_id(person_id) if person_id is not None else None
+                if person is not None:
+                    person.locale = locale
                 return person_id, None
             case RelayToAiguilleur() | EndRelay() | ShareContacts():
                 if self.desk is not None:
@@ -385,6 +411,7 @@ class Runtime:
                 name=catalog[p.id].name,
                 url=catalog[p.id].url,
                 summary=first_sentence(catalog[p.id].summary),
+                summary_en=first_sentence(catalog[p.id].summary_en),
                 why=p.why,
             )
             for p in result.resources
@@ -405,10 +432,33 @@ class Runtime:
         case = await uow.cases.by_ref(ref)
         return case if case is not None and case.person_id == person_id else None
 
-    async def contact_requested(self, uow: UnitOfWork, case: Case) -> None:
-        """Hook for assignment (Matrix offers): called in the same unit of work."""
+    async def contact_requested(self, uow: UnitOfWork, case: Case) -> str:
+        """Where a contact request goes, in the same unit of work: the Matrix desk
+        (offers to aiguilleurs), else the coordinators on Telegram (with buttons to
+        assign it), else nowhere — which the person is told (see `ContactRouted`):
+        "desk" (offered to an aiguilleur), "queued" (nobody free on Matrix yet),
+        "coordinators" or "nobody"."""
         if self.desk is not None:
             await self.desk.contact_requested(uow, case)
+            if await uow.assignments.open_for_case(case.id) is not None:
+                return "desk"
+            # Nobody free: the case waits in the queue (the coordinators' room hears of it).
+            return "queued"
+        if self.admin is not None and await self.admin.contact_requested(uow, case):
+            return "coordinators"
+        log.warning(
+            "case %s: contact requested but nobody can be reached "
+            "(no [matrix], no [coordinators] telegram_ids)",
+            case.ref,
+        )
+        return "nobody"
+
+    async def contact_possible(self, uow: UnitOfWork, case: Case, *, proposed: bool) -> bool:
+        """Whether to offer contact: an aiguilleur proposed and the Matrix desk to
+        offer them the case, or a coordinator who can take it."""
+        if self.desk is not None and (proposed or self.desk.coordinators_room):
+            return True
+        return self.admin is not None and bool(await self.admin.contact_recipients(uow, case))
 
 
 def first_sentence(text: str) -> str:

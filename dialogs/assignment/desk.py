@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dialogs.assignment.commands import Misused, Parsed, help_lines, usage
@@ -29,9 +29,11 @@ from dialogs.assignment.relay import MAX_TEXT as MAX_RELAYED
 from dialogs.assignment.relay import buttons as relay_buttons
 from dialogs.catalog.matching.model import AiguilleurCandidate
 from dialogs.catalog.matching.people import rank_aiguilleurs
+from dialogs.coordination.access import Role
+from dialogs.coordination.grammar import COMMANDS as COORDINATION_COMMANDS
+from dialogs.coordination.grammar import usage as coordination_usage
 from dialogs.intake.sheet import sheet_lines
 from dialogs.kernel.context import RelayView
-from dialogs.kernel.dates import PARIS
 from dialogs.kernel.lifecycles import AssignmentState, CaseStatus
 from dialogs.kernel.replies import Button, Msg, msg
 
@@ -93,6 +95,8 @@ class DeskContext:
     assignment: AssignmentView | None = None
     # The actor's open assignments with their cases (for !mes-dossiers).
     mine: tuple[tuple[AssignmentView, CaseView], ...] = ()
+    # Who typed (their Matrix id), for the command log.
+    sender: str = ""
 
 
 # -- what the runtime does --------------------------------------------------------------
@@ -187,6 +191,24 @@ class MarkShared:
     assignment_id: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelNudges:
+    """The case is over: its planned follow-up nudges are cancelled."""
+
+    ref: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refused:
+    """A command refused to `sender` (a stranger, or an aiguilleur on a case
+    that is not theirs): noted in the command log like every refusal."""
+
+    command: str
+    sender: str
+    ref: str | None = None
+
+
 DeskEffect = (
     Tell
     | Offer
@@ -198,6 +220,8 @@ DeskEffect = (
     | FindAiguilleur
     | Drain
     | MarkShared
+    | CancelNudges
+    | Refused
 )
 Effects = tuple[DeskEffect, ...]
 
@@ -241,23 +265,25 @@ def lieu(case: CaseView) -> str | Msg:
     return case.lieu_name or msg("sheet.missing")
 
 
-def when(moment: datetime) -> Msg:
-    local = moment.astimezone(PARIS)
-    return msg(
-        "desk.when",
-        day=local.day,
-        month=local.month,
-        hour=local.hour,
-        minute=local.minute,
-    )
+def delay(span: timedelta) -> Msg:
+    """``24 h``, ``1 h 30``, ``45 min``."""
+    minutes = max(int(span.total_seconds() // 60), 1)
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return msg("desk.delay.minutes", minutes=rest)
+    if not rest:
+        return msg("desk.delay.hours", hours=hours)
+    return msg("desk.delay.both", hours=hours, minutes=rest)
 
 
-def offer_lines(case: CaseView, deadline: datetime) -> tuple[Msg, ...]:
+def offer_lines(case: CaseView, timeout: timedelta) -> tuple[Msg, ...]:
+    """The offer's delay counts from its posting, which the text cannot date
+    (the homeserver may be away when it is written): it says how long."""
     return (
         msg("desk.offer.title", ref=case.ref, lieu=lieu(case)),
         msg("desk.offer.person", name=case.person_name or msg("desk.someone")),
-        *sheet_lines(case.answers),
-        msg("desk.offer.how", ref=case.ref, deadline=when(deadline)),
+        *sheet_lines(case.answers, third_person=True),
+        msg("desk.offer.how", ref=case.ref, delay=delay(timeout)),
     )
 
 
@@ -274,10 +300,11 @@ def on_command(command: Parsed | Misused, ctx: DeskContext) -> Effects:
             return (here(ctx, msg("desk.unknown_command", word=command.word)),)
         return (here(ctx, msg("desk.usage_hint", usage=usage(command.spec))),)
     if command.name == "aide":
-        return (here(ctx, *help_lines()),)
+        return (here(ctx, *aiguilleur_help()),)
     actor = ctx.actor
     if actor is None:
-        return (here(ctx, msg("desk.stranger")),)
+        refused = Refused(command=command.name, sender=ctx.sender, ref=command.ref)
+        return (here(ctx, msg("desk.stranger")), refused)
     match command.name:
         case "dispo":
             on = bool(command.switch)
@@ -289,12 +316,24 @@ def on_command(command: Parsed | Misused, ctx: DeskContext) -> Effects:
     return on_case(command, actor, ctx)
 
 
+def aiguilleur_help() -> tuple[Msg, ...]:
+    """The desk's commands, then those of the coordination grammar made for
+    aiguilleurs (``!intervention``), then the word on reactions and threads."""
+    desk = help_lines()
+    theirs = tuple(
+        msg("desk.help.line", usage=coordination_usage(spec, "!"), text=msg(spec.help_key))
+        for spec in COORDINATION_COMMANDS
+        if spec.role == Role.AIGUILLEUR
+    )
+    return (*desk[:-1], *theirs, desk[-1])
+
+
 def on_case(command: Parsed, actor: ActorView, ctx: DeskContext) -> Effects:
     ref = command.ref or ""
     held = ctx.assignment
     case = ctx.case
     if case is None or held is None or held.aiguilleur_id != actor.id or held.ref != ref:
-        return (here(ctx, msg("desk.not_yours", ref=ref)),)
+        return not_yours(command, ctx)
     match command.name, held.state:
         case "accepter", AssignmentState.OFFERED:
             return accept(held, actor, case)
@@ -321,7 +360,14 @@ def on_case(command: Parsed, actor: ActorView, ctx: DeskContext) -> Effects:
             return finish(held, actor, ctx, AssignmentState.CLOSED, CaseStatus.CLOSED)
         case "rendre", _:
             return finish(held, actor, ctx, AssignmentState.RETURNED, CaseStatus.WAITING)
-    return (here(ctx, msg("desk.not_yours", ref=ref)),)
+    return not_yours(command, ctx)
+
+
+def not_yours(command: Parsed, ctx: DeskContext) -> Effects:
+    """The same answer whether the case exists or not; logged as a refusal."""
+    ref = command.ref or ""
+    refused = Refused(command=command.name, sender=ctx.sender, ref=command.ref)
+    return (here(ctx, msg("desk.not_yours", ref=ref)), refused)
 
 
 def accept(held: AssignmentView, actor: ActorView, case: CaseView) -> Effects:
@@ -374,6 +420,9 @@ def finish(
     ]
     if to == AssignmentState.RETURNED:
         effects.append(FindAiguilleur(ref=held.ref))
+    else:
+        # Closed, as by a coordinator's ``clore``: no more nudges planned.
+        effects.append(CancelNudges(ref=held.ref, reason="closed"))
     effects.append(Drain())
     return tuple(effects)
 
@@ -497,5 +546,5 @@ def case_lines(case: CaseView, held: AssignmentView) -> tuple[Msg, ...]:
             state=msg(f"desk.state.{held.state}"),
         ),
         msg("desk.offer.person", name=person(case)),
-        *sheet_lines(case.answers),
+        *sheet_lines(case.answers, third_person=True),
     )

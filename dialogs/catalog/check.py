@@ -43,6 +43,7 @@ RESOURCE_FIELDS: Mapping[str, tuple[str, bool]] = {
     "libre": ("bool", True),
     "replaces": ("list", False),
     "regions": ("list", False),
+    "summary_en": ("text", False),
 }
 AIGUILLEUR_FIELDS: Mapping[str, tuple[str, bool]] = {
     "id": ("text", True),
@@ -155,6 +156,11 @@ class Checker:
             self.add(name, "summary", line("summary"), msg("catalog.empty"))
         elif len(summary) > SUMMARY_MAX:
             self.add(name, "summary", line("summary"), msg("catalog.too_long", maximum=SUMMARY_MAX))
+        summary_en = " ".join(values.get("summary_en", "").split())
+        if len(summary_en) > SUMMARY_MAX:
+            self.add(
+                name, "summary_en", line("summary_en"), msg("catalog.too_long", maximum=SUMMARY_MAX)
+            )
         if "kind" in values and values["kind"] not in KINDS:
             self.add(
                 name,
@@ -186,6 +192,7 @@ class Checker:
             libre=values["libre"],
             replaces=tuple(t.strip() for t in values.get("replaces", ())),
             regions=tuple(values.get("regions", ())),
+            summary_en=summary_en,
         )
 
     def build_aiguilleur(self, raw: RawEntry) -> AiguilleurProfile | None:

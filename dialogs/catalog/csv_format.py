@@ -102,6 +102,7 @@ def dump_resources_csv(resources: tuple[Resource, ...]) -> str:
                 "true" if r.libre else "false",
                 "; ".join(r.replaces),
                 "; ".join(r.regions),
+                r.summary_en,
             ]
         )
     return buffer.getvalue()

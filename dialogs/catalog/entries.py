@@ -25,6 +25,8 @@ class Resource:
     libre: bool = True
     replaces: tuple[str, ...] = ()  # proprietary tools this resource can replace
     regions: tuple[str, ...] = ()  # () = everywhere
+    # The summary in English, shown to English speakers ("" = none: French is shown).
+    summary_en: str = ""
 
     @property
     def national(self) -> bool:

@@ -148,6 +148,7 @@ def resource_mapping(resource: Resource) -> dict[str, Any]:
         "libre": resource.libre,
         "replaces": list(resource.replaces),
         "regions": list(resource.regions),
+        **({"summary_en": resource.summary_en} if resource.summary_en else {}),
     }
 
 

@@ -36,10 +36,11 @@ ANSWER_LABELS = {
     "aide": "followup.btn.aide",
     "plus_tard": "followup.btn.plus",
     "texte": "admin.cases.answer.texte",
+    "impact": "admin.cases.answer.impact",
 }
 NUDGE_KINDS = ("ouverture", "demarrage", "impact")
-NUDGE_STATES = ("pending", "sent", "answered", "escalated", "cancelled")
-ESCALATION_REASONS = ("help", "silence")
+NUDGE_STATES = ("pending", "sent", "answered", "escalated", "cancelled", "blocked")
+ESCALATION_REASONS = ("help", "help_text", "silence")
 # Timeline kinds with a line of their own (``admin.cases.event.<kind>``).
 KNOWN_KINDS = frozenset(
     {
@@ -65,6 +66,9 @@ KNOWN_KINDS = frozenset(
         "impact",
         "escalated",
         "contact_blocked",
+        "contact_unblocked",
+        "coordination_reply",
+        "nudge_blocked",
         "personal_data_erased",
         "queued",
         "relay_message",
@@ -249,7 +253,7 @@ def case_lines(
         ),
         msg("admin.cases.sheet.holder", holder=holder_label(row.holder)),
         msg("desk.offer.person", name=person_name or msg("desk.someone")),
-        *sheet_lines(answers),
+        *sheet_lines(answers, third_person=True),
         *timeline_lines(entries, names),
     )
 
@@ -304,7 +308,7 @@ def event_line(entry: Entry, names: Mapping[str, str]) -> Msg:
         return names.get(slug, slug) or "?"
 
     match kind:
-        case "message" | "note" | "declined" | "case_closed":
+        case "message" | "note" | "declined" | "case_closed" | "coordination_reply":
             text = data.get("text") or data.get("reason")
             return msg(f"{key}.text", text=excerpt(text)) if text else msg(key)
         case "interest_added" | "interest_removed":
@@ -323,7 +327,7 @@ def event_line(entry: Entry, names: Mapping[str, str]) -> Msg:
             if data.get("previous"):
                 return msg(f"{key}.replacing", name=name("aiguilleur"), previous=name("previous"))
             return msg(key, name=name("aiguilleur"))
-        case "nudge_sent" | "nudge_cancelled":
+        case "nudge_sent" | "nudge_cancelled" | "nudge_blocked":
             return msg(key, question=nudge_kind(data.get("kind")))
         case "intervention":
             spent = duration(as_int(data.get("minutes")))
@@ -405,6 +409,7 @@ def state(row: NudgeRow) -> Msg:
         "sent": row.sent_at,
         "answered": row.answered_at,
         "escalated": row.escalated_at or row.sent_at,
+        "blocked": row.sent_at,
     }
     at = moments.get(row.state)
     when = moment(at) if at is not None else msg("admin.cases.undated")

@@ -66,7 +66,7 @@ def resources_lines(
     return (
         msg("admin.catalog.title", count=len(chosen)),
         *(resource_line(r) for r in chosen[page.start : page.stop]),
-        *page_footer(page, prefix, "ressources"),
+        *page_footer(page, prefix, "ressources", filters),
     )
 
 

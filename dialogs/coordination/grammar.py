@@ -96,6 +96,7 @@ COMMANDS: tuple[Spec, ...] = (
     Spec(name="reassigner", args=(Arg.REF, Arg.SLUG), aliases=("reassign", "réassigner")),
     Spec(name="clore", args=(Arg.REF, Arg.REASON), aliases=("close",)),
     Spec(name="rouvrir", args=(Arg.REF,), aliases=("reopen",)),
+    Spec(name="repondre", args=(Arg.REF, Arg.TEXT), aliases=("reply", "répondre")),
     Spec(
         name="relances",
         args=(Arg.REF,),

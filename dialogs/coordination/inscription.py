@@ -95,6 +95,8 @@ class Form:
     capacity: int | None = None
     # An aiguilleur updating their own profile (no approval needed).
     update: bool = False
+    # Answered by typing only (Matrix has no buttons): questions say so.
+    typed: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Form:
@@ -109,6 +111,7 @@ class Form:
             regions=tuple(str(r) for r in data.get("regions") or ()),
             capacity=capacity if isinstance(capacity, int) else None,
             update=bool(data.get("update", False)),
+            typed=bool(data.get("typed", False)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -118,6 +121,7 @@ class Form:
             "regions": list(self.regions),
             "capacity": self.capacity,
             "update": self.update,
+            "typed": self.typed,
         }
 
     def at(self, step: Step, **changes: Any) -> Form:
@@ -127,6 +131,7 @@ class Form:
             "regions": self.regions,
             "capacity": self.capacity,
             "update": self.update,
+            "typed": self.typed,
         }
         values.update(changes)
         return Form(**values)
@@ -141,13 +146,16 @@ def start(
     capacity: int | None = None,
     *,
     update: bool = False,
+    typed: bool = False,
 ) -> Ask:
-    """The form's first question; an aiguilleur updating starts from their profile."""
+    """The form's first question; an aiguilleur updating starts from their profile.
+    `typed`: a chat without buttons (Matrix)."""
     form = Form(
         themes=tuple(t for t in themes if t in THEMES),
         regions=tuple(regions),
         capacity=capacity,
         update=update,
+        typed=typed,
     )
     intro = msg("admin.inscription.update" if update else "admin.inscription.intro")
     return Ask(data=form.to_json(), prompt=with_reason(intro, ask(form)))
@@ -174,7 +182,8 @@ def ask_themes(form: Form) -> Prompt:
         msg("admin.inscription.numbered", number=n, label=msg(f"theme.{t}"))
         for n, t in enumerate(THEMES, 1)
     )
-    lines = [step_title(Step.THEMES), msg("admin.inscription.themes.ask")]
+    asked = "admin.inscription.themes.ask_typed" if form.typed else "admin.inscription.themes.ask"
+    lines = [step_title(Step.THEMES), msg(asked)]
     lines.append(msg("admin.inscription.themes.list", items=numbered))
     if form.themes:
         lines.append(msg("admin.inscription.chosen", items=themes_msg(ordered(form.themes))))

@@ -63,16 +63,21 @@ def paginate(total: int, wanted: int, size: int = PAGE_SIZE) -> Page:
     return Page(number=number, count=count, start=start, stop=min(total, start + size))
 
 
-def page_footer(page: Page, prefix: str, command: str) -> tuple[Msg, ...]:
+def page_footer(
+    page: Page, prefix: str, command: str, filters: Filters | None = None
+) -> tuple[Msg, ...]:
+    """The next page's command keeps the list's filters (typed as codes)."""
     if page.count <= 1:
         return ()
     if page.number < page.count:
+        kept = (filters.status, filters.theme, filters.region) if filters is not None else ()
+        words = " ".join((command, *(w for w in kept if w), f"page {page.number + 1}"))
         return (
             msg(
                 "admin.people.page.more",
                 number=page.number,
                 count=page.count,
-                next=f"{prefix}{command} page {page.number + 1}",
+                next=f"{prefix}{words}",
             ),
         )
     return (msg("admin.people.page.last", number=page.number, count=page.count),)
@@ -156,7 +161,7 @@ def aiguilleurs_lines(
     return (
         msg("admin.people.title", count=len(chosen)),
         *(aiguilleur_line(p) for p in chosen[page.start : page.stop]),
-        *page_footer(page, prefix, "aiguilleurs"),
+        *page_footer(page, prefix, "aiguilleurs", filters),
     )
 
 

@@ -7,14 +7,27 @@ Rules of this flow:
 - Its buttons carry their own data, ``f:<nudge id>:<choice>``, independent of the
   intake's state version: a nudge stays answerable while the person fills a new
   request, and a nudge already answered gets a polite toast and changes nothing.
-- "C'est lancé" verifies the case (the follow-up stops) and asks the impact
-  questions the community reports on: resources adopted and what they replaced,
-  hours saved per month, new contacts. Each can be skipped.
-- "J'ai besoin d'aide" and silence after the grace period alert a human.
+- Each question recalls the request: the problem in a few words and the
+  resources proposed (weeks later, "AIG-0042" alone says nothing). The first one
+  mentions contact only to someone who asked for it.
+- "C'est lancé" verifies the case: the questions about starting stop. The
+  impact questions the community reports on (resources adopted and what they
+  replaced, hours saved per month, new contacts; each can be skipped) belong to
+  the planned impact nudge: asked straight away when it comes for a verified
+  case, or after "C'est lancé" on it. Not right after the first "C'est lancé":
+  nothing has changed yet.
+- "J'ai besoin d'aide" and silence after the grace period alert a human. After
+  "J'ai besoin d'aide", what the person types next goes to that human (who can
+  answer with ``repondre``), and the case's later nudges stop: a human has it.
+  When nobody can be alerted (no coordinator, no aiguilleur), the person is
+  told so instead of being promised an answer.
 - A nudge due while the person is in the middle of a new intake waits (up to
   MAX_DEFERRALS hours) instead of cutting in: their typed answers would otherwise
   land in the wrong question. After that it is sent anyway; its buttons work,
-  typed text keeps going to the intake.
+  typed text keeps going to the intake, and once the nudge is answered the
+  intake's question is asked again (dialogs/intake/engine.py). Only an intake holds a
+  nudge back: a proposals message left open is not an intake, and text typed
+  there while a nudge is open answers the nudge.
 """
 
 from __future__ import annotations
@@ -22,7 +35,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from dialogs.kernel.context import Context, NudgeView
+from dialogs.kernel.context import Context, NudgeView, Reminder
 from dialogs.kernel.dates import short_date
 from dialogs.kernel.effects import (
     CaseVerified,
@@ -37,6 +50,7 @@ from dialogs.kernel.effects import (
     NudgeSnoozed,
 )
 from dialogs.kernel.events import Choice, Event, NudgeDue, NudgeUnanswered, Text
+from dialogs.kernel.flow import INTAKE_STAGES
 from dialogs.kernel.outcome import Outcome
 from dialogs.kernel.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
 from dialogs.kernel.state import Stage, State
@@ -51,13 +65,31 @@ CONTACTS = ("0", "1-2", "3-5", "5+")
 MAX_DEFERRALS = 8
 DEFER_MINUTES = 60
 MAX_TEXT = 1500
+IMPACT = "impact"
+# The problem as recalled by a nudge: its first words.
+REMINDER_CHARS = 120
+# `NudgeView.impact_step` while the next typed text is for a human (after "aide").
+HELP_STEP = "aide"
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# Between two requests: typed text is not an answer to an intake question.
+RESTING = frozenset({Stage.IDLE, Stage.PROPOSALS})
+CONFIRMATIONS = frozenset({Stage.CONFIRM_CANCEL, Stage.CONFIRM_RESTART})
+
+
 def data(nudge_id: int, *parts: str | int) -> str:
     return ":".join((PREFIX, str(nudge_id), *(str(p) for p in parts)))
+
+
+def in_intake(state: State) -> bool:
+    """A new request being filled (or a confirmation asked in the middle of one):
+    the only thing that holds a nudge back."""
+    if state.stage in CONFIRMATIONS:
+        return state.resume in INTAKE_STAGES
+    return state.stage in INTAKE_STAGES
 
 
 def handles(state: State | None, event: Event, ctx: Context) -> bool:
@@ -70,7 +102,7 @@ def handles(state: State | None, event: Event, ctx: Context) -> bool:
         case Text():
             return (
                 state is not None
-                and state.stage == Stage.IDLE
+                and state.stage in RESTING
                 and ctx.nudge is not None
                 and (ctx.nudge.impact_step is not None or ctx.nudge.answer is None)
             )
@@ -102,25 +134,71 @@ def due(state: State | None, event: NudgeDue, ctx: Context) -> Outcome:
         return Outcome(
             state=None, effects=(NudgeCancelled(nudge_id=event.nudge_id, reason="forgotten"),)
         )
-    if state.stage != Stage.IDLE and event.deferrals < MAX_DEFERRALS:
+    if in_intake(state) and event.deferrals < MAX_DEFERRALS:
         deferred = NudgeDeferred(nudge_id=event.nudge_id, minutes=DEFER_MINUTES)
         return Outcome(state=state, effects=(deferred,))
-    view = NudgeView(id=event.nudge_id, ref=event.case_ref, kind=event.kind)
+    view = NudgeView(
+        id=event.nudge_id, ref=event.case_ref, kind=event.kind, reminder=event.reminder
+    )
+    asked = NudgeAsked(nudge_id=event.nudge_id)
+    if view.kind == IMPACT and view.reminder.verified:
+        # Action reported as started earlier: straight to the impact questions.
+        first = ask_impact(
+            view.id, IMPACT_STEPS[0], before=(*recall(view, ctx), msg("followup.impact.intro"))
+        )
+        start = ImpactStep(nudge_id=view.id, step=IMPACT_STEPS[0])
+        return Outcome(state=state, replies=(first,), effects=(asked, start))
     return Outcome(
         state=state,
         replies=(Say(lines=question(view, ctx), buttons=answer_buttons(view.id)),),
-        effects=(NudgeAsked(nudge_id=event.nudge_id),),
+        effects=(asked,),
     )
 
 
-def question(view: NudgeView, ctx: Context) -> tuple[Msg, ...]:
+def recall(view: NudgeView, ctx: Context) -> tuple[Msg, ...]:
+    """Which request this is about: its ref and lieu, the problem in a few
+    words, the resources proposed."""
     lieu = next((c.lieu_name for c in ctx.cases if c.ref == view.ref and c.lieu_name), None)
     intro = (
         msg("followup.intro", ref=view.ref, lieu=lieu)
         if lieu
         else msg("followup.intro.nolieu", ref=view.ref)
     )
-    return (intro, msg(f"followup.ask.{view.kind}"))
+    lines = [intro]
+    reminder = view.reminder
+    if reminder.problem:
+        lines.append(msg("followup.recall.problem", problem=excerpt(reminder.problem)))
+    if reminder.resources:
+        lines.append(msg("followup.recall.resources", resources=reminder.resources))
+    return tuple(lines)
+
+
+def question(view: NudgeView, ctx: Context) -> tuple[Msg, ...]:
+    return (*recall(view, ctx), msg(ask_key(view.kind, view.reminder)))
+
+
+def ask_key(kind: str, reminder: Reminder) -> str:
+    """The first question names only what the person was given: resources,
+    and contact only if they asked for it."""
+    if kind != "ouverture":
+        return f"followup.ask.{kind}"
+    match bool(reminder.resources), reminder.contact:
+        case True, True:
+            return "followup.ask.ouverture"
+        case True, False:
+            return "followup.ask.ouverture.resources"
+        case False, True:
+            return "followup.ask.ouverture.contact"
+    return "followup.ask.ouverture.none"
+
+
+def excerpt(text: str) -> str:
+    """The first words of `text`, cut at a word boundary."""
+    flat = " ".join(text.split())
+    if len(flat) <= REMINDER_CHARS:
+        return flat
+    cut = flat[:REMINDER_CHARS].rsplit(" ", 1)[0]
+    return f"{cut}…"
 
 
 def answer_buttons(nudge_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -191,6 +269,16 @@ def pressed(state: State | None, raw: str, ctx: Context) -> Outcome:
 def chose(state: State | None, view: NudgeView, chosen: str, record: Reply) -> Outcome:
     answered = NudgeAnswered(nudge_id=view.id, answer=chosen)
     match chosen:
+        case "lance" if view.kind != IMPACT:
+            # Too early to ask what changed: the planned impact nudge will.
+            later = (
+                "followup.verified.later"
+                if view.reminder.impact_later
+                else "followup.verified.only"
+            )
+            bravo = Say(lines=(msg(later, ref=view.ref),))
+            verified = CaseVerified(ref=view.ref, nudge_id=view.id)
+            return Outcome(state=state, replies=(record, bravo), effects=(answered, verified))
         case "lance":
             first = ask_impact(view.id, IMPACT_STEPS[0], before=(msg("followup.verified"),))
             effects: tuple[Effect, ...] = (
@@ -200,9 +288,16 @@ def chose(state: State | None, view: NudgeView, chosen: str, record: Reply) -> O
             )
             return Outcome(state=state, replies=(record, first), effects=effects)
         case "aide":
-            help_ack = Say(lines=(msg("followup.help_ack", ref=view.ref),))
             escalate = Escalate(ref=view.ref, reason="help", nudge_id=view.id)
-            return Outcome(state=state, replies=(record, help_ack), effects=(answered, escalate))
+            if not view.reachable:
+                # Recorded on the case all the same; what they type next is kept there.
+                nobody = Say(lines=(msg("followup.help_nobody", ref=view.ref),))
+                return Outcome(state=state, replies=(record, nobody), effects=(answered, escalate))
+            help_ack = Say(lines=(msg("followup.help_ack", ref=view.ref),))
+            listen = ImpactStep(nudge_id=view.id, step=HELP_STEP)
+            return Outcome(
+                state=state, replies=(record, help_ack), effects=(answered, escalate, listen)
+            )
         case _:
             noted = Say(lines=(msg(f"followup.noted.{chosen}"),))
             return Outcome(state=state, replies=(record, noted), effects=(answered,))
@@ -229,7 +324,7 @@ def ask_impact(nudge_id: int, step_name: str, before: tuple[Msg, ...] = ()) -> S
 
 
 def impact_pressed(state: State | None, view: NudgeView, parts: list[str], ctx: Context) -> Outcome:
-    if len(parts) != 2 or view.impact_step is None or parts[0] != view.impact_step:
+    if len(parts) != 2 or parts[0] not in IMPACT_STEPS or parts[0] != view.impact_step:
         return stale(state)
     step_name, value = parts
     allowed = {"heures": HOURS, "contacts": CONTACTS}.get(step_name, ())
@@ -258,6 +353,9 @@ def advance(
     index = IMPACT_STEPS.index(step_name)
     following = IMPACT_STEPS[index + 1] if index + 1 < len(IMPACT_STEPS) else None
     effects.append(ImpactStep(nudge_id=view.id, step=following))
+    if following is None and view.answer is None:
+        # The impact nudge of a verified case: these answers were its answer.
+        effects.append(NudgeAnswered(nudge_id=view.id, answer=IMPACT))
     nxt = (
         ask_impact(view.id, following)
         if following
@@ -290,6 +388,13 @@ def typed(state: State | None, text: str, ctx: Context) -> Outcome:
         answered = NudgeAnswered(nudge_id=view.id, answer="texte", text=cleaned)
         return Outcome(state=state, replies=(noted,), effects=(answered,))
     step_name = view.impact_step
+    if step_name == HELP_STEP:
+        forwarded = Say(lines=(msg("followup.help_forwarded", ref=view.ref),))
+        effects: tuple[Effect, ...] = (
+            Escalate(ref=view.ref, reason="help_text", nudge_id=view.id, text=cleaned),
+            ImpactStep(nudge_id=view.id, step=None),
+        )
+        return Outcome(state=state, replies=(forwarded,), effects=effects)
     if step_name == "ressources":
         return advance(state, view, step_name, {"text": cleaned}, None)
     number = _NUMBER.search(cleaned)

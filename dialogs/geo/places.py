@@ -25,6 +25,7 @@ __all__ = [
     "Ambiguous",
     "Departement",
     "Found",
+    "InRegion",
     "NotFound",
     "Place",
     "PlaceLookup",
@@ -66,6 +67,15 @@ class Ambiguous:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class InRegion:
+    """A région was named ("Occitanie", "grand est"): its départements, in order,
+    for the person to pick one (or to name their town)."""
+
+    region: str  # "OCC"
+    places: tuple[Place, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UnknownPostalCode:
     code: str
 
@@ -75,7 +85,7 @@ class NotFound:
     pass
 
 
-PlaceLookup = Found | Ambiguous | UnknownPostalCode | NotFound
+PlaceLookup = Found | Ambiguous | InRegion | UnknownPostalCode | NotFound
 
 # One button per candidate: more would not fit a chat keyboard.
 MAX_CANDIDATES = 8
@@ -442,8 +452,8 @@ def lookup_place(text: str) -> PlaceLookup:
 
     A commune known in several départements gives `Ambiguous` unless the text
     also names the département ("Saint-Denis 93", "Saint-Denis (La Réunion)").
-    A région with at most MAX_CANDIDATES départements ("Bretagne", "Corse") gives
-    its départements to choose from.
+    A région alone ("Bretagne", "Grand Est", "auvergne rhone alpes") gives
+    `InRegion` with all its départements, however many.
     """
     tokens = _tokens(text[:_MAX_TEXT])
     if not tokens:
@@ -457,6 +467,10 @@ def lookup_place(text: str) -> PlaceLookup:
     ordinals = [int(m.group(1)) for t, _ in tokens if (m := _ORDINAL_RE.fullmatch(t))]
     # Only filler left ("dans le 29"): nothing to guess from, but "Villé" is a name.
     core = _strip_filler(words)
+    region = _region_named(words) if core and not numbers and not ordinals else None
+    if region is not None:
+        codes = _index().region_departements[region]
+        return InRegion(region=region, places=tuple(_departement_place(c) for c in codes))
     places = _resolve_words(words, splittable) if core else _match(words)
 
     places, numbers = _apply_arrondissement(places, numbers, ordinals)
@@ -674,11 +688,27 @@ def _exact(key: str) -> list[Place]:
     # says more. "Vienne" (a commune of Isère) stays ambiguous with the département.
     if dep is not None and all(c.departement != dep for c in communes):
         places.append(_departement_place(dep))
-    if not places and key in idx.region_keys:
-        codes = idx.region_departements[idx.region_keys[key]]
-        if len(codes) <= MAX_CANDIDATES:
-            places = [_departement_place(code) for code in codes]
     return places
+
+
+def _region_named(words: Sequence[str]) -> str | None:
+    """The région these words name, exactly or one typo away, unless they name
+    a commune or a département first ("La Réunion" is a département too)."""
+    idx = _index()
+    for variant in _variants(words):
+        key = "".join(variant)
+        if key in idx.communes or key in idx.departement_keys:
+            return None
+        if key in idx.region_keys:
+            return idx.region_keys[key]
+    for variant in _variants(words):
+        typed = "".join(variant)
+        if len(typed) < FUZZY_MIN_LEN:
+            continue
+        close = [k for k in idx.fuzzy_keys if _within_one_edit(typed, k)]
+        if len(close) == 1 and close[0] in idx.region_keys:
+            return idx.region_keys[close[0]]
+    return None
 
 
 def _qualifier(words: Sequence[str]) -> tuple[frozenset[str], bool] | None:
@@ -720,3 +750,32 @@ def _within_one_edit(a: str, b: str) -> bool:
             return True
         return a[i + 2 :] == b[i + 2 :] and a[i : i + 2] == b[i : i + 2][::-1]
     return a[i:] == b[i + 1 :]
+
+
+def place_name_length(words: Sequence[str], longest: int = 5) -> tuple[int, str]:
+    """How many of the first folded `words` make a known place name, longest
+    first, and its kind ("region", "departement" or "commune"); (0, "") for
+    none. Used by matching to take place names out of a person's text."""
+    idx = _index()
+    for size in range(min(longest, len(words)), 0, -1):
+        key = "".join(words[:size])
+        if key in idx.region_keys:
+            return size, "region"
+        if key in idx.departement_keys:
+            return size, "departement"
+        if key in idx.communes:
+            return size, "commune"
+    return 0, ""
+
+
+def region_of_place(words: Sequence[str]) -> str | None:
+    """The région code these folded words name (a région, a département or a
+    commune known in one région only), or None."""
+    idx = _index()
+    key = "".join(words)
+    if key in idx.region_keys:
+        return idx.region_keys[key]
+    if key in idx.departement_keys:
+        return idx.by_code[idx.departement_keys[key]].region
+    regions = {idx.by_code[c.departement].region for c in idx.communes.get(key, ())}
+    return regions.pop() if len(regions) == 1 else None

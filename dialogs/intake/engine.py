@@ -12,19 +12,23 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from dialogs.assignment import relay
 from dialogs.followup import steps as followup
-from dialogs.intake.proposals import proposals_draft
+from dialogs.intake import bursts
+from dialogs.intake.proposals import CONTACT_HELP, proposals_draft
+from dialogs.intake.sheet import display
 from dialogs.intake.table import QUESTIONS, previous
 from dialogs.kernel.context import Context
 from dialogs.kernel.dates import short_date
-from dialogs.kernel.effects import Effect
+from dialogs.kernel.effects import Effect, RequestContact, SetLocale
 from dialogs.kernel.events import (
     Attachment,
     CaseCreated,
     Choice,
     Command,
+    ContactRouted,
     Event,
     Location,
     Text,
@@ -40,10 +44,11 @@ from dialogs.kernel.flow import (
     Result,
     Retry,
 )
-from dialogs.kernel.i18n import supported
+from dialogs.kernel.i18n import LOCALES, supported, words
 from dialogs.kernel.outcome import Outcome
-from dialogs.kernel.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
+from dialogs.kernel.replies import Button, ClearButtons, Echo, Edit, Msg, Reply, Say, msg
 from dialogs.kernel.state import Stage, State
+from dialogs.kernel.textnorm import fold
 from dialogs.privacy import steps as privacy
 
 # French names first; English ones so that the English command menu works too.
@@ -67,6 +72,8 @@ COMMAND_ALIASES = {
     "mydata": "mesdonnees",
     "oublier": "oublier",
     "forget": "oublier",
+    "langue": "langue",
+    "language": "langue",
 }
 # Command name, help key, in menu order; registered with setMyCommands.
 MENU: tuple[tuple[str, str], ...] = (
@@ -79,7 +86,12 @@ MENU: tuple[tuple[str, str], ...] = (
     ("fin", "menu.fin"),
     ("mesdonnees", "menu.mesdonnees"),
     ("oublier", "menu.oublier"),
+    ("langue", "menu.langue"),
 )
+# /langue: one button per language; the data is not versioned (choosing again is
+# harmless), so the buttons stay valid whatever happens to the conversation.
+LANGUAGE_PREFIX = "lang:"
+LANGUAGES = (("fr", "language.fr"), ("en", "language.en"))
 # /aide: the commands, then what the person can do with their data.
 HELP = (msg("help.body"), msg("help.privacy"), msg("help.admin"))
 # Stages between requests: the person is not answering intake questions.
@@ -89,33 +101,107 @@ MENU_EN = {french: english for english, french in COMMAND_ALIASES.items() if eng
 
 
 def step(state: State | None, event: Event, ctx: Context) -> Outcome:
+    outcome = flow_step(state, event, ctx)
+    new = outcome.state
+    if new is not None and new.burst and new.burst is not (state.burst if state else None):
+        return outcome  # a long text just answered: more parts may follow
+    return dataclasses.replace(outcome, state=bursts.forget(new))
+
+
+def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
+    if isinstance(event, Text) and state is not None and relay.handles(state, event, ctx):
+        # To the aiguilleur; a long text in parts is joined first, so a refused
+        # first part is never followed by its tail alone.
+        return with_parts(state, event, ctx, relay.step)
     if relay.handles(state, event, ctx):
         # A case held by an aiguilleur: the person talks to them (dialogs/assignment/relay.py).
         return relay.step(state, event, ctx)
     if followup.handles(state, event, ctx):
         # Nudges and their buttons have their own flow (dialogs/followup/steps.py).
-        return followup.step(state, event, ctx)
+        return after_nudge(state, event, followup.step(state, event, ctx), ctx)
+    if isinstance(event, Choice) and event.data.startswith(LANGUAGE_PREFIX):
+        return choose_language(state, event.data.removeprefix(LANGUAGE_PREFIX), ctx)
     if state is None:
         return first_contact(event, ctx)
     match event:
         case Command():
             return command(state, event, ctx)
-        case Choice(data=data):
+        case Choice(data=data, message=message):
             version, _, action = data.partition(":")
             if not version.isdigit() or int(version) != state.version or not action:
-                return Outcome(state=state, replies=(ClearButtons(),), toast=msg("button.stale"))
-            return answer(state, Picked(action=action), ctx)
-        case Text() | Location():
+                return stale(state, version, message)
+            return answer(state, Picked(action=action, message=message), ctx)
+        case Text():
+            return answer_text(state, event, ctx)
+        case Location():
             return answer(state, event, ctx)
         case Attachment(kind=kind):
             reason = msg("input.unsupported", kind=msg(f"attachment.{kind.value}"))
             return retry(state, reason, ctx, from_button=False)
         case CaseCreated(ref=ref, resources=resources, aiguilleurs=people):
             created = Say(lines=(msg("case.created", ref=ref),))
+            # Contact chosen as the help wanted: asked for now, not asked again.
+            asked = CONTACT_HELP in (state.answers.get("help") or ())
+            effects: tuple[Effect, ...] = (RequestContact(ref=ref),) if asked else ()
             if not resources and not people:
-                return Outcome(state=state, replies=(created,))
-            proposing = dataclasses.replace(state, draft=proposals_draft(event))
-            return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,))
+                return Outcome(state=state, replies=(created,), effects=effects)
+            draft = proposals_draft(event, contact_asked=asked)
+            proposing = dataclasses.replace(state, draft=draft)
+            return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,), effects=effects)
+        case ContactRouted(ref=ref, to=to):
+            return Outcome(state=state, replies=(Say(lines=(contact_routed(ref, to),)),))
+
+
+def contact_routed(ref: str, to: str) -> Msg:
+    """What the person is told once their contact request went somewhere (or nowhere)."""
+    if to == "desk":
+        return msg("proposals.contact_requested")
+    if to == "coordinators":
+        return msg("contact.routed.coordinators", ref=ref)
+    if to == "queued":
+        return msg("contact.routed.queued", ref=ref)
+    return msg("contact.routed.nobody", ref=ref)
+
+
+def stale(state: State, version: str, message: str | None) -> Outcome:
+    """A press that is not for the current question: a toast, nothing changes.
+    Its keyboard is cleared only when it surely is an old one: a well-formed
+    older version, on a message sent before the current question (the one whose
+    button led here, or an older one), and not the message last redrawn in place
+    (a double tap's second press arrives after the first redrew that message:
+    its buttons are the live ones). Anything else, a forged press included,
+    touches no keyboard."""
+    older = version.isdigit() and int(version) < state.version
+    live = message is not None and message == state.live_message
+    replies: tuple[Reply, ...] = (
+        (ClearButtons(),) if older and not live and sent_before(message, state) else ()
+    )
+    return Outcome(state=state, replies=replies, toast=msg("button.stale"))
+
+
+def sent_before(message: str | None, state: State) -> bool:
+    """Whether `message` is no newer than the one whose button led to the current
+    question (transports number a chat's messages in order)."""
+    mark = state.answered_from
+    if message is None or mark is None or not message.isdigit() or not mark.isdigit():
+        return False
+    return int(message) <= int(mark)
+
+
+def after_nudge(state: State | None, event: Event, outcome: Outcome, ctx: Context) -> Outcome:
+    """A nudge answered by button in the middle of an intake: its new messages
+    pushed the intake's question out of sight, so it is asked again (same
+    version: its buttons stay valid)."""
+    if (
+        state is None
+        or outcome.state is None
+        or not isinstance(event, Choice)
+        or not followup.in_intake(outcome.state)
+        or not any(isinstance(r, Say) for r in outcome.replies)
+    ):
+        return outcome
+    again = reask(outcome.state, ctx)
+    return dataclasses.replace(outcome, replies=(*outcome.replies, *again.replies))
 
 
 def first_contact(event: Event, ctx: Context) -> Outcome:
@@ -125,6 +211,11 @@ def first_contact(event: Event, ctx: Context) -> Outcome:
         return Outcome(state=None, replies=(ClearButtons(),), toast=msg("button.stale"))
     if is_command(event, privacy.EXPORT) or is_command(event, privacy.FORGET):
         return privacy.nothing_stored()
+    if is_command(event, "statut"):
+        # Nothing stored (never started, or erased by /oublier): say so, keep nothing.
+        return Outcome(state=None, replies=(Say(lines=(msg("status.nothing_stored"),)),))
+    if is_command(event, "langue"):
+        return Outcome(state=None, replies=(language_question(),))
     before = HELP if is_command(event, "aide") else ()
     return enter(fresh, Stage.WELCOME, ctx, before=before)
 
@@ -142,10 +233,16 @@ def enter(
     effects: tuple[Effect, ...] = (),
 ) -> Outcome:
     """Move to `stage` and ask its question (one code path for every entry)."""
-    entered = dataclasses.replace(state, stage=stage, version=state.version + 1)
+    entered = dataclasses.replace(
+        state, stage=stage, version=state.version + 1, live_message=None, answered_from=None
+    )
     if stage == Stage.SUMMARY:
         # Every edit ends on the summary: from here on, answers follow the flow again.
         entered = dataclasses.replace(entered, editing=False)
+        if state.editing and state.sheet_message:
+            return sheet_updated(entered, state.sheet_message, ctx, before, replies, effects)
+    elif not entered.editing and stage != Stage.EDIT_PICK:
+        entered = dataclasses.replace(entered, sheet_message=None)
     lines: tuple[Msg, ...] = before
     buttons: tuple[tuple[Button, ...], ...] = ()
     if stage != Stage.IDLE:
@@ -153,6 +250,23 @@ def enter(
         lines, buttons = (*before, *prompt.lines), prompt.buttons
     said = (Say(lines=lines, buttons=buttons),) if lines else ()
     return Outcome(state=entered, replies=(*replies, *said), effects=effects)
+
+
+def sheet_updated(
+    state: State,
+    message: str,
+    ctx: Context,
+    before: tuple[Msg, ...],
+    replies: tuple[Reply, ...],
+    effects: tuple[Effect, ...],
+) -> Outcome:
+    """After an edit: the summary the person pressed "edit" on is updated in place
+    (its buttons back), and a short line says so, instead of a new sheet. The
+    line has no buttons: the sheet's own stay the ones to press."""
+    prompt = QUESTIONS[Stage.SUMMARY].ask(state, ctx)
+    in_place = Edit(lines=prompt.lines, buttons=prompt.buttons, message=message)
+    said = Say(lines=(*before, msg("summary.updated")))
+    return Outcome(state=state, replies=(*replies, in_place, said), effects=effects)
 
 
 def prompt_of(state: State, ctx: Context) -> Prompt:
@@ -190,16 +304,29 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
     from_button = isinstance(inp, Picked)
     result: Result = QUESTIONS[state.stage].answer(state, inp, ctx)
     match result:
-        case Next(state=accepted, to=to, effects=effects, before=before):
-            shown: tuple[Reply, ...] = ()
+        case Next(state=accepted, to=to, effects=effects, before=before, shown=label):
+            record: tuple[Reply, ...] = ()
             if isinstance(inp, Picked):
-                shown = (answered_in_place(state, inp.action, ctx),)
-            return enter(accepted, to, ctx, before=before, replies=shown, effects=effects)
+                record = (answered_in_place(state, inp.action, ctx, label),)
+            elif (echo := typed_echo(state, result, ctx)) is not None:
+                record = (echo,)
+            moved = enter(accepted, to, ctx, before=before, replies=record, effects=effects)
+            if isinstance(inp, Picked) and moved.state is not None:
+                # The next question is sent after the message pressed.
+                came_from = dataclasses.replace(moved.state, answered_from=inp.message)
+                return dataclasses.replace(moved, state=came_from)
+            return moved
         case Redraw(state=changed, effects=effects):
-            redrawn = dataclasses.replace(changed, version=changed.version + 1)
+            # Redrawn in place from a button: that message keeps the live buttons.
+            live = inp.message if isinstance(inp, Picked) else None
+            redrawn = dataclasses.replace(changed, version=changed.version + 1, live_message=live)
             prompt = prompt_of(redrawn, ctx)
             reply: Reply = (
-                Edit(lines=prompt.lines, buttons=prompt.buttons)
+                Edit(
+                    lines=prompt.lines,
+                    buttons=prompt.buttons,
+                    prior=prompt_of(state, ctx).lines,
+                )
                 if from_button
                 else Say(lines=prompt.lines, buttons=prompt.buttons)
             )
@@ -211,13 +338,71 @@ def answer(state: State, inp: Input, ctx: Context) -> Outcome:
             return Outcome(state=None, replies=(*cleared, Say(lines=(farewell,))), effects=effects)
 
 
-def answered_in_place(state: State, action: str, ctx: Context) -> Reply:
+def answer_text(state: State, text: Text, ctx: Context) -> Outcome:
+    """A typed answer; the continuation of a long one a moment ago is joined to
+    it and answers the same question (dialogs/intake/bursts.py)."""
+    return with_parts(state, text, ctx, answer)
+
+
+def with_parts(
+    state: State, text: Text, ctx: Context, handle: Callable[[State, Text, Context], Outcome]
+) -> Outcome:
+    """`handle` the text, joined to the long one it continues if any; remember
+    it if more parts may follow (accepted: the state moved on or it was relayed)."""
+    follow = bursts.continuation(state, text, ctx)
+    base, whole = follow if follow is not None else (state, text.text)
+    outcome = handle(base, Text(text=whole, sent_at=text.sent_at) if follow else text, ctx)
+    if follow is not None:
+        outcome = dataclasses.replace(outcome, replies=noted(outcome.replies))
+    accepted = outcome.state is not base or bool(outcome.effects)
+    kept = bursts.remembered(base, outcome.state, text, whole, accepted, ctx)
+    return dataclasses.replace(outcome, state=kept)
+
+
+def noted(replies: tuple[Reply, ...]) -> tuple[Reply, ...]:
+    """Say first that the parts were put together."""
+    note = msg("input.joined")
+    for index, reply in enumerate(replies):
+        if isinstance(reply, Say):
+            merged = Say(lines=(note, *reply.lines), buttons=reply.buttons)
+            return (*replies[:index], merged, *replies[index + 1 :])
+    return (Say(lines=(note,)), *replies)
+
+
+TOGGLED = {Stage.THEMES: "themes", Stage.THEMES_CONFIRM: "themes", Stage.HELP: "help"}
+
+
+def typed_echo(state: State, typed: Next, ctx: Context) -> Echo | None:
+    """A typed answer to a question with buttons, as understood: the label of
+    the button that does the same, or the options read in the text."""
+    prompt = prompt_of(state, ctx)
+    if not prompt.buttons:
+        return None
+    if typed.shown is not None:
+        return Echo(label=typed.shown)
+    question = QUESTIONS[state.stage]
+    for row in prompt.buttons:
+        for b in row:
+            action = b.data.partition(":")[2]
+            if question.answer(state, Picked(action=action), ctx) == typed:
+                return Echo(label=b.label)
+    field = TOGGLED.get(state.stage)
+    if field is not None and field in typed.state.answers:
+        return Echo(label=display(typed.state.answers, field))
+    return None
+
+
+def answered_in_place(
+    state: State, action: str, ctx: Context, shown: Msg | tuple[Msg, ...] | None = None
+) -> Reply:
     """Turn the question the person answered by button into a record of the
-    answer: same text, the chosen label below, no buttons left to press."""
-    label = chosen_label(state, action, ctx)
+    answer: same text, the answer below (`shown`, else the label pressed), no
+    buttons left to press."""
+    label = shown if shown is not None else chosen_label(state, action, ctx)
     if label is None:
         return ClearButtons()
-    return Edit(lines=(*prompt_of(state, ctx).lines, msg("answer.chosen", label=label)))
+    asked = prompt_of(state, ctx).lines
+    return Edit(lines=(*asked, msg("answer.chosen", label=label)), prior=asked)
 
 
 # -- commands ----------------------------------------------------------------
@@ -268,6 +453,12 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
             if state.stage in RESTING:
                 return Outcome(state=state, effects=(export,))
             return dataclasses.replace(reask(state, ctx), effects=(export,))
+        case "langue":
+            # "/langue en", "/language français": chosen at once.
+            typed = [c for c, _ in LANGUAGES if fold(cmd.args) in words(f"words.language.{c}")]
+            if cmd.args.strip() and typed:
+                return choose_language(state, typed[0], ctx)
+            return Outcome(state=state, replies=(language_question(),))
         case "oublier":
             if state.stage == Stage.CONFIRM_FORGET:
                 return reask(state, ctx)
@@ -277,6 +468,30 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
         case _:
             unknown = msg("command.unknown", name=cmd.name[:32])
             return reask(state, ctx, before=(unknown,))
+
+
+def language_question() -> Say:
+    rows = tuple(
+        (Button(label=msg(key), data=f"{LANGUAGE_PREFIX}{code}"),) for code, key in LANGUAGES
+    )
+    return Say(lines=(msg("language.ask"),), buttons=rows)
+
+
+def choose_language(state: State | None, code: str, ctx: Context) -> Outcome:
+    """The conversation goes on in the chosen language: the choice is recorded
+    (rendered in the new language, as everything in this outcome) and the
+    current question asked again in it."""
+    if code not in LOCALES:
+        return Outcome(state=state, replies=(ClearButtons(),), toast=msg("button.stale"))
+    chosen = Edit(lines=(msg("language.ask"), msg("language.set")))
+    effects: tuple[Effect, ...] = (SetLocale(locale=code),) if state and state.consented else ()
+    if state is None:
+        return enter(State(locale=code), Stage.WELCOME, ctx, replies=(chosen,))
+    changed = dataclasses.replace(state, locale=code)
+    if changed.stage in RESTING:
+        return Outcome(state=changed, replies=(chosen,), effects=effects)
+    asked = reask(changed, ctx)
+    return dataclasses.replace(asked, replies=(chosen, *asked.replies), effects=effects)
 
 
 def go_back(state: State, ctx: Context) -> Outcome:

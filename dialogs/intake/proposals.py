@@ -17,6 +17,8 @@ from dialogs.kernel.replies import Button, Msg, msg, msg_from_json, msg_to_json
 from dialogs.kernel.state import Stage, State
 
 PAGE = 3
+# The kind of help meaning "put me in touch with an aiguilleur" (dialogs/kernel/options.py).
+CONTACT_HELP = "relation"
 
 
 def suggestion_json(item: Suggestion) -> dict[str, Any]:
@@ -25,22 +27,38 @@ def suggestion_json(item: Suggestion) -> dict[str, Any]:
         "name": item.name,
         "url": item.url,
         "summary": item.summary,
+        "summary_en": item.summary_en,
         "why": [msg_to_json(w) for w in item.why],
     }
 
 
-def proposals_draft(event: CaseCreated) -> dict[str, Any]:
+def proposals_draft(event: CaseCreated, contact_asked: bool = False) -> dict[str, Any]:
+    """`contact`: "asked" (already requested with the sheet), "offer" (a button
+    to ask) or "none" (nobody could be reached: not offered)."""
+    possible = "offer" if event.contact_possible else "none"
+    contact = "asked" if contact_asked else possible
     return {
         "ref": event.ref,
         "resources": [suggestion_json(r) for r in event.resources],
         "aiguilleurs": [suggestion_json(a) for a in event.aiguilleurs],
         "shown": min(PAGE, len(event.resources)),
         "liked": [],
+        "contact": contact,
     }
 
 
 def reasons(item: dict[str, Any]) -> tuple[Msg, ...]:
     return tuple(msg_from_json(w) for w in item.get("why") or ())
+
+
+def summary_in(locale: str, item: dict[str, Any]) -> str | Msg:
+    """The summary in the conversation's language; in French, said so, when the
+    resource has none in English."""
+    if locale == "fr":
+        return str(item.get("summary") or "")
+    if item.get("summary_en"):
+        return str(item["summary_en"])
+    return msg("proposals.summary_in_french", summary=str(item.get("summary") or ""))
 
 
 def ask_proposals(state: State, ctx: Context) -> Prompt:
@@ -49,6 +67,7 @@ def ask_proposals(state: State, ctx: Context) -> Prompt:
     people: list[dict[str, Any]] = list(draft.get("aiguilleurs") or [])
     shown = int(draft.get("shown") or 0)
     liked = set(draft.get("liked") or [])
+    offer_contact = draft.get("contact", "offer") == "offer"
     lines: list[Msg] = []
     if resources:
         lines.append(msg("proposals.title"))
@@ -58,7 +77,7 @@ def ask_proposals(state: State, ctx: Context) -> Prompt:
                 "proposals.resource",
                 n=number,
                 name=item["name"],
-                summary=item["summary"],
+                summary=summary_in(state.locale, item),
                 url=item["url"],
                 why=reasons(item),
             )
@@ -66,7 +85,10 @@ def ask_proposals(state: State, ctx: Context) -> Prompt:
     if people:
         lines.append(msg("proposals.people"))
         lines.extend(msg("proposals.person", name=p["name"], why=reasons(p)) for p in people)
-    lines.append(msg("proposals.ask"))
+    if offer_contact:
+        lines.append(msg("proposals.ask"))
+    elif resources:
+        lines.append(msg("proposals.ask.keep"))
     rows: list[tuple[Button, ...]] = [
         (
             button(
@@ -81,7 +103,8 @@ def ask_proposals(state: State, ctx: Context) -> Prompt:
     ]
     if shown < len(resources):
         rows.append((button(state, "more", msg("proposals.more")),))
-    rows.append((button(state, "contact", msg("proposals.contact")),))
+    if offer_contact:
+        rows.append((button(state, "contact", msg("proposals.contact")),))
     rows.append((button(state, "done", msg("proposals.finish")),))
     return Prompt(lines=tuple(lines), buttons=tuple(rows))
 
@@ -107,13 +130,10 @@ def answer_proposals(state: State, inp: Input, ctx: Context) -> Result:
     if action == "more" and shown < len(resources):
         return Redraw(state=state.with_draft(shown=min(len(resources), shown + PAGE)))
     done = dataclasses.replace(state, draft={})
-    if action == "contact":
-        return Next(
-            state=done,
-            to=Stage.IDLE,
-            effects=(RequestContact(ref=ref),),
-            before=(msg("proposals.contact_requested"),),
-        )
+    if action == "contact" and draft.get("contact", "offer") == "offer":
+        # What the person is told depends on where the request goes: the runtime
+        # answers with `ContactRouted` (dialogs/intake/engine.py).
+        return Next(state=done, to=Stage.IDLE, effects=(RequestContact(ref=ref),))
     if action == "done":
         return Next(state=done, to=Stage.IDLE, before=(msg("proposals.done", ref=ref),))
     return Retry(reason=msg("input.use_buttons"))

@@ -59,9 +59,22 @@ def display(answers: Mapping[str, Any], field: str) -> Msg | str | tuple[Msg, ..
             return str(value) if value else msg("sheet.missing")
 
 
-def sheet_lines(answers: Mapping[str, Any]) -> tuple[Msg, ...]:
+# Labels that speak to the person who filled in the sheet (« Votre rôle »), and
+# how aiguilleurs and coordinators read them instead.
+THIRD_PERSON = {"role": "field.role.theirs"}
+
+
+def sheet_lines(answers: Mapping[str, Any], *, third_person: bool = False) -> tuple[Msg, ...]:
+    """`third_person`: shown to someone else than its author (an aiguilleur, a
+    coordinator)."""
     return tuple(
-        msg("sheet.line", label=msg(f"field.{field}"), value=display(answers, field))
+        msg(
+            "sheet.line",
+            label=msg(
+                THIRD_PERSON.get(field, f"field.{field}") if third_person else f"field.{field}"
+            ),
+            value=display(answers, field),
+        )
         for field, _ in FIELDS
     )
 

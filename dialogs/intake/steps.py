@@ -13,9 +13,11 @@ from dialogs.catalog.matching import infer_themes
 from dialogs.geo.places import (
     Ambiguous,
     Found,
+    InRegion,
     NotFound,
     Place,
     UnknownPostalCode,
+    departement,
     lookup_place,
     place_from_location,
 )
@@ -53,7 +55,8 @@ from dialogs.kernel.textnorm import fold
 
 def ask_welcome(state: State, ctx: Context) -> Prompt:
     return Prompt(
-        lines=(msg("welcome.body"), msg("welcome.consent")),
+        # The number said is the number asked: one question per field of the sheet.
+        lines=(msg("welcome.body", count=len(FIELDS)), msg("welcome.consent")),
         buttons=(
             (button(state, "yes", msg("consent.accept")),),
             (button(state, "no", msg("consent.refuse")),),
@@ -146,7 +149,24 @@ def answer_place(state: State, inp: Input, ctx: Context) -> Result:
             return found_place(state, place)
         case Ambiguous(places=places):
             candidates = [place_to_json(p) for p in places]
-            return Next(state=state.with_draft(candidates=candidates), to=Stage.PLACE_PICK)
+            in_region = state.draft.get("region")
+            if in_region:
+                # Typed after naming a région: its homonyms are the ones meant.
+                local = [c for c in candidates if c["region"] == in_region]
+                if len(local) == 1:
+                    return found_place(state, places[candidates.index(local[0])])
+            return Next(
+                state=dataclasses.replace(state, draft={"candidates": candidates}),
+                to=Stage.PLACE_PICK,
+            )
+        case InRegion(region=region, places=places):
+            # The région is recorded at once; the département is still needed.
+            candidates = [place_to_json(p) for p in places]
+            named = dataclasses.replace(
+                state.with_answer("region", region),
+                draft={"region": region, "candidates": candidates},
+            )
+            return Next(state=named, to=Stage.PLACE_PICK)
         case UnknownPostalCode(code=code):
             return Retry(reason=msg("place.unknown_postal_code", code=code))
         case NotFound():
@@ -156,8 +176,28 @@ def answer_place(state: State, inp: Input, ctx: Context) -> Result:
 
 def ask_place_pick(state: State, ctx: Context) -> Prompt:
     candidates = state.draft.get("candidates") or []
+    region = state.draft.get("region")
+    if region:
+        # A région: its départements, two a row (Occitanie has thirteen).
+        labels = [
+            button(
+                state,
+                f"pick:{i}",
+                msg("place.departement", dep_code=c["departement"], dep_name=departement_name(c)),
+            )
+            for i, c in enumerate(candidates)
+        ]
+        rows = tuple(tuple(labels[n : n + 2]) for n in range(0, len(labels), 2))
+        return Prompt(
+            lines=(msg("place.region.ask", region=Msg(key=f"region.{region}")),), buttons=rows
+        )
     rows = tuple((button(state, f"pick:{i}", place_label(c)),) for i, c in enumerate(candidates))
     return Prompt(lines=(msg("place.pick.ask"),), buttons=rows)
+
+
+def departement_name(place: Mapping[str, Any]) -> str:
+    dep = departement(str(place.get("departement", "")))
+    return dep.name if dep else str(place.get("departement", ""))
 
 
 def answer_place_pick(state: State, inp: Input, ctx: Context) -> Result:
@@ -165,10 +205,10 @@ def answer_place_pick(state: State, inp: Input, ctx: Context) -> Result:
     if isinstance(inp, Picked) and inp.action.startswith("pick:"):
         index = inp.action.removeprefix("pick:")
         if index.isdigit() and int(index) < len(candidates):
-            return Next(
-                state=dataclasses.replace(state, draft={"place": candidates[int(index)]}),
-                to=Stage.PLACE_CONFIRM,
-            )
+            # Chosen from the list: no need to ask "is that right?" again.
+            place = dict(candidates[int(index)])
+            chosen = accepted(state, "place", place).with_answer("region", place.get("region"))
+            return Next(state=chosen, to=after(state, Stage.PLACE))
         return Retry(reason=msg("input.use_buttons"))
     # Typing again (a postal code, "Saint-Denis 93") is a fresh lookup.
     return answer_place(state, inp, ctx)
@@ -270,7 +310,11 @@ def themes_question(stage: Stage, ask_key: str, then: Stage) -> Question:
                 if not selected:
                     return Retry(reason=msg("intake.themes.none_selected"))
                 ordered = [t for t in THEMES if t in selected]
-                return Next(state=accepted(state, "themes", ordered), to=after(state, then))
+                return Next(
+                    state=accepted(state, "themes", ordered),
+                    to=after(state, then),
+                    shown=tuple(msg(f"theme.{t}") for t in ordered),
+                )
             theme = inp.action.removeprefix("th:")
             if theme not in THEMES:
                 return Retry(reason=msg("input.use_buttons"))
@@ -352,7 +396,11 @@ def answer_help(state: State, inp: Input, ctx: Context) -> Result:
             if not selected:
                 return Retry(reason=msg("intake.help.none_selected"))
             ordered = [h for h in HELP_KINDS if h in selected]
-            return Next(state=accepted(state, "help", ordered), to=after(state, Stage.HELP))
+            return Next(
+                state=accepted(state, "help", ordered),
+                to=after(state, Stage.HELP),
+                shown=tuple(msg(f"help.{h}") for h in ordered),
+            )
         kind = inp.action.removeprefix("hp:")
         if kind not in HELP_KINDS:
             return Retry(reason=msg("input.use_buttons"))
@@ -432,6 +480,9 @@ def answer_summary(state: State, inp: Input, ctx: Context) -> Result:
             effects=(SubmitCase(sheet=dict(state.answers), locale=state.locale),),
         )
     if edit:
+        if isinstance(inp, Picked) and inp.message:
+            # This message shows the sheet: it is updated after the edit.
+            state = dataclasses.replace(state, sheet_message=inp.message)
         return Next(state=state, to=Stage.EDIT_PICK)
     return Retry(reason=msg("summary.use_buttons"))
 

@@ -20,6 +20,20 @@ class CaseSummary:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Reminder:
+    """What a nudge recalls of its case, weeks after the request: the problem in
+    a few words, the resources proposed (or kept), whether contact was asked
+    for, and whether the action was already reported as started."""
+
+    problem: str | None = None
+    resources: tuple[str, ...] = ()
+    contact: bool = False
+    verified: bool = False
+    # An impact nudge is still planned (it will ask what changed).
+    impact_later: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NudgeView:
     """A follow-up nudge as the dialog needs it: the one a button names, or the
     latest one of this chat still waiting for an answer."""
@@ -29,8 +43,13 @@ class NudgeView:
     kind: str
     # None until answered; "texte" when the person only wrote something.
     answer: str | None = None
-    # The impact question waiting for an answer, if any.
+    # The typed answer this nudge waits for, if any: an impact question, or
+    # "aide" (what blocks, after "J'ai besoin d'aide": passed on to a human).
     impact_step: str | None = None
+    # Someone can be alerted about this case (its aiguilleur, or coordinators):
+    # the person is never promised a human who does not exist.
+    reachable: bool = True
+    reminder: Reminder = Reminder()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

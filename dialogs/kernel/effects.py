@@ -50,6 +50,14 @@ class RequestContact:
     ref: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetLocale:
+    """The person chose the language of their conversation (/langue): kept on
+    their record too, for what is sent to them outside the conversation."""
+
+    locale: str
+
+
 # -- follow-up (dialogs/followup/steps.py); executed by bot/followup/executor.py ---------
 
 
@@ -189,6 +197,7 @@ Effect = (
     | AddCaseMessage
     | RecordInterest
     | RequestContact
+    | SetLocale
     | FollowupEffect
     | RelayEffect
     | PrivacyEffect

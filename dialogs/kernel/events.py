@@ -7,8 +7,10 @@ Telegram or Matrix object.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
+from dialogs.kernel.context import Reminder
 from dialogs.kernel.replies import Msg
 
 
@@ -26,13 +28,18 @@ class AttachmentKind(StrEnum):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Text:
     text: str
+    # When the person sent it, if the transport says (Telegram's message date):
+    # the parts of a long text are joined by it (dialogs/intake/bursts.py).
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Choice:
-    """A button press; `data` is the raw callback data, possibly forged or stale."""
+    """A button press; `data` is the raw callback data, possibly forged or stale.
+    `message`: the transport's id of the message the button is on, if known."""
 
     data: str
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +73,8 @@ class Suggestion:
     url: str = ""
     summary: str = ""
     why: tuple[Msg, ...] = ()
+    # A resource's English summary, if its catalog entry has one.
+    summary_en: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +85,20 @@ class CaseCreated:
     ref: str
     resources: tuple[Suggestion, ...] = ()
     aiguilleurs: tuple[Suggestion, ...] = ()
+    # Whether a contact request could reach anyone (an aiguilleur proposed and a
+    # desk to offer it, or a coordinator to take it): if not, none is offered.
+    contact_possible: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactRouted:
+    """Fed back by the runtime after a `RequestContact`: where the request went.
+    `to` is "desk" (offered to an aiguilleur), "queued" (nobody free yet: waits
+    for the first one), "coordinators" (sent to coordinators who assign it) or
+    "nobody" (recorded, but no one can be reached)."""
+
+    ref: str
+    to: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +110,7 @@ class NudgeDue:
     case_ref: str
     kind: str
     deferrals: int = 0
+    reminder: Reminder = field(default_factory=Reminder)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,4 +122,14 @@ class NudgeUnanswered:
     kind: str
 
 
-Event = Text | Choice | Command | Attachment | Location | CaseCreated | NudgeDue | NudgeUnanswered
+Event = (
+    Text
+    | Choice
+    | Command
+    | Attachment
+    | Location
+    | CaseCreated
+    | ContactRouted
+    | NudgeDue
+    | NudgeUnanswered
+)

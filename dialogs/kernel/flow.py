@@ -68,9 +68,11 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Picked:
-    """The action part of a current (non-stale) button press."""
+    """The action part of a current (non-stale) button press, and the message
+    the button is on (when the transport knows it)."""
 
     action: str
+    message: str | None = None
 
 
 Input = Text | Location | Picked
@@ -90,6 +92,9 @@ class Next:
     to: Stage
     effects: tuple[Effect, ...] = ()
     before: tuple[Msg, ...] = ()
+    # What to record as the answer ("Votre réponse : …") when it is not the label
+    # of the button pressed: the themes chosen rather than "Valider (2)".
+    shown: Msg | tuple[Msg, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,7 +151,10 @@ def read_text(inp: Input, field: str) -> str | Retry:
     if len(text) < low:
         return Retry(reason=msg(f"input.too_short.{field}", minimum=low))
     if len(text) > high:
-        return Retry(reason=msg("input.too_long", length=len(text), maximum=high))
+        # Sending it in several messages works only after the intake (each
+        # message is then a note on the request): the advice says so.
+        key = "input.too_long.note" if field == "message" else "input.too_long.intake"
+        return Retry(reason=msg(key, length=len(text), maximum=high))
     return text
 
 

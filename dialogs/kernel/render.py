@@ -37,13 +37,24 @@ def html_to_plain(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
-def render_param(locale: str, value: Param) -> str | int:
+def template(locale: str, key: str, variant: str | None = None) -> str:
+    """The catalog text of `key`; a transport's own wording (`<variant>.<key>`,
+    e.g. `terminal.intake.place.ask`: no buttons to touch in a terminal) first."""
+    if variant is not None:
+        special = f"{variant}.{key}"
+        text = translate(locale, special)
+        if text != special:
+            return text
+    return translate(locale, key)
+
+
+def render_param(locale: str, value: Param, variant: str | None = None) -> str | int:
     match value:
         case Msg():
-            return render_msg(locale, value)
+            return render_msg(locale, value, variant)
         case tuple():
             separator = translate(locale, "list.separator")
-            return separator.join(str(render_param(locale, item)) for item in value)
+            return separator.join(str(render_param(locale, item, variant)) for item in value)
         case bool():
             return str(value)
         case int():
@@ -52,29 +63,29 @@ def render_param(locale: str, value: Param) -> str | int:
             return html.escape(str(value), quote=False)
 
 
-def render_msg(locale: str, message: Msg) -> str:
-    template = translate(locale, message.key)
+def render_msg(locale: str, message: Msg, variant: str | None = None) -> str:
+    text = template(locale, message.key, variant)
     if not message.params:
-        return template
-    params = {name: render_param(locale, value) for name, value in message.params.items()}
+        return text
+    params = {name: render_param(locale, value, variant) for name, value in message.params.items()}
     try:
-        return template.format(**params)
+        return text.format(**params)
     except (KeyError, IndexError, ValueError):
         # A translation that names a parameter we did not pass must not break the
         # conversation; the catalog test catches it before release.
-        return template
+        return text
 
 
-def render_lines(locale: str, lines: tuple[Msg, ...]) -> str:
-    return "\n".join(render_msg(locale, line) for line in lines)
+def render_lines(locale: str, lines: tuple[Msg, ...], variant: str | None = None) -> str:
+    return "\n".join(render_msg(locale, line, variant) for line in lines)
 
 
 def render_buttons(
-    locale: str, rows: tuple[tuple[Button, ...], ...]
+    locale: str, rows: tuple[tuple[Button, ...], ...], variant: str | None = None
 ) -> tuple[tuple[RenderedButton, ...], ...]:
     return tuple(
         tuple(
-            RenderedButton(label=html_to_plain(render_msg(locale, b.label)), data=b.data)
+            RenderedButton(label=html_to_plain(render_msg(locale, b.label, variant)), data=b.data)
             for b in row
         )
         for row in rows
@@ -82,6 +93,12 @@ def render_buttons(
 
 
 def render(
-    locale: str, lines: tuple[Msg, ...], buttons: tuple[tuple[Button, ...], ...] = ()
+    locale: str,
+    lines: tuple[Msg, ...],
+    buttons: tuple[tuple[Button, ...], ...] = (),
+    variant: str | None = None,
 ) -> Rendered:
-    return Rendered(html=render_lines(locale, lines), buttons=render_buttons(locale, buttons))
+    return Rendered(
+        html=render_lines(locale, lines, variant),
+        buttons=render_buttons(locale, buttons, variant),
+    )

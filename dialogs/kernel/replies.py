@@ -46,10 +46,16 @@ class Say:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Edit:
-    """Replace the text and buttons of the message the current event came from."""
+    """Replace the text and buttons of the message the current event came from,
+    or of `message` (an id a button press told the dialog earlier).
+    `prior`: the text that message was sent with, when known. A text too long
+    for one message was sent in parts, the buttons on the last: the transport
+    then knows which part the edited message holds."""
 
     lines: tuple[Msg, ...]
     buttons: tuple[tuple[Button, ...], ...] = ()
+    prior: tuple[Msg, ...] | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,7 +63,16 @@ class ClearButtons:
     """Remove the buttons of the message the current event came from."""
 
 
-Reply = Say | Edit | ClearButtons
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Echo:
+    """The answer a person typed to a question with buttons, as it was understood
+    (`answer.chosen`). A chat app already shows what they typed: only a
+    transport that echoes pressed choices (the terminal) shows it."""
+
+    label: Msg | tuple[Msg, ...] | str
+
+
+Reply = Say | Edit | ClearButtons | Echo
 
 
 def say(*lines: Msg, buttons: tuple[tuple[Button, ...], ...] = ()) -> Say:

@@ -56,6 +56,18 @@ class State:
     editing: bool = False
     # Where a confirmation question (cancel, restart, forget) returns on "no".
     resume: Stage | None = None
+    # The message redrawn in place by the last button press (a toggle, ☆): it
+    # shows the current buttons, so a late second tap on it must not clear them.
+    live_message: str | None = None
+    # The message whose button led to the current question: it, and any message
+    # with a smaller id, was sent before the question and holds no live buttons.
+    answered_from: str | None = None
+    # The last long free-text answer, while more parts of it may come
+    # (dialogs/intake/bursts.py): stage, time sent, text, editing flag.
+    burst: Mapping[str, Any] | None = None
+    # The summary message whose "edit" button was pressed: after the edit, that
+    # message is updated in place instead of the whole sheet being posted again.
+    sheet_message: str | None = None
 
     def with_answer(self, key: str, value: Any) -> State:
         return dataclasses.replace(self, answers={**self.answers, key: value})
@@ -74,6 +86,10 @@ class State:
             "draft": dict(self.draft),
             "editing": self.editing,
             "resume": self.resume.value if self.resume else None,
+            "live_message": self.live_message,
+            "answered_from": self.answered_from,
+            "burst": dict(self.burst) if self.burst else None,
+            "sheet_message": self.sheet_message,
         }
 
     @classmethod
@@ -98,4 +114,8 @@ class State:
             draft=dict(data.get("draft") or {}),
             editing=bool(data.get("editing", False)),
             resume=resume,
+            live_message=str(data["live_message"]) if data.get("live_message") else None,
+            answered_from=str(data["answered_from"]) if data.get("answered_from") else None,
+            burst=dict(data["burst"]) if isinstance(data.get("burst"), Mapping) else None,
+            sheet_message=str(data["sheet_message"]) if data.get("sheet_message") else None,
         )

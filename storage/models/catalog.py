@@ -23,6 +23,8 @@ class Resource(Base):
     name: Mapped[str] = mapped_column(String(255))
     url: Mapped[str] = mapped_column(String(1000))
     summary: Mapped[str] = mapped_column(Text)
+    # English summary, optional (dialogs/catalog_types.Resource.summary_en).
+    summary_en: Mapped[str | None] = mapped_column(Text, nullable=True)
     themes: Mapped[list[Any]]
     kind: Mapped[str] = mapped_column(String(16))
     tags: Mapped[list[Any]]

@@ -6,8 +6,12 @@ PostgreSQL), so several processes can share the table and a restart loses
 nothing.
 
 `state`: pending → sent → answered | escalated → answered; pending → cancelled;
-`due_at` is when the worker must next look at the row (send it, or escalate the
-silence), NULL when nothing is left to do.
+sent → blocked (Telegram refused it: the person blocked the bot) → pending again
+when they write to the bot. `due_at` is when the worker must next look at the
+row (send it, or escalate the silence), NULL when nothing is left to do; a
+cancelled row keeps the time it was due, for the listing (the worker only
+claims pending and sent rows). `impact_step` names the typed answer the row
+waits for: an impact question, or "aide" (what blocks, passed on to a human).
 """
 
 from __future__ import annotations

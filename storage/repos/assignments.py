@@ -18,8 +18,15 @@ class AssignmentsRepo:
         self.session = session
 
     async def offer(
-        self, *, case: Case, aiguilleur_id: str, room_id: str, deadline: datetime, now: datetime
+        self,
+        *,
+        case: Case,
+        aiguilleur_id: str,
+        room_id: str,
+        deadline: datetime | None,
+        now: datetime,
     ) -> Assignment:
+        """`deadline` None: it starts when the offer is posted (`set_offer_event`)."""
         row = Assignment(
             case_id=case.id,
             aiguilleur_id=aiguilleur_id,
@@ -113,23 +120,41 @@ class AssignmentsRepo:
             row.reason = reason[:1000]
         await self.session.flush()
 
-    async def set_offer_event(self, assignment_id: int, event_id: str) -> None:
+    async def set_offer_event(
+        self, assignment_id: int, event_id: str, deadline: datetime | None = None
+    ) -> None:
+        """The offer is posted: its event id, and its deadline starts now."""
         row = await self.session.get(Assignment, assignment_id)
-        if row is not None and row.offer_event_id is None:
-            row.offer_event_id = event_id
-            await self.session.flush()
+        if row is not None:
+            self._posted(row, event_id, deadline)
 
-    async def set_offer_event_by_txn(self, txn_id: str, event_id: str) -> None:
+    async def set_offer_event_by_txn(
+        self, txn_id: str, event_id: str, deadline: datetime | None = None
+    ) -> None:
         row = await self.session.scalar(select(Assignment).where(Assignment.offer_txn_id == txn_id))
-        if row is not None and row.offer_event_id is None:
+        if row is not None:
+            self._posted(row, event_id, deadline)
+
+    def _posted(self, row: Assignment, event_id: str, deadline: datetime | None) -> None:
+        # Whichever comes first (the send's answer or its echo in the sync) sets
+        # both; an offer waiting for its posting never expires.
+        if row.offer_event_id is None:
             row.offer_event_id = event_id
-            await self.session.flush()
+        if deadline is not None and row.state == OFFERED and row.deadline is None:
+            row.deadline = deadline
 
     async def expired_ids(self, now: datetime) -> list[int]:
         result = await self.session.scalars(
             select(Assignment.id)
             .where(Assignment.state == OFFERED, Assignment.deadline <= now)
             .order_by(Assignment.deadline, Assignment.id)
+        )
+        return list(result.all())
+
+    async def offered(self) -> list[Assignment]:
+        """Offers waiting for an answer."""
+        result = await self.session.scalars(
+            select(Assignment).where(Assignment.state == OFFERED).order_by(Assignment.id)
         )
         return list(result.all())
 

@@ -36,6 +36,15 @@ def case_ref(number: int) -> str:
     return f"AIG-{number:04d}"
 
 
+# Asked for every nudge sent (what it recalls): one column, prebuilt.
+_PROPOSALS = (
+    select(CaseEvent.data)
+    .where(CaseEvent.case_id == bindparam("case_id"), CaseEvent.kind == "proposals")
+    .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
+    .limit(1)
+)
+
+
 class CasesRepo:
     def __init__(self, session: DbSession) -> None:
         self.session = session
@@ -153,6 +162,28 @@ class CasesRepo:
             data={"resources": resources, "aiguilleurs": aiguilleurs},
             now=now,
         )
+
+    async def proposed_resources(self, case: Case) -> list[str]:
+        """The resources proposed when the case was confirmed, best first."""
+        data = await self.session.scalar(_PROPOSALS, {"case_id": case.id})
+        return [str(r) for r in (data or {}).get("resources") or ()]
+
+    async def retag_nudge_event(
+        self, case: Case, *, nudge_id: int, kind: str, to: str, data: Mapping[str, Any]
+    ) -> int:
+        """Correct a nudge's line of the timeline (a question recorded as sent that
+        Telegram then refused): same moment, new kind, `data` added."""
+        rows = await self.session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == kind)
+        )
+        changed = 0
+        for row in rows.all():
+            if row.data.get("nudge") == nudge_id:
+                row.kind = to
+                row.data = {**row.data, **data}
+                changed += 1
+        await self.session.flush()
+        return changed
 
     async def timeline(self, case: Case) -> Sequence[CaseEvent]:
         result = await self.session.scalars(

@@ -81,6 +81,7 @@ def resource_entry(row: Resource) -> ResourceEntry:
         libre=row.libre,
         replaces=tuple(row.replaces),
         regions=tuple(row.regions),
+        summary_en=row.summary_en or "",
     )
 
 
@@ -109,6 +110,7 @@ def write_resource(row: Resource, entry: ResourceEntry) -> None:
     row.libre = entry.libre
     row.replaces = list(entry.replaces)
     row.regions = list(entry.regions)
+    row.summary_en = entry.summary_en or None
 
 
 def write_aiguilleur(row: Aiguilleur, profile: AiguilleurProfile) -> None:
@@ -211,6 +213,14 @@ class CatalogRepo:
 
     async def resource(self, resource_id: str) -> Resource | None:
         return await self.session.get(Resource, resource_id)
+
+    async def resource_names(self, ids: Sequence[str]) -> list[str]:
+        """Names of these resources, in this order (unknown ids left out)."""
+        rows = await self.session.execute(
+            select(Resource.id, Resource.name).where(Resource.id.in_(list(ids)))
+        )
+        names = {rid: name for rid, name in rows.all()}
+        return [names[i] for i in ids if i in names]
 
     async def aiguilleur(self, aiguilleur_id: str) -> Aiguilleur | None:
         """One aiguilleur of the catalog by slug (inactive and demo ones included)."""

@@ -24,6 +24,10 @@ class MatrixRepo:
     async def room_row(self, aiguilleur_id: str) -> MatrixRoom | None:
         return await self.session.get(MatrixRoom, aiguilleur_id)
 
+    async def room_rows(self) -> list[MatrixRoom]:
+        result = await self.session.scalars(select(MatrixRoom).order_by(MatrixRoom.aiguilleur_id))
+        return list(result.all())
+
     async def rooms(self) -> dict[str, str]:
         """Aiguilleur slug → room id."""
         result = await self.session.scalars(select(MatrixRoom))
@@ -96,17 +100,23 @@ class MatrixRepo:
         )
         return list(result.all())
 
-    # -- sync position -----------------------------------------------------------
+    # -- sync position (and other small values) ----------------------------------
 
     async def sync_token(self) -> str | None:
-        row = await self.session.get(MatrixSync, SYNC_TOKEN)
-        return row.value if row is not None else None
+        return await self.value(SYNC_TOKEN)
 
     async def save_sync_token(self, token: str, now: datetime) -> None:
-        row = await self.session.get(MatrixSync, SYNC_TOKEN)
+        await self.set_value(SYNC_TOKEN, token, now)
+
+    async def value(self, key: str) -> str | None:
+        row = await self.session.get(MatrixSync, key[:64])
+        return row.value if row is not None else None
+
+    async def set_value(self, key: str, value: str, now: datetime) -> None:
+        row = await self.session.get(MatrixSync, key[:64])
         if row is None:
-            self.session.add(MatrixSync(key=SYNC_TOKEN, value=token, updated_at=now))
+            self.session.add(MatrixSync(key=key[:64], value=value, updated_at=now))
         else:
-            row.value = token
+            row.value = value
             row.updated_at = now
         await self.session.flush()

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.models.followup import CaseFlag, Nudge
@@ -18,6 +18,10 @@ SENT = "sent"
 ANSWERED = "answered"
 ESCALATED = "escalated"
 CANCELLED = "cancelled"
+# Asked, but Telegram refused it (403: the person blocked the bot). Asked again
+# when the person writes to the bot again.
+BLOCKED = "blocked"
+BLOCKED_REASON = "blocked"
 # Rows the worker has something to do with once `due_at` passes.
 ACTIVE = (PENDING, SENT)
 # Rows whose buttons or typed answers are still expected.
@@ -40,6 +44,24 @@ _AWAITING_TEXT = (
     .order_by(Nudge.sent_at.desc(), Nudge.id.desc())
     .limit(1)
 )
+_BLOCKED_WHERE = (
+    Nudge.transport == bindparam("transport"),
+    Nudge.address == bindparam("address"),
+    (Nudge.state == BLOCKED)
+    | ((Nudge.state == CANCELLED) & (Nudge.cancel_reason == BLOCKED_REASON)),
+)
+_PENDING_KIND = (
+    select(Nudge.id)
+    .where(
+        Nudge.case_id == bindparam("case_id"),
+        Nudge.state == PENDING,
+        Nudge.kind == bindparam("kind"),
+    )
+    .limit(1)
+)
+# Asked at every message a person sends: a column, not an entity (cheaper).
+_ANY_BLOCKED = select(Nudge.id).where(*_BLOCKED_WHERE).limit(1)
+_BLOCKED_OF_CHAT = select(Nudge).where(*_BLOCKED_WHERE).order_by(Nudge.case_id, Nudge.id)
 
 
 class NudgesRepo:
@@ -151,6 +173,10 @@ class NudgesRepo:
     async def defer(self, nudge_id: int, *, until: datetime, now: datetime) -> None:
         await self._set(nudge_id, now, due_at=until, deferrals=Nudge.deferrals + 1)
 
+    async def stop_waiting(self, nudge_id: int, *, now: datetime) -> None:
+        """A question asked whose silence no longer matters (case verified)."""
+        await self._set(nudge_id, now, due_at=None)
+
     async def bump_attempts(self, nudge_id: int, *, now: datetime) -> None:
         await self._set(nudge_id, now, attempts=Nudge.attempts + 1)
 
@@ -192,8 +218,11 @@ class NudgesRepo:
         return result.all()
 
     async def list_for_case(self, case_id: int) -> Sequence[Nudge]:
+        """A case's nudges by due date: when asked for those asked, else when due
+        (a snoozed copy, created later, comes before the questions it pushed back)."""
+        when = func.coalesce(Nudge.sent_at, Nudge.due_at, Nudge.created_at)
         result = await self.session.scalars(
-            select(Nudge).where(Nudge.case_id == case_id).order_by(Nudge.created_at, Nudge.id)
+            select(Nudge).where(Nudge.case_id == case_id).order_by(when, Nudge.id)
         )
         return result.all()
 
@@ -205,6 +234,11 @@ class NudgesRepo:
             .limit(limit)
         )
         return result.all()
+
+    async def has_pending(self, case_id: int, kind: str) -> bool:
+        """Whether a nudge of this kind is still planned for the case."""
+        found = await self.session.scalar(_PENDING_KIND, {"case_id": case_id, "kind": kind})
+        return found is not None
 
     async def pending_of_case(self, case_id: int) -> Sequence[Nudge]:
         result = await self.session.scalars(
@@ -224,20 +258,25 @@ class NudgesRepo:
         return bool(getattr(result, "rowcount", 0))
 
     async def cancel(self, nudge_id: int, *, reason: str, now: datetime) -> bool:
+        """A pending nudge will not be asked. Its `due_at` stays, for the listing
+        (the worker only claims pending or sent rows)."""
         result = await self.session.execute(
             update(Nudge)
             .where(Nudge.id == nudge_id, Nudge.state == PENDING)
-            .values(state=CANCELLED, due_at=None, cancel_reason=reason[:32], updated_at=now)
+            .values(state=CANCELLED, cancel_reason=reason[:32], updated_at=now)
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def cancel_for_case(self, case_id: int, *, reason: str, now: datetime) -> int:
-        """Stop the follow-up of a case (verified, closed, unreachable). Questions
-        already asked stay answerable; their silence is no longer escalated."""
+    async def cancel_for_case(
+        self, case_id: int, *, reason: str, now: datetime, keep: Sequence[str] = ()
+    ) -> int:
+        """Stop the follow-up of a case (verified, closed, unreachable), except
+        the pending nudges of the kinds in `keep`. Questions already asked stay
+        answerable; their silence is no longer escalated."""
         result = await self.session.execute(
             update(Nudge)
-            .where(Nudge.case_id == case_id, Nudge.state == PENDING)
-            .values(state=CANCELLED, due_at=None, cancel_reason=reason[:32], updated_at=now)
+            .where(Nudge.case_id == case_id, Nudge.state == PENDING, Nudge.kind.not_in(keep))
+            .values(state=CANCELLED, cancel_reason=reason[:32], updated_at=now)
         )
         await self.session.execute(
             update(Nudge)
@@ -256,6 +295,66 @@ class NudgesRepo:
         if state is not None:
             query = query.where(Nudge.state == state)
         return int(await self.session.scalar(query) or 0)
+
+    async def last_asked_of_case(self, case_id: int) -> Nudge | None:
+        """The case's latest question put to the person: where to reach them."""
+        return await self.session.scalar(
+            select(Nudge)
+            .where(Nudge.case_id == case_id, Nudge.sent_at.is_not(None))
+            .order_by(Nudge.sent_at.desc(), Nudge.id.desc())
+            .limit(1)
+        )
+
+    # -- a person who blocked the bot -------------------------------------------
+
+    async def mark_blocked(self, nudge_ids: Iterable[int], *, now: datetime) -> list[Nudge]:
+        """Nudges whose question Telegram refused (403): not sent after all.
+        Only rows still waiting for an answer change; returns them."""
+        ids = list(nudge_ids)
+        if not ids:
+            return []
+        rows = list(
+            (
+                await self.session.scalars(
+                    select(Nudge)
+                    .where(Nudge.id.in_(ids), Nudge.state.in_(OPEN), Nudge.answer.is_(None))
+                    .order_by(Nudge.id)
+                )
+            ).all()
+        )
+        for row in rows:
+            row.state = BLOCKED
+            row.due_at = None
+            row.updated_at = now
+        await self.session.flush()
+        return rows
+
+    async def any_blocked(self, transport: str, address: str) -> bool:
+        """Whether this chat's follow-up was stopped because the person blocked
+        the bot (one prebuilt, indexed query, run for every message received)."""
+        found = await self.session.scalar(
+            _ANY_BLOCKED, {"transport": transport, "address": address}
+        )
+        return found is not None
+
+    async def blocked_of_chat(self, transport: str, address: str) -> Sequence[Nudge]:
+        """This chat's nudges stopped because the person blocked the bot: refused
+        ones and pending ones cancelled for it (asked again if the person writes)."""
+        result = await self.session.scalars(
+            _BLOCKED_OF_CHAT, {"transport": transport, "address": address}
+        )
+        return result.all()
+
+    async def resume(self, plan: Iterable[tuple[int, datetime]], *, now: datetime) -> None:
+        """Blocked or blocked-cancelled rows pending again, at the planned times."""
+        for nudge_id, due in plan:
+            await self._set(nudge_id, now, state=PENDING, due_at=due, cancel_reason=None)
+
+    async def unflag_case(self, case_id: int, flag: str) -> bool:
+        result = await self.session.execute(
+            delete(CaseFlag).where(CaseFlag.case_id == case_id, CaseFlag.flag == flag)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     # -- case flags ---------------------------------------------------------------
 

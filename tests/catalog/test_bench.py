@@ -14,3 +14,25 @@ def test_bench_smoke() -> None:
     assert len(queries(5, rng)) == 5
     row = measure(100, 10, rng)
     assert 0 < row["p50"] <= row["p99"] <= row["max"]
+
+
+def test_quality_bench_figures() -> None:
+    """bench/match_quality.py: figures in [0, 1] for the engine and the
+    baseline on the own set and the held-out dev split (the test split is only
+    run by ``python -m bench``), with the keys the issue names."""
+    from bench.match_quality import run
+
+    figures = run(["own", "dev"])
+    for key in (
+        "match_ndcg5_own",
+        "match_ndcg5_bm25_own",
+        "match_ndcg5_heldout_dev",
+        "match_p3_heldout_dev",
+        "aiguilleur_top1_heldout_dev",
+        "match_ndcg5_bm25_heldout_dev",
+        "match_catalog_coverage_dev",
+        "match_top_share_max_dev",
+    ):
+        assert 0.0 <= figures[key] <= 1.0, key
+    assert figures["match_intrusions_heldout_dev"] == 0
+    assert figures["match_ndcg5_heldout_dev"] > figures["match_ndcg5_bm25_heldout_dev"]

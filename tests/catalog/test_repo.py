@@ -134,6 +134,17 @@ async def test_starter_catalog_for_run_has_no_demo_people(database: Database) ->
 
 async def test_propose_records_rotation_and_cache_follows_imports(database: Database) -> None:
     await load_starter_catalog(database, include_demo_aiguilleurs=True, now=NOW)
+    # A second specialist of gouvernance, equal to the first on every criterion
+    # (same themes, same régions): only rotation can tell them apart.
+    people = seed_catalog().aiguilleurs
+    first_specialist = next(a for a in people if a.themes[0] == "gouvernance")
+    twin = dataclasses.replace(
+        first_specialist, id="jumelle-demo", name="Jumelle", matrix_id="@jumelle-demo:example.org"
+    )
+    async with database.unit() as uow:
+        await uow.catalog.apply(
+            Catalog(aiguilleurs=(*people, twin), sections=frozenset({"aiguilleurs"})), NOW
+        )
     cache = MatchIndexCache()
     query = MatchQuery(text="on utilise doodle pour les réunions", themes=("gouvernance",))
     async with database.unit() as uow:
@@ -141,7 +152,7 @@ async def test_propose_records_rotation_and_cache_follows_imports(database: Data
     assert first.resources[0].id == "framadate"
     async with database.unit() as uow:
         second = await propose(uow, cache, query, NOW + timedelta(minutes=1), limit_aiguilleurs=1)
-    # Rotation: two demo people fit equally; the second request goes to the other.
+    # Rotation: two people fit equally; the second request goes to the other.
     assert first.aiguilleurs[0].id != second.aiguilleurs[0].id
     async with database.unit() as uow:
         index_before = await cache.get(uow)

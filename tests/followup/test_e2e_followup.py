@@ -29,6 +29,7 @@ from tests.transports.telegram.harness import (
 POLICY = (
     PolicyStep(kind="ouverture", after=timedelta(seconds=90)),
     PolicyStep(kind="demarrage", after=timedelta(seconds=300)),
+    PolicyStep(kind="impact", after=timedelta(seconds=900)),
 )
 
 
@@ -85,7 +86,8 @@ async def test_nudge_cest_lance_and_impact_questions(tg: FakeTelegram, bot: BotS
     await confirmed_request(alice)
     nudge = await nudge_after(bot, alice, timedelta(seconds=90))
     assert "AIG-0001" in (nudge.plain_text or "")
-    assert "ouvrir les ressources" in (nudge.plain_text or "")
+    # No catalog here: nothing was proposed, and she asked for no contact.
+    assert "avancer sur votre demande" in (nudge.plain_text or "")
     assert nudge.labels == [
         "C'est lancé 🚀",
         "En cours",
@@ -93,8 +95,15 @@ async def test_nudge_cest_lance_and_impact_questions(tg: FakeTelegram, bot: BotS
         "J'ai besoin d'aide",
         "Relancez-moi plus tard",
     ]
-    first = await choose(alice, "C'est lancé")
-    assert "Bravo" in (first.plain_text or "")
+    bravo = await choose(alice, "C'est lancé")
+    assert "Bravo" in (bravo.plain_text or "")
+    assert "heures" not in (bravo.plain_text or "")  # too early to ask what changed
+    # Verified: the 5-minute nudge never comes; the impact one does.
+    assert isinstance(bot.clock, FakeClock)
+    bot.clock.advance(timedelta(minutes=6))
+    assert await bot.nudges.run_due() == 0  # the 5-minute row was cancelled
+    await alice.expect_silence(0.3)
+    first = await nudge_after(bot, alice, timedelta(seconds=900 - 360 - 90))
     assert "ressources libres" in (first.plain_text or "")
     hours = await answer(alice, "Dolibarr remplace notre vieux tableur")
     assert "heures par mois" in (hours.plain_text or "")
@@ -107,20 +116,20 @@ async def test_nudge_cest_lance_and_impact_questions(tg: FakeTelegram, bot: BotS
     events = await timeline(bot)
     kinds = [k for k, _ in events]
     assert kinds[0] == "submitted"
-    assert kinds[-6:] == [
+    assert kinds[-8:] == [
         "nudge_sent",
         "nudge_answer",
         "action_verified",
+        "nudge_sent",
         "impact",
         "impact",
         "impact",
+        "nudge_answer",
     ]
     impacts = [d for k, d in events if k == "impact"]
     assert [d["field"] for d in impacts] == ["ressources", "heures", "contacts"]
     assert impacts[1]["range"] == "5-10" and impacts[2]["value"] == 2
-    # Verified: the 5-minute nudge never comes.
-    assert isinstance(bot.clock, FakeClock)
-    bot.clock.advance(timedelta(minutes=10))
+    bot.clock.advance(timedelta(days=10))
     assert await bot.nudges.run_due() == 0
     await alice.expect_silence(0.3)
     # The old buttons are answered politely and change nothing.
@@ -139,11 +148,13 @@ async def test_help_and_blocked_person_reach_the_coordinator(
     alert = await coordinator.wait_reply()
     assert "AIG-0001" in (alert.plain_text or "") and "aide" in (alert.plain_text or "")
 
+    # The nudges stopped with the request for help; the coordinator answers,
+    # but Alice has blocked the bot meanwhile.
     tg.block(alice, notify=False)
-    assert isinstance(bot.clock, FakeClock)
-    bot.clock.advance(timedelta(seconds=300))
-    await bot.nudges.run_due()
-    blocked = await coordinator.wait_reply()
+    await coordinator.say("/repondre AIG-0001 Je vous appelle demain ?")
+    blocked = await next_question(coordinator)
+    if "bloqué" not in (blocked.plain_text or ""):
+        blocked = await coordinator.wait_reply()
     assert "bloqué" in (blocked.plain_text or "")
     kinds = [k for k, _ in await timeline(bot)]
     assert "contact_blocked" in kinds and "escalated" in kinds

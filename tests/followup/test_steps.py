@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dialogs.followup.steps import MAX_DEFERRALS, answer_buttons
-from dialogs.kernel.context import CaseSummary, NudgeView
+from dialogs.kernel.context import CaseSummary, NudgeView, Reminder
 from dialogs.kernel.effects import (
     CaseVerified,
     Escalate,
@@ -23,6 +23,12 @@ from dialogs.kernel.state import Stage, State
 from tests.kernel.transcript import NOW, Transcript, full_intake
 
 REF = "AIG-0001"
+RECALLED = Reminder(
+    problem="Nos adhésions sont dans un tableur que plus personne ne comprend, et les relances "
+    "de cotisation partent à la main chaque trimestre depuis des années.",
+    resources=("Dolibarr", "Framadate"),
+    contact=True,
+)
 
 
 def idle_person() -> Transcript:
@@ -46,13 +52,32 @@ def data_of(t: Transcript) -> list[str]:
 
 def test_due_nudge_asks_with_five_answers_and_counts_as_sent() -> None:
     t = idle_person()
-    out = t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="ouverture"))
-    assert t.said() == ["followup.intro", "followup.ask.ouverture"]
+    out = t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="ouverture", reminder=RECALLED))
+    assert t.said() == [
+        "followup.intro",
+        "followup.recall.problem",
+        "followup.recall.resources",
+        "followup.ask.ouverture",
+    ]
     assert data_of(t) == ["f:7:lance", "f:7:cours", "f:7:pas", "f:7:aide", "f:7:plus"]
     assert out.effects == (NudgeAsked(nudge_id=7),)
     assert t.stage == Stage.IDLE
     assert "AIG-0001" in t.text() and "La Fabrique" in t.text()
-    assert "ouvrir les ressources" in t.text()
+    assert "ouvrir les ressources" in t.text() and "Dolibarr, Framadate" in t.text()
+    # The problem is recalled in its first words, cut between two words.
+    assert "Nos adhésions sont dans un tableur" in t.text() and "…" in t.text()
+
+
+def test_the_first_question_mentions_contact_only_to_who_asked_for_it() -> None:
+    for reminder, key in (
+        (RECALLED, "followup.ask.ouverture"),
+        (replace(RECALLED, contact=False), "followup.ask.ouverture.resources"),
+        (replace(RECALLED, resources=()), "followup.ask.ouverture.contact"),
+        (Reminder(), "followup.ask.ouverture.none"),
+    ):
+        t = idle_person()
+        t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="ouverture", reminder=reminder))
+        assert t.said()[-1] == key
 
 
 def test_button_data_fits_telegram_limit() -> None:
@@ -82,12 +107,30 @@ def test_nudge_for_a_forgotten_conversation_is_cancelled() -> None:
     assert out.effects == (NudgeCancelled(nudge_id=3, reason="forgotten"),)
 
 
-def test_cest_lance_verifies_and_asks_the_impact_questions() -> None:
+def test_cest_lance_verifies_and_leaves_impact_to_the_impact_nudge() -> None:
     t = idle_person()
     t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="ouverture"))
-    with_nudge(t)
+    with_nudge(t, reminder=replace(RECALLED, impact_later=True))
     out = t.send(Choice(data="f:7:lance"))
     assert isinstance(out.replies[0], Edit)  # the question keeps the chosen answer
+    assert out.effects == (
+        NudgeAnswered(nudge_id=7, answer="lance"),
+        CaseVerified(ref=REF, nudge_id=7),
+    )
+    assert t.said()[-1] == "followup.verified.later"
+    # The impact nudge of the verified case asks what changed, straight away.
+    verified = replace(RECALLED, verified=True)
+    out = t.send(NudgeDue(nudge_id=9, case_ref=REF, kind="impact", reminder=verified))
+    assert out.effects == (NudgeAsked(nudge_id=9), ImpactStep(nudge_id=9, step="ressources"))
+    assert t.said()[-2:] == ["followup.impact.intro", "followup.impact.ressources.ask"]
+    assert data_of(t) == ["f:9:i:ressources:skip"]
+
+
+def test_cest_lance_on_the_impact_nudge_asks_the_impact_questions() -> None:
+    t = idle_person()
+    t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="impact"))
+    with_nudge(t, kind="impact")
+    out = t.send(Choice(data="f:7:lance"))
     assert out.effects == (
         NudgeAnswered(nudge_id=7, answer="lance"),
         CaseVerified(ref=REF, nudge_id=7),
@@ -149,8 +192,41 @@ def test_help_escalates() -> None:
     assert out.effects == (
         NudgeAnswered(nudge_id=7, answer="aide"),
         Escalate(ref=REF, reason="help", nudge_id=7),
+        ImpactStep(nudge_id=7, step="aide"),
     )
     assert t.said()[-1] == "followup.help_ack"
+    # What the person writes next goes to the human alerted, once.
+    with_nudge(t, answer="aide", impact_step="aide")
+    out = t.say("On ne sait pas installer Dolibarr")
+    assert out.effects == (
+        Escalate(ref=REF, reason="help_text", nudge_id=7, text="On ne sait pas installer Dolibarr"),
+        ImpactStep(nudge_id=7, step=None),
+    )
+    assert t.said() == ["followup.help_forwarded"]
+    # A forged impact button naming the help step is stale, never a crash.
+    out = t.send(Choice(data="f:7:i:aide:skip"))
+    assert out.toast is not None and out.toast.key == "button.stale"
+
+
+def test_help_with_nobody_to_alert_says_so() -> None:
+    t = idle_person()
+    with_nudge(t, reachable=False)
+    out = t.send(Choice(data="f:7:aide"))
+    assert out.effects == (
+        NudgeAnswered(nudge_id=7, answer="aide"),
+        Escalate(ref=REF, reason="help", nudge_id=7),
+    )
+    assert t.said()[-1] == "followup.help_nobody"
+
+
+def test_a_proposals_message_left_open_does_not_hold_a_nudge() -> None:
+    t = idle_person()
+    t.state = replace(t.state, stage=Stage.PROPOSALS)
+    out = t.send(NudgeDue(nudge_id=7, case_ref=REF, kind="ouverture"))
+    assert out.effects == (NudgeAsked(nudge_id=7),)
+    with_nudge(t)
+    out = t.say("On a regardé Dolibarr")
+    assert out.effects == (NudgeAnswered(nudge_id=7, answer="texte", text="On a regardé Dolibarr"),)
 
 
 def test_snooze_offers_delays_then_snoozes() -> None:
@@ -225,6 +301,9 @@ def test_buttons_of_a_nudge_work_in_the_middle_of_an_intake() -> None:
     out = t.send(Choice(data="f:7:pas"))
     assert out.effects == (NudgeAnswered(nudge_id=7, answer="pas"),)
     assert t.stage == stage
+    # The intake's question comes again after the nudge's answer, buttons valid.
+    assert t.said()[-1] == out.replies[-1].lines[-1].key  # type: ignore[union-attr]
+    assert isinstance(out.replies[-1], Say) and out.replies[-1].lines[-1].key.startswith("intake.")
     # Typed text still belongs to the intake.
     out = t.say("Le Tiers-Lieu des Possibles")
     assert out.effects == () and t.stage != stage

@@ -49,7 +49,7 @@ async def test_nothing_before_due_then_one_question_with_buttons(world: World) -
     assert world.sender.sent == []
     assert await world.tick(timedelta(minutes=1)) == 1
     [payload] = world.sender.to(1001)
-    assert "AIG-0001" in payload["html"] and "ouvrir les ressources" in payload["html"]
+    assert "AIG-0001" in payload["html"] and "avancer sur votre demande" in payload["html"]
     first = (await world.nudges(case))[0]
     choices = ("lance", "cours", "pas", "aide", "plus")
     assert buttons(payload) == [f"f:{first.id}:{c}" for c in choices]
@@ -58,36 +58,52 @@ async def test_nothing_before_due_then_one_question_with_buttons(world: World) -
     assert await world.tick() == 0  # asked once
 
 
-async def test_cest_lance_verifies_records_impact_and_stops_the_policy(world: World) -> None:
+async def test_cest_lance_verifies_then_the_impact_nudge_asks_what_changed(world: World) -> None:
     case = await world.make_case()
     await world.tick(3 * DAY)
     first = (await world.nudges(case))[0]
     await world.press(1001, f"f:{first.id}:lance")
-    await world.say(1001, "Dolibarr remplace notre tableur d'adhésions")
-    await world.press(1001, f"f:{first.id}:i:heures:5-10")
-    await world.say(1001, "3 nouveaux contacts : la ressourcerie et deux fablabs")
+    await world.dispatcher.deliver_due()
     assert (await world.case(case)).status == "action_verifiee"
+    # No impact question yet: only thanks, and the impact nudge stays planned.
+    assert "Je reviendrai vers vous" in world.sender.to(1001)[-1]["html"]
     rows = await world.nudges(case)
-    assert [r.state for r in rows] == ["answered", "cancelled", "cancelled"]
+    assert [(r.kind, r.state) for r in rows] == [
+        ("ouverture", "answered"),
+        ("demarrage", "cancelled"),
+        ("impact", "pending"),
+    ]
     assert rows[0].impact_step is None
+    assert await world.tick(14 * DAY) == 0  # nothing about starting any more
+    assert await world.tick(28 * DAY) == 1  # day 45: what changed
+    asked = world.sender.to(1001)[-1]
+    impact = rows[2]
+    assert "ressources libres" in asked["html"] and "AIG-0001" in asked["html"]
+    assert buttons(asked) == [f"f:{impact.id}:i:ressources:skip"]
+    await world.say(1001, "Dolibarr remplace notre tableur d'adhésions")
+    await world.press(1001, f"f:{impact.id}:i:heures:5-10")
+    await world.say(1001, "3 nouveaux contacts : la ressourcerie et deux fablabs")
+    rows = await world.nudges(case)
+    assert [(r.state, r.answer, r.impact_step) for r in rows][2] == ("answered", "impact", None)
     events = [(e.kind, e.data) for e in await world.timeline(case)]
     kinds = [k for k, _ in events]
     assert kinds == [
         "nudge_sent",
         "nudge_answer",
         "action_verified",
+        "nudge_sent",
         "impact",
         "impact",
         "impact",
+        "nudge_answer",
     ]
-    impact = [d for k, d in events if k == "impact"]
-    assert impact[0]["field"] == "ressources" and "Dolibarr" in impact[0]["text"]
-    assert impact[1] == {"nudge": first.id, "field": "heures", "range": "5-10"}
-    assert impact[2]["field"] == "contacts" and impact[2]["value"] == 3
-    # The policy is over: nothing more, ever.
+    recorded = [d for k, d in events if k == "impact"]
+    assert recorded[0]["field"] == "ressources" and "Dolibarr" in recorded[0]["text"]
+    assert recorded[1] == {"nudge": impact.id, "field": "heures", "range": "5-10"}
+    assert recorded[2]["field"] == "contacts" and recorded[2]["value"] == 3
+    # The policy is over: nothing more, ever, and no silence alert.
     assert await world.tick(60 * DAY) == 0
-    # The nudge; an edit and a question per button; a question per typed answer; thanks.
-    assert len(world.sender.to(1001)) == 1 + 2 + 1 + 2 + 1
+    assert world.sender.to(COORDINATOR) == []
 
 
 async def test_each_simple_answer_is_recorded_and_the_policy_goes_on(world: World) -> None:
@@ -130,19 +146,20 @@ async def test_snooze_asks_again_later_and_moves_the_rest(world: World) -> None:
     await world.press(1001, f"f:{first.id}:plus")
     await world.press(1001, f"f:{first.id}:plus:14")
     rows = await world.nudges(case)
+    # Listed by due date: the question asked again comes before those it pushed back.
     assert [(r.kind, r.state) for r in rows] == [
         ("ouverture", "answered"),
+        ("ouverture", "pending"),
         ("demarrage", "pending"),
         ("impact", "pending"),
-        ("ouverture", "pending"),
     ]
-    again = rows[3]
+    again = rows[1]
     assert again.due_at == START + 3 * DAY + 14 * DAY
-    assert rows[1].due_at is not None
-    assert rows[1].due_at - (START + 14 * DAY) == 14 * DAY  # moved as much
+    assert rows[2].due_at is not None
+    assert rows[2].due_at - (START + 14 * DAY) == 14 * DAY  # moved as much
     assert await world.tick(14 * DAY - timedelta(minutes=1)) == 0
     assert await world.tick(timedelta(minutes=1)) == 1
-    assert "ouvrir les ressources" in world.sender.to(1001)[-1]["html"]
+    assert "avancer sur votre demande" in world.sender.to(1001)[-1]["html"]
 
 
 async def test_quiet_hours_move_a_nudge_to_the_next_allowed_moment(db: Database) -> None:
@@ -291,7 +308,8 @@ async def test_blocked_person_flags_the_case_and_tells_coordinators_once(world: 
     await world.dispatcher.deliver_due()  # the coordinators' alert
     [alert] = world.sender.to(COORDINATOR)
     assert "bloqué" in alert["html"] and "AIG-0001" in alert["html"]
-    assert [r.state for r in await world.nudges(case)] == ["sent", "cancelled", "cancelled"]
+    # The refused question is not "sent": it is recorded as blocked.
+    assert [r.state for r in await world.nudges(case)] == ["blocked", "cancelled", "cancelled"]
     async with world.db.unit() as uow:
         assert await uow.nudges.flags_of(case.id) == {"contact_blocked"}
     assert "contact_blocked" in [e.kind for e in await world.timeline(case)]

@@ -13,6 +13,7 @@ from dialogs.geo.places import (
     MAX_CANDIDATES,
     Ambiguous,
     Found,
+    InRegion,
     NotFound,
     Place,
     PlaceLookup,
@@ -201,11 +202,54 @@ def test_commune_with_the_name_of_another_departement_is_ambiguous() -> None:
     assert [(p.departement.code, p.commune) for p in places] == [("38", "Vienne"), ("86", None)]
 
 
-def test_region_with_few_departements_offers_them() -> None:
-    assert codes(ambiguous("Bretagne")) == ["22", "29", "35", "56"]
-    assert codes(ambiguous("Corse")) == ["2A", "2B"]
-    assert codes(ambiguous("Île-de-France")) == ["75", "77", "78", "91", "92", "93", "94", "95"]
-    assert lookup_place("Auvergne-Rhône-Alpes") == NotFound()  # 12 départements: too many
+def in_region(text: str) -> InRegion:
+    result = lookup_place(text)
+    assert isinstance(result, InRegion), f"{text!r} gave {result!r}"
+    return result
+
+
+def test_region_offers_its_departements() -> None:
+    assert codes(in_region("Bretagne").places) == ["22", "29", "35", "56"]
+    assert codes(in_region("Corse").places) == ["2A", "2B"]
+    idf = in_region("Île-de-France")
+    assert (idf.region, codes(idf.places)) == (
+        "IDF",
+        ["75", "77", "78", "91", "92", "93", "94", "95"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "region", "count"),
+    [
+        ("Occitanie", "OCC", 13),
+        ("Grand Est", "GES", 10),
+        ("grand-est", "GES", 10),
+        ("Nouvelle-Aquitaine", "NAQ", 12),
+        ("nouvelle aquitaine", "NAQ", 12),
+        ("Auvergne-Rhône-Alpes", "ARA", 12),
+        ("AUVERGNE RHONE ALPES", "ARA", 12),
+        ("Provence-Alpes-Côte d'Azur", "PAC", 6),
+        ("PACA", "PAC", 6),
+        ("Bourgogne Franche Comte", "BFC", 8),
+        ("hauts de france", "HDF", 5),
+        ("en Occitanie", "OCC", 13),
+        ("région Grand Est", "GES", 10),
+        ("Ocitanie", "OCC", 13),  # one typo
+    ],
+)
+def test_any_region_is_understood_with_or_without_accents(
+    typed: str, region: str, count: int
+) -> None:
+    result = in_region(typed)
+    assert result.region == region
+    assert len(result.places) == count
+    assert all(p.departement.region == region and p.commune is None for p in result.places)
+
+
+def test_a_region_that_is_a_departement_or_with_a_number_is_not_a_region() -> None:
+    assert found("La Réunion").departement.code == "974"
+    assert found("Occitanie 31").departement.code == "31"
+    assert found("Rennes, Bretagne").commune == "Rennes"
 
 
 def test_overseas_name_is_the_departement() -> None:
@@ -358,7 +402,7 @@ def test_within_one_edit() -> None:
 
 
 def test_ambiguous_results_are_capped() -> None:
-    for text in ("Saint-Denis", "Île-de-France", "20", "Saint-Louis"):
+    for text in ("Saint-Denis", "20", "Saint-Louis"):
         result: PlaceLookup = lookup_place(text)
         assert isinstance(result, Ambiguous)
         assert 2 <= len(result.places) <= MAX_CANDIDATES

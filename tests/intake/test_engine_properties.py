@@ -35,7 +35,7 @@ from dialogs.kernel.events import (
     Text,
 )
 from dialogs.kernel.render import render, render_msg
-from dialogs.kernel.replies import Button, ClearButtons, Edit, Msg, Reply, Say, msg
+from dialogs.kernel.replies import Button, ClearButtons, Echo, Edit, Msg, Reply, Say, msg
 from dialogs.kernel.state import Stage, State
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -88,6 +88,8 @@ forged = st.builds(
     data=st.one_of(
         st.text(max_size=64),
         st.binary(max_size=64).map(lambda b: b.decode("utf-8", "replace")),
+        # Language buttons (not versioned): known, unknown and empty codes.
+        st.sampled_from(["lang:en", "lang:fr", "lang:", "lang:de", "lang:en:x"]),
         st.builds(
             lambda v, a: f"{v}:{a}",
             st.integers(min_value=-3, max_value=60),
@@ -212,8 +214,12 @@ def check_rendered(html_text: str) -> None:
 
 def check_replies(replies: tuple[Reply, ...], toast: Msg | None) -> None:
     for reply in replies:
-        assert isinstance(reply, Say | Edit | ClearButtons)
+        assert isinstance(reply, Say | Edit | ClearButtons | Echo)
         if isinstance(reply, ClearButtons):
+            continue
+        if isinstance(reply, Echo):
+            for locale in LOCALES:
+                check_rendered(render(locale, (msg("answer.chosen", label=reply.label),)).html)
             continue
         for row in reply.buttons:
             for b in row:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialogs.kernel.effects import RecordInterest, RequestContact
-from dialogs.kernel.events import CaseCreated, Suggestion
+from dialogs.kernel.events import CaseCreated, ContactRouted, Suggestion
 from dialogs.kernel.replies import Edit, msg
 from dialogs.kernel.state import Stage
 from tests.kernel.transcript import Transcript, full_intake
@@ -102,7 +102,51 @@ def test_asking_for_contact() -> None:
     out = t.press("contact")
     assert RequestContact(ref="AIG-0001") in out.effects
     assert t.stage == Stage.IDLE
-    assert "proposals.contact_requested" in t.said()
+    # What is promised depends on where the runtime sent the request.
+    t.send(ContactRouted(ref="AIG-0001", to="desk"))
+    assert t.said() == ["proposals.contact_requested"]
+    t.send(ContactRouted(ref="AIG-0001", to="coordinators"))
+    assert t.said() == ["contact.routed.coordinators"]
+    assert "équipe de coordination" in t.text()
+    t.send(ContactRouted(ref="AIG-0001", to="queued"))
+    assert t.said() == ["contact.routed.queued"]
+    t.send(ContactRouted(ref="AIG-0001", to="nobody"))
+    assert t.said() == ["contact.routed.nobody"]
+    assert "personne de l'équipe n'est joignable" in t.text()
+
+
+def test_contact_is_not_offered_when_nobody_could_take_it() -> None:
+    t = full_intake(Transcript())
+    t.press("confirm")
+    ref = t.ctx.cases[0].ref
+    resource = Suggestion(id="r0", name="Outil 0", url="https://r0.example", summary="Un outil.")
+    t.send(CaseCreated(ref=ref, resources=(resource,), contact_possible=False))
+    assert t.stage == Stage.PROPOSALS
+    actions = [b.data.split(":", 1)[1] for b in t.buttons()]
+    assert actions == ["like:0", "done"]
+    assert "proposals.ask" not in t.said() and "proposals.ask.keep" in t.said()
+    assert "mis·e en relation" not in t.text()
+    # A forged or stale "contact" action changes nothing either.
+    assert not any(isinstance(e, RequestContact) for e in t.effects)
+
+
+def test_contact_chosen_as_help_is_requested_with_the_sheet_not_asked_again() -> None:
+    t = full_intake(Transcript())
+    t.command("retour")  # back to the urgency, then to the help wanted
+    t.command("retour")
+    assert t.stage == Stage.HELP
+    t.press("hp:relation")
+    t.press("done")
+    t.press("ur:mois")
+    t.press("confirm")
+    ref = t.ctx.cases[0].ref
+    resource = Suggestion(id="r0", name="Outil 0", url="https://r0.example", summary="Un outil.")
+    person = Suggestion(id="camille", name="Camille")
+    out = t.send(CaseCreated(ref=ref, resources=(resource,), aiguilleurs=(person,)))
+    assert out.effects == (RequestContact(ref=ref),)
+    assert "contact" not in [b.data.split(":", 1)[1] for b in t.buttons()]
+    assert "proposals.ask" not in t.said()
+    assert "Souhaitez-vous être mis·e en relation" not in t.text()
 
 
 def test_text_during_proposals_is_kept_on_the_case() -> None:

@@ -6,11 +6,13 @@ from dataclasses import replace
 
 import pytest
 
+from dialogs.kernel.context import Context
 from dialogs.kernel.effects import AddCaseMessage, RecordConsent, SubmitCase
 from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Location
+from dialogs.kernel.flow import FIELDS
 from dialogs.kernel.replies import ClearButtons, Edit, Say
 from dialogs.kernel.state import Stage, State
-from tests.kernel.transcript import Transcript, full_intake
+from tests.kernel.transcript import NOW, Transcript, full_intake
 
 
 def test_first_message_shows_welcome_and_consent() -> None:
@@ -84,12 +86,29 @@ def test_stale_button_changes_nothing() -> None:
     t = Transcript()
     t.say("bonjour")
     old = t.buttons()[0].data
-    t.press("yes")
+    t.send(Choice(data=old, message="7"))
     before = t.state
-    out = t.send(Choice(data=old))
+    out = t.send(Choice(data=old, message="7"))
     assert out.state == before
     assert out.toast is not None and out.toast.key == "button.stale"
+    # The message pressed was sent before the current question: its keyboard goes.
     assert out.replies == (ClearButtons(),)
+    # A message the engine cannot place (unknown, or newer): nothing is touched.
+    assert t.send(Choice(data=old)).replies == ()
+    assert t.send(Choice(data=old, message="8")).replies == ()
+
+
+def test_second_tap_on_a_redrawn_toggle_leaves_its_buttons() -> None:
+    t = Transcript()
+    full_intake(t)
+    t.press("edit")
+    t.press("f:themes")
+    toggle = next(b for b in t.buttons() if b.data.endswith(":th:energie"))
+    first = t.send(Choice(data=toggle.data, message="40"))
+    assert isinstance(first.replies[0], Edit)
+    second = t.send(Choice(data=toggle.data, message="40"))
+    assert second.replies == () and second.toast is not None
+    assert t.state is not None and "energie" in t.state.draft["themes"]
 
 
 def test_double_tap_records_once() -> None:
@@ -121,7 +140,7 @@ def test_empty_and_too_long_lieu_name() -> None:
     assert t.said()[0] == "input.empty"
     assert t.stage == Stage.LIEU_NAME
     t.say("x" * 500)
-    assert t.said()[0] == "input.too_long"
+    assert t.said()[0] == "input.too_long.intake"
     assert "500" in t.text()
     t.say("L")
     assert t.said()[0] == "input.too_short.lieu_name"
@@ -194,8 +213,51 @@ def test_ambiguous_commune_offers_choice() -> None:
     t.say("Saint-Denis")
     assert t.stage == Stage.PLACE_PICK
     assert len(t.buttons()) >= 2
+    assert t.said() == ["place.pick.ask"]
     t.press("pick:1")
+    # Chosen from the list: recorded at once, no "C'est bien ça ?" after it.
+    assert t.stage == Stage.ROLE
+    assert "place.confirm.ask" not in t.said()
+    assert t.state is not None and t.state.answers["place"]["commune"] == "Saint-Denis"
+
+
+@pytest.mark.parametrize(
+    ("typed", "region", "buttons"),
+    [("Occitanie", "OCC", 13), ("grand est", "GES", 10), ("Bretagne", "BRE", 4)],
+)
+def test_region_is_recorded_then_its_departement_asked(
+    typed: str, region: str, buttons: int
+) -> None:
+    t = at_place(Transcript())
+    t.say(typed)
+    assert t.stage == Stage.PLACE_PICK
+    assert t.state is not None and t.state.answers["region"] == region
+    assert t.said() == ["place.region.ask"]
+    assert "Plusieurs communes" not in t.text()
+    assert "Dans quel département" in t.text()
+    assert len(t.buttons()) == buttons
+    t.press("pick:0")
+    assert t.stage == Stage.ROLE
+    assert "place.confirm.ask" not in t.said()
+    assert t.state.answers["place"]["region"] == region
+    assert t.state.answers["region"] == region
+
+
+def test_town_typed_after_a_region_is_looked_up_in_that_region() -> None:
+    t = at_place(Transcript())
+    t.say("Île-de-France")
+    t.say("Saint-Denis")  # also in La Réunion: the région says which
     assert t.stage == Stage.PLACE_CONFIRM
+    assert "Saint-Denis, Seine-Saint-Denis (93)" in t.text()
+    t.press("yes")
+    assert t.stage == Stage.ROLE
+    assert t.state is not None and t.state.answers["region"] == "IDF"
+
+
+def test_english_region_question() -> None:
+    t = at_place(Transcript(ctx=Context(now=NOW, locale_hint="en")))
+    t.say("Occitanie")
+    assert "Which département" in t.text("en")
 
 
 def test_role_free_text_and_known_word() -> None:
@@ -473,3 +535,73 @@ def test_fin_without_an_aiguilleur_says_so() -> None:
     t.command("fin")
     assert t.said()[0] == "relay.nothing_to_end"
     assert t.stage == Stage.THEMES
+
+
+# -- the welcome and the summary edited in place (issue 14, item 9) ------------------
+
+
+def test_welcome_is_short_plain_and_counts_the_questions_really_asked() -> None:
+    t = Transcript()
+    t.say("bonjour")
+    welcome = t.text()
+    for jargon in ("communs", "RGPD", "transition", "coordinateur", "aiguilleur", "dizaine"):
+        assert jargon not in welcome, jargon
+    # The number promised is the number of questions the intake then asks.
+    asked: set[Stage] = set()
+    t = Transcript()
+    for step in (
+        lambda: t.say("bonjour"),
+        lambda: t.press("yes"),
+        lambda: t.say("La Fabrique du Coin"),
+        lambda: t.say("29200"),
+        lambda: t.press("yes"),
+        lambda: t.press("role:benevole"),
+        lambda: t.press("th:gestion"),
+        lambda: t.press("done"),
+        lambda: t.say("On galère avec nos adhésions, tout est dans un tableur."),
+        lambda: t.press("none"),
+        lambda: t.say("Un outil simple."),
+        lambda: t.say("Pas de budget"),
+        lambda: t.press("hp:decouvrir"),
+        lambda: t.press("done"),
+        lambda: t.press("ur:mois"),
+    ):
+        step()
+        if t.stage is not None and t.stage in {stage for _, stage in FIELDS}:
+            asked.add(t.stage)
+    assert t.stage == Stage.SUMMARY
+    assert f"Je vais vous poser {len(asked)} questions" in welcome
+    assert len(welcome) < 500
+
+
+def test_an_edit_updates_the_summary_message_in_place() -> None:
+    t = full_intake(Transcript())
+    assert t.stage == Stage.SUMMARY
+    edit = next(b for b in t.buttons() if b.data.endswith(":edit"))
+    t.send(Choice(data=edit.data, message="42"))  # pressed on the summary, message #42
+    assert t.stage == Stage.EDIT_PICK
+    t.press("f:goal")
+    out = t.say("Un logiciel libre que tout le monde comprend.")
+    assert t.stage == Stage.SUMMARY
+    in_place = [r for r in out.replies if isinstance(r, Edit) and r.message == "42"]
+    assert len(in_place) == 1
+    assert "summary.title" in [line.key for line in in_place[0].lines]
+    assert [b.data.split(":")[1] for row in in_place[0].buttons for b in row] == [
+        "confirm",
+        "edit",
+    ]
+    said = [r for r in out.replies if isinstance(r, Say)]
+    assert [line.key for r in said for line in r.lines] == ["summary.updated"]
+    assert "Un logiciel libre que tout le monde comprend." in t.text()
+    # The sheet's buttons (same version) confirm it.
+    out = t.send(Choice(data=in_place[0].buttons[0][0].data, message="42"))
+    assert any(isinstance(e, SubmitCase) for e in out.effects)
+
+
+def test_after_a_restart_the_summary_is_posted_again() -> None:
+    t = full_intake(Transcript())
+    edit = next(b for b in t.buttons() if b.data.endswith(":edit"))
+    t.send(Choice(data=edit.data, message="42"))
+    t.command("recommencer")
+    t.press("yes")
+    assert t.state is not None and t.state.sheet_message is None

@@ -21,7 +21,9 @@ PRODUCT = ("bot", "dialogs", "storage")
 STATUS_WRITERS = {("storage/repos/cases.py", "move")}
 STATE_WRITERS = {
     ("storage/repos/assignments.py", "move"),
-    # Not assignments: the inscription forms' state and the demo's nudges.
+    # Not assignments: the inscription forms' state, nudges (a person who blocked the
+    # bot) and the demo's nudges.
+    ("storage/repos/nudges.py", "mark_blocked"),
     ("storage/repos/inscriptions.py", "approve"),
     ("storage/repos/inscriptions.py", "reject"),
     ("bot/cli/demo_data.py", "nudges"),

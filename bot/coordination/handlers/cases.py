@@ -32,6 +32,7 @@ from dialogs.coordination.cases import (
     regions_label,
 )
 from dialogs.coordination.grammar import Parsed
+from dialogs.followup.steps import HELP_STEP
 from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.replies import msg
 from storage.models.assignment import Assignment
@@ -222,6 +223,32 @@ async def list_nudges(call: AdminCall) -> None:
         for n in await call.uow.nudges.list_for_case(case.id)
     ]
     await call.say(*nudge_lines(case.ref, rows, call.prefix))
+
+
+@handles("repondre")
+async def reply_to_person(call: AdminCall) -> None:
+    """``repondre AIG-0042 texte``: a coordinator answers the person who asked
+    for help on a nudge. The message goes to the chat the nudges went to; what
+    the person writes back comes to the coordinators again (dialogs/followup/steps.py)."""
+    case = await find_case(call)
+    if case is None:
+        return
+    text = parsed(call).text or ""
+    asked = await call.uow.nudges.last_asked_of_case(case.id)
+    if asked is None:
+        await call.say(msg("admin.cases.reply.unreachable", ref=case.ref))
+        return
+    lines = (
+        msg("followup.coordination_reply", ref=case.ref, text=text),
+        msg("followup.coordination_reply.hint"),
+    )
+    await call.tell(asked.transport, asked.address, lines, locale=asked.locale)
+    if asked.impact_step is None:
+        await call.uow.nudges.set_impact_step(asked.id, HELP_STEP, now=call.now)
+    await call.uow.cases.add_event(
+        case, actor=call.actor.label, kind="coordination_reply", data={"text": text}, now=call.now
+    )
+    await call.say(msg("admin.cases.reply.sent", ref=case.ref))
 
 
 @handles("relances.reporter")

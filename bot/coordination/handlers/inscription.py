@@ -22,6 +22,7 @@ import logging
 from bot.coordination.call import AdminCall, button_action
 from bot.coordination.handlers.people import serve_queue
 from bot.coordination.registry import continues, handles
+from dialogs.assignment.desk import aiguilleur_help
 from dialogs.catalog.load import AiguilleurProfile
 from dialogs.coordination.access import any_in_scope
 from dialogs.coordination.inscription import (
@@ -60,8 +61,8 @@ def view(row: Inscription) -> InscriptionView:
 
 
 def name_of(call: AdminCall) -> str:
-    """Their name as their chat app gives it (Telegram), else their Matrix
-    account's local part."""
+    """Their name as their chat app shows it (Telegram's first name, Matrix's
+    display name), else their Matrix account's local part."""
     if call.actor.name:
         return call.actor.name[:120]
     if call.transport == "matrix":
@@ -80,16 +81,18 @@ async def ask_step(call: AdminCall, step: Ask) -> None:
 
 @handles("inscription")
 async def start_form(call: AdminCall) -> None:
+    typed = call.transport == "matrix"  # no buttons there
     if call.actor.aiguilleur_id is not None:
         row = await call.uow.catalog.aiguilleur(call.actor.aiguilleur_id)
         if row is not None:
-            await ask_step(call, start(row.themes, row.regions, row.capacity, update=True))
+            form = start(row.themes, row.regions, row.capacity, update=True, typed=typed)
+            await ask_step(call, form)
             return
     waiting = await call.uow.inscriptions.pending_of(call.transport, call.actor.external_id)
     if waiting is not None:
         await call.say(msg("admin.inscription.waiting", number=waiting.id))
         return
-    await ask_step(call, start())
+    await ask_step(call, start(typed=typed))
 
 
 @continues(FORM)
@@ -219,15 +222,13 @@ async def approve(call: AdminCall) -> None:
     if row.transport == "matrix" and row.address and not has_room:
         await call.uow.matrix.set_room(profile.id, row.address, created_by_bot=False, now=call.now)
     await serve_queue(call)
-    prefix = "!" if row.transport == "matrix" else "/"
-    await tell_person(
-        call,
-        row,
-        (
-            msg("admin.inscription.approved.person", slug=profile.id),
-            msg("admin.inscription.approved.next", command=f"{prefix}admin"),
-        ),
-    )
+    welcome = msg("admin.inscription.approved.person", slug=profile.id)
+    if row.transport == "matrix":
+        # Their commands are the desk's (offers, cases), not the coordination's.
+        await tell_person(call, row, (welcome, *aiguilleur_help()))
+    else:
+        next_step = msg("admin.inscription.approved.next", command="/admin")
+        await tell_person(call, row, (welcome, next_step))
     await call.say(msg("admin.inscription.approved", number=row.id, name=row.name, slug=profile.id))
 
 

@@ -2,14 +2,22 @@
 
 Buttons are numbered; typing a number alone presses the button of the current
 question (only when that question has buttons, so "29" stays a département).
+Several numbers ("5 6") press several toggles of the same question; a number
+that matches no button is answered politely, not taken as text (postal codes,
+three digits or more, stay text). Ctrl-C and Ctrl-D leave at once, with a word.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import itertools
+import os
+import re
+import signal
 import sys
+import threading
 import uuid
 from collections.abc import Callable
 from typing import IO, Any
@@ -17,9 +25,12 @@ from typing import IO, Any
 from bot.delivery.outbox import Dispatcher, SendResult, Sent
 from bot.runtime.core import Incoming, Runtime
 from dialogs.kernel.events import Choice, Command, Event, Text
+from dialogs.kernel.i18n import translate
 from dialogs.kernel.render import html_to_plain
 
 TRANSPORT = "console"
+# One or more button numbers: "2", "5 6", "5, 6". Longer numbers are postal codes.
+NUMBERS = re.compile(r"\d{1,2}(?:[\s,;]+\d{1,2})*")
 
 
 class ConsoleScreen:
@@ -29,6 +40,8 @@ class ConsoleScreen:
         self.out = out
         self.buttons: list[dict[str, str]] = []
         self.message_id = 0
+        # The last message shown redrew the question in place (a toggle).
+        self.redrawn = False
         self._ids = itertools.count(1)
 
     def show(self, text: str) -> None:
@@ -59,6 +72,10 @@ class ConsoleSender:
             return Sent(external_id=str(self.screen.message_id))
         text = html_to_plain(payload.get("html", ""))
         buttons = payload.get("buttons") or []
+        if kind == "echo":
+            # A typed answer to a question with buttons, as understood.
+            self.screen.show(text)
+            return Sent()
         if kind == "edit" and not buttons:
             # The question is already on screen: show only the recorded answer.
             self.screen.show(text.splitlines()[-1] if text else "")
@@ -67,11 +84,13 @@ class ConsoleSender:
         self.screen.show(text)
         if buttons or kind == "send":
             self.screen.show_buttons(buttons)
+        self.screen.redrawn = kind == "edit"
         self.screen.message_id = next(self.screen._ids)
         return Sent(external_id=str(self.screen.message_id))
 
 
-def parse_line(line: str, screen: ConsoleScreen) -> Event | None:
+def parse_line(line: str, screen: ConsoleScreen) -> Event | list[int] | None:
+    """A command, a text, or the numbers of buttons pressed (checked by the caller)."""
     text = line.rstrip("\n")
     if not text.strip():
         return None
@@ -79,9 +98,57 @@ def parse_line(line: str, screen: ConsoleScreen) -> Event | None:
     if stripped.startswith("/") and len(stripped) > 1:
         name, _, args = stripped[1:].partition(" ")
         return Command(name=name.lower(), args=args.strip())
-    if stripped.isdigit() and screen.buttons and 1 <= int(stripped) <= len(screen.buttons):
-        return Choice(data=screen.buttons[int(stripped) - 1]["data"])
+    if screen.buttons and NUMBERS.fullmatch(stripped):
+        return [int(n) for n in re.findall(r"\d+", stripped)]
     return Text(text=text)
+
+
+class FdLines:
+    """Lines from a file descriptor (stdin) read with `os.read`: unlike
+    `sys.stdin.readline`, a read blocked in a thread holds no lock that the
+    interpreter needs when it exits."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending = b""
+
+    def __call__(self) -> str:
+        while b"\n" not in self.pending:
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                line, self.pending = self.pending, b""
+                return line.decode("utf-8", errors="replace")
+            self.pending += chunk
+        line, _, self.pending = self.pending.partition(b"\n")
+        return line.decode("utf-8", errors="replace") + "\n"
+
+
+class LineReader:
+    """Lines typed, read by a daemon thread: a blocked read never holds the
+    program back when it leaves (Ctrl-C must not wait for Enter)."""
+
+    def __init__(self, read_line: Callable[[], str]) -> None:
+        self.read_line = read_line
+        self.lines: asyncio.Queue[str] = asyncio.Queue()
+        self.loop = asyncio.get_running_loop()
+        self.wanted = threading.Event()
+        threading.Thread(target=self.run, name="console-input", daemon=True).start()
+
+    def run(self) -> None:
+        while True:
+            self.wanted.wait()
+            self.wanted.clear()
+            try:
+                line = self.read_line()
+            except (EOFError, OSError, ValueError):
+                line = ""
+            self.loop.call_soon_threadsafe(self.lines.put_nowait, line)
+            if line == "":
+                return
+
+    async def next(self) -> str:
+        self.wanted.set()
+        return await self.lines.get()
 
 
 class ConsoleTransport:
@@ -117,17 +184,61 @@ class ConsoleTransport:
             self.screen.show(f"  ({handled.toast})")
         await self.dispatcher.deliver_due()
 
+    def say(self, key: str, **params: object) -> None:
+        self.screen.show(translate(self.locale, key).format(**params))
+
+    async def press(self, numbers: list[int]) -> None:
+        """Buttons by number; several only while each press redraws the same
+        question (toggles): a press that moves on leaves the rest unused."""
+        count = len(self.screen.buttons)
+        if any(not 1 <= n <= count for n in numbers):
+            self.say("console.out_of_range", count=count)
+            return
+        for index, number in enumerate(numbers):
+            if index > 0 and not self.screen.redrawn:
+                self.say("console.rest_unused")
+                return
+            data = self.screen.buttons[number - 1]["data"]
+            message = str(self.screen.message_id) if self.screen.message_id else None
+            await self.feed(Choice(data=data, message=message))
+
     async def run(self, read_line: Callable[[], str] | None = None, greet: bool = True) -> None:
-        reader = read_line or sys.stdin.readline
+        """Until Ctrl-D (end of input) or Ctrl-C, each with a goodbye."""
+        loop = asyncio.get_running_loop()
+        interrupted = asyncio.Event()
+        handled_sigint = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            # Only from the main thread of a Unix process; elsewhere Ctrl-C stays
+            # the default KeyboardInterrupt.
+            loop.add_signal_handler(signal.SIGINT, interrupted.set)
+            handled_sigint = True
+        try:
+            lines = LineReader(read_line or FdLines(sys.stdin.fileno()))
+            await self.converse(lines, interrupted, greet)
+        finally:
+            if handled_sigint:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    async def converse(self, reader: LineReader, interrupted: asyncio.Event, greet: bool) -> None:
         if greet:
             await self.feed(Command(name="start"))
-        while True:
-            self.screen.out.write("> ")
-            self.screen.out.flush()
-            line = await asyncio.to_thread(reader)
-            if line == "":  # end of input (Ctrl-D)
-                self.screen.show("")
-                return
-            event = parse_line(line, self.screen)
-            if event is not None:
-                await self.feed(event)
+        stop = asyncio.ensure_future(interrupted.wait())
+        try:
+            while True:
+                self.screen.out.write("> ")
+                self.screen.out.flush()
+                line = asyncio.ensure_future(reader.next())
+                await asyncio.wait({line, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if not line.done() or line.result() == "":
+                    # Ctrl-C, or the end of input (Ctrl-D): leave with a word.
+                    line.cancel()
+                    self.screen.show("")
+                    self.say("console.goodbye")
+                    return
+                parsed = parse_line(line.result(), self.screen)
+                if isinstance(parsed, list):
+                    await self.press(parsed)
+                elif parsed is not None:
+                    await self.feed(parsed)
+        finally:
+            stop.cancel()

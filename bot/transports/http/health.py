@@ -44,7 +44,13 @@ def _forget(task: asyncio.Task[Any]) -> None:
         task.exception()  # retrieved: no "exception was never retrieved" warning
 
 
-async def check(db: Database, tasks: Iterable[asyncio.Task[Any]]) -> Health:
+async def check(
+    db: Database, tasks: Iterable[asyncio.Task[Any]], matrix: str | None = None
+) -> Health:
+    """`matrix`: the homeserver's state seen by the sync loop (None without
+    Matrix). A homeserver down or hung makes the bot *degraded*, not down: the
+    status code stays 200 (restarting the bot would not bring the homeserver
+    back, and Telegram is still served), the body says ``degraded``."""
     database = "ok"
     try:
         await bounded(db.ping())
@@ -56,5 +62,10 @@ async def check(db: Database, tasks: Iterable[asyncio.Task[Any]]) -> Health:
         database = "error"
     states = {task.get_name(): "stopped" if task.done() else "running" for task in tasks}
     ok = database == "ok" and all(state == "running" for state in states.values())
-    body = {"status": "ok" if ok else "unavailable", "database": database, "tasks": states}
+    status = "ok" if ok else "unavailable"
+    if ok and matrix not in (None, "ok"):
+        status = "degraded"
+    body: dict[str, Any] = {"status": status, "database": database, "tasks": states}
+    if matrix is not None:
+        body["matrix"] = matrix
     return Health(ok=ok, body=body)

@@ -10,6 +10,7 @@ delay and move on to other rooms.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ from nio import (
     MegolmEvent,
     ReactionEvent,
     RoomEncryptedFile,
+    RoomKeyRequest,
+    RoomKeyRequestCancellation,
+    RoomMemberEvent,
     RoomMessageFile,
     RoomMessageText,
     SyncResponse,
@@ -43,6 +47,8 @@ class RoomText:
     body: str
     # The thread the message was written in (m.thread), if any.
     thread_root: str | None = None
+    # The sender's display name in the room (their profile's), if they set one.
+    sender_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,9 +143,20 @@ def thread_root(source: dict[str, Any]) -> str | None:
     return None
 
 
-def room_events(response: SyncResponse, own_user: str) -> list[RoomEvent | OwnEcho]:
+def display_name(client: AsyncClient | None, room_id: str, user_id: str) -> str | None:
+    """The name the user shows in the room (nio keeps the rooms' members)."""
+    room = client.rooms.get(room_id) if client is not None else None
+    member = room.users.get(user_id) if room is not None else None
+    name = getattr(member, "display_name", None)
+    return str(name) if name and name != user_id else None
+
+
+def room_events(
+    response: SyncResponse, own_user: str, client: AsyncClient | None = None
+) -> list[RoomEvent | OwnEcho]:
     """Messages and reactions of joined rooms, in order; the bot's own messages
-    only as echoes of their transaction ids."""
+    only as echoes of their transaction ids. With `client`, texts carry their
+    sender's display name."""
     found: list[RoomEvent | OwnEcho] = []
     for room_id, room in response.rooms.join.items():
         for event in room.timeline.events:
@@ -156,6 +173,7 @@ def room_events(response: SyncResponse, own_user: str) -> list[RoomEvent | OwnEc
                         sender=event.sender,
                         body=event.body,
                         thread_root=thread_root(event.source),
+                        sender_name=display_name(client, room_id, event.sender),
                     )
                 )
             elif isinstance(event, ReactionEvent):
@@ -201,6 +219,20 @@ def room_file(room_id: str, event: RoomMessageFile | RoomEncryptedFile) -> RoomF
     )
 
 
+def someone_joined(response: SyncResponse, own_user: str) -> bool:
+    """Somebody else joined one of the bot's rooms in this sync."""
+    for room in response.rooms.join.values():
+        for event in (*room.state, *room.timeline.events):
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.membership == "join"
+                and event.state_key != own_user
+                and (event.prev_membership or "") != "join"
+            ):
+                return True
+    return False
+
+
 def invites(client: AsyncClient, response: SyncResponse) -> list[Invite]:
     return [
         Invite(
@@ -222,6 +254,72 @@ def is_direct(invite_state: list[Any], own_user: str) -> bool:
         ):
             return bool((event.content or {}).get("is_direct"))
     return False
+
+
+@dataclass(slots=True)
+class KeyRequests:
+    """Room key requests from other users' devices, kept until answered.
+
+    A device that signs in after a message was sent cannot read it: it asks
+    the devices in the room for the key (``m.room_key_request``). matrix-nio
+    answers only its own user's devices, so the bot answers here: with the
+    Megolm sessions *it* created, and only to members who joined the room (the
+    service decides, through `allowed`)."""
+
+    waiting: dict[str, RoomKeyRequest] = field(default_factory=dict)
+
+    def take(self, response: SyncResponse) -> None:
+        for event in response.to_device_events:
+            if isinstance(event, RoomKeyRequest):
+                self.waiting[f"{event.sender}|{event.request_id}"] = event
+            elif isinstance(event, RoomKeyRequestCancellation):
+                self.waiting.pop(f"{event.sender}|{event.request_id}", None)
+
+    async def answer(self, client: AsyncClient, allowed: Callable[[str, str], bool]) -> int:
+        """Share what may be shared, opening Olm sessions where there are none
+        yet. Returns how many keys went out."""
+        shared, claim = self._share(client, allowed)
+        if claim:
+            await client.keys_claim(claim)
+            more, _ = self._share(client, allowed)
+            shared += more
+        if shared:
+            await client.send_to_device_messages()
+        return shared
+
+    def _share(
+        self, client: AsyncClient, allowed: Callable[[str, str], bool]
+    ) -> tuple[int, dict[str, list[str]]]:
+        olm = client.olm
+        if olm is None or not self.waiting:
+            return 0, {}
+        own_key = olm.account.identity_keys["curve25519"]
+        claim: dict[str, list[str]] = {}
+        shared = 0
+        for key, event in list(self.waiting.items()):
+            group = olm.inbound_group_store.get(event.room_id, event.sender_key, event.session_id)
+            if (
+                event.sender_key != own_key
+                or group is None
+                or not allowed(event.room_id, event.sender)
+            ):
+                del self.waiting[key]  # not ours to give, or not theirs to read
+                continue
+            device = olm.device_store[event.sender].get(event.requesting_device_id)
+            if device is None or device.deleted or device.blacklisted:
+                continue  # their device list is queried after the sync; next time
+            session = olm.session_store.get(device.curve25519)
+            if session is None:
+                claim.setdefault(device.user_id, []).append(device.device_id)
+                continue
+            # nio's own (private) way of wrapping a session in m.forwarded_room_key.
+            olm.outgoing_to_device_messages.append(
+                olm._encrypt_forwarding_key(event.room_id, group, session, device)
+            )
+            del self.waiting[key]
+            shared += 1
+            log.info("room key of %s shared with a new device of %s", event.room_id, event.sender)
+        return shared, claim
 
 
 async def keep_keys(client: AsyncClient) -> None:

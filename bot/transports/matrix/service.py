@@ -15,14 +15,23 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Collection
+from datetime import datetime, timedelta
 
-from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomPreset, SyncResponse
+from nio import (
+    AsyncClient,
+    JoinResponse,
+    ProfileGetError,
+    RoomCreateResponse,
+    RoomPreset,
+    SyncResponse,
+)
 
 from bot.assignment.desk import MatrixDesk
 from bot.config.matrix import MatrixConfig
 from bot.runtime.clock import Clock
 from bot.transports.matrix.client import (
     Invite,
+    KeyRequests,
     OwnEcho,
     RoomFile,
     build_client,
@@ -30,10 +39,11 @@ from bot.transports.matrix.client import (
     keep_keys,
     login,
     room_events,
+    someone_joined,
 )
 from bot.transports.matrix.files import download
 from bot.transports.matrix.sender import TRANSPORT, MatrixSender, matrix_payload
-from dialogs.assignment.desk import Drain
+from dialogs.assignment.desk import Drain, Tell, ToCoordinators, aiguilleur_help, delay
 from dialogs.kernel.i18n import translate
 from dialogs.kernel.render import render
 from dialogs.kernel.replies import msg
@@ -47,6 +57,18 @@ ENCRYPTION = {
     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
 }
 MAX_BACKOFF = 30.0
+# A sync long-polls at most `sync_timeout` seconds: one that has not come back
+# this long after that is stuck (a homeserver that accepts and never answers).
+STALL_GRACE = timedelta(seconds=15)
+
+
+def no_such_account(error: ProfileGetError) -> bool:
+    """A profile lookup answered 404 (Synapse: ``M_NOT_FOUND``, or ``M_UNKNOWN``
+    "No row found" for a local user who was never registered)."""
+    response = error.transport_response
+    return error.status_code == "M_NOT_FOUND" or (
+        response is not None and getattr(response, "status", None) == 404
+    )
 
 
 class MatrixService:
@@ -75,6 +97,11 @@ class MatrixService:
         self.token: str | None = None
         # Aiguilleurs whose room could not be created: not retried every tick.
         self._unreachable: set[str] = set()
+        # For /healthz: when a sync last came back, and why the last one failed.
+        self.last_sync: datetime | None = None
+        self.sync_failure: str | None = None
+        desk.joined = self.joined
+        self.key_requests = KeyRequests()
 
     @property
     def coordinators_room(self) -> str:
@@ -112,12 +139,21 @@ class MatrixService:
         )
         if not isinstance(response, SyncResponse):
             raise ConnectionError(f"sync failed: {response}")
+        self.last_sync = self.clock.now()
+        self.sync_failure = None
         await keep_keys(self.client)
+        self.key_requests.take(response)
+        await self.key_requests.answer(self.client, self.joined)
         for invite in invites(self.client, response):
             await self.on_invite(invite)
+        if not first and someone_joined(response, self.client.user_id):
+            # An aiguilleur may have just joined their room: serve the queue.
+            async with self.db.unit() as uow:
+                await self.desk.apply(uow, (Drain(),))
+            self.desk.kick()
         handled = 0
         if not first:
-            for event in room_events(response, self.client.user_id):
+            for event in room_events(response, self.client.user_id, self.client):
                 if isinstance(event, OwnEcho):
                     await self.desk.echo(event)
                     continue
@@ -140,9 +176,35 @@ class MatrixService:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.sync_failure = type(exc).__name__
                 log.warning("Matrix sync failed (%s); retrying in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
+
+    def local(self, user_id: str) -> bool:
+        """An account on the bot's own homeserver."""
+        return user_id.partition(":")[2] == self.config.user_id.partition(":")[2]
+
+    def joined(self, room_id: str, user_id: str) -> bool:
+        """`user_id` is a member of `room_id` (joined, not merely invited), as
+        the last sync says; the bot itself must be in the room. Before the first
+        sync of this start the rooms are not known yet: a request handled in that
+        second (Telegram starts at once) trusts the room, as the sync will tell."""
+        if self.last_sync is None:
+            return True
+        room = self.client.rooms.get(room_id)
+        return room is not None and user_id in room.users and user_id not in room.invited_users
+
+    def health(self) -> str:
+        """``ok``; ``unreachable`` when the last sync failed (homeserver down);
+        ``stalled`` when none came back for longer than a long-poll lasts
+        (homeserver hung)."""
+        if self.sync_failure is not None:
+            return "unreachable"
+        limit = timedelta(seconds=self.config.sync_timeout) + STALL_GRACE
+        if self.last_sync is None or self.clock.now() - self.last_sync > limit:
+            return "stalled"
+        return "ok"
 
     async def run_ticks(self) -> None:
         while True:
@@ -150,6 +212,7 @@ class MatrixService:
             try:
                 await self.desk.tick()
                 await self.ensure_rooms()
+                await self.unanswered_invites()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -188,6 +251,46 @@ class MatrixService:
                 await self.desk.apply(uow, (Drain(),))
         self.desk.kick()
 
+    async def cannot_invite(self, slug: str, name: str, matrix_id: str) -> None:
+        """Not tried again until a restart; the coordinators are told."""
+        self._unreachable.add(slug)
+        told = msg("desk.invite.failed", name=name, matrix_id=matrix_id)
+        async with self.db.unit() as uow:
+            await self.desk.apply(uow, (Tell(to=ToCoordinators(), lines=(told,)),))
+        self.desk.kick()
+
+    async def unanswered_invites(self) -> int:
+        """Tell the coordinators, once per room, about aiguilleurs who have not
+        joined their room with the bot `offer_timeout` after it was set: no case
+        is offered to them meanwhile. Returns how many were reported."""
+        now = self.clock.now()
+        patience = self.desk.offer_timeout
+        told = 0
+        async with self.db.unit() as uow:
+            for room in await uow.matrix.room_rows():
+                if now - room.created_at < patience:
+                    continue
+                person = await uow.catalog.aiguilleur(room.aiguilleur_id)
+                if person is None or not person.active or person.demo or not person.matrix_id:
+                    continue
+                key = f"invite:{room.aiguilleur_id}"
+                if self.joined(room.room_id, person.matrix_id):
+                    continue
+                if await uow.matrix.value(key) == room.room_id:
+                    continue  # said already
+                await uow.matrix.set_value(key, room.room_id, now)
+                line = msg(
+                    "desk.invite.unanswered",
+                    name=person.name,
+                    matrix_id=person.matrix_id,
+                    delay=delay(patience),
+                )
+                await self.desk.apply(uow, (Tell(to=ToCoordinators(), lines=(line,)),))
+                told += 1
+        if told:
+            self.desk.kick()
+        return told
+
     async def greet_stranger(self, room_id: str) -> None:
         """A direct chat from someone the bot does not know: say what it offers."""
         html = render(self.locale, (msg("admin.inscription.welcome", command="!inscription"),)).html
@@ -203,10 +306,18 @@ class MatrixService:
     async def ensure_rooms(self) -> int:
         """Create a room, with them invited, for every aiguilleur without one."""
         async with self.db.unit() as uow:
-            missing = [(a.id, a.matrix_id) for a in await uow.matrix.without_room()]
+            missing = [(a.id, a.matrix_id, a.name) for a in await uow.matrix.without_room()]
         created = 0
-        for slug, matrix_id in missing:
+        for slug, matrix_id, name in missing:
             if slug in self._unreachable:
+                continue
+            # Synapse invites an account of its own that does not exist without a
+            # word: ask its profile first (404 only; a refused lookup proves
+            # nothing, nor does a remote server that does not answer).
+            profile = await self.client.get_profile(matrix_id) if self.local(matrix_id) else None
+            if isinstance(profile, ProfileGetError) and no_such_account(profile):
+                log.warning("no room for aiguilleur %s: no such Matrix account", slug)
+                await self.cannot_invite(slug, name, matrix_id)
                 continue
             state = [ENCRYPTION] if self.config.new_rooms == "encrypted" else []
             response = await self.client.room_create(
@@ -219,11 +330,19 @@ class MatrixService:
             )
             if not isinstance(response, RoomCreateResponse):
                 log.warning("no room for aiguilleur %s: %s", slug, response)
-                self._unreachable.add(slug)
+                await self.cannot_invite(slug, name, matrix_id)
                 continue
+            # A word in the new room (added by a coordinator or a catalog, they
+            # find it when they join): what it is for and their commands.
+            lines = (msg("desk.room.welcome", name=name), *aiguilleur_help())
             async with self.db.unit() as uow:
-                await uow.matrix.set_room(
-                    slug, response.room_id, created_by_bot=True, now=self.clock.now()
+                now = self.clock.now()
+                await uow.matrix.set_room(slug, response.room_id, created_by_bot=True, now=now)
+                await uow.outbox.enqueue(
+                    transport=TRANSPORT,
+                    address=response.room_id,
+                    payload=matrix_payload(render(self.locale, lines).html),
+                    now=now,
                 )
             created += 1
         if created:

@@ -129,6 +129,9 @@ class TelegramSender:
         except BadRequest as exc:
             if "message is not modified" in exc.message.lower():
                 return Sent()
+            if payload.get("kind") == "edit" and payload.get("or_send"):
+                # The message to update is gone (the person deleted it): send it anew.
+                return await self.send(address, {**payload, "kind": "send", "or_send": False})
             return outbox.Failed(reason=f"bad request: {exc.message}")
         except (TimedOut, NetworkError) as exc:
             return outbox.RetryAfter(seconds=backoff(0).total_seconds(), reason=str(exc)[:200])
@@ -152,17 +155,7 @@ class TelegramSender:
             message_id = sent.get("message_id") if isinstance(sent, dict) else None
             return Sent(external_id=str(message_id) if message_id is not None else None)
         if kind == "edit":
-            params = {
-                "chat_id": chat_id,
-                "message_id": int(payload["message"]),
-                "text": split_text(payload["html"])[0],
-                "parse_mode": ParseMode.HTML.value,
-                "link_preview_options": NO_PREVIEW,
-            }
-            if keyboard is not None:
-                params["reply_markup"] = keyboard
-            await self.bot.do_api_request("editMessageText", params)
-            return Sent(external_id=str(payload["message"]))
+            return await self._edit(chat_id, payload, keyboard)
         if kind == "clear_buttons":
             # No reply_markup: Telegram removes the keyboard.
             await self.bot.do_api_request(
@@ -195,6 +188,44 @@ class TelegramSender:
             return Sent(external_id=str(photo.message_id))
         return outbox.Failed(reason=f"unknown payload kind {kind!r}")
 
+    async def _edit(self, chat_id: int, payload: dict[str, Any], keyboard: JSON | None) -> Sent:
+        """Edit the message in place; a long text's earlier parts stay as they
+        are (they are other messages), the edited one gets its own part."""
+        index, chunks = edit_plan(payload["html"], payload.get("prior_html"))
+        last = len(chunks) - 1
+        params: JSON = {
+            "chat_id": chat_id,
+            "message_id": int(payload["message"]),
+            "text": chunks[index],
+            "parse_mode": ParseMode.HTML.value,
+            "link_preview_options": NO_PREVIEW,
+        }
+        if keyboard is not None and index == last:
+            params["reply_markup"] = keyboard
+        await self.bot.do_api_request("editMessageText", params)
+        for number in range(index + 1, len(chunks)):
+            extra: JSON = {
+                "chat_id": chat_id,
+                "text": chunks[number],
+                "parse_mode": ParseMode.HTML.value,
+                "link_preview_options": NO_PREVIEW,
+            }
+            if keyboard is not None and number == last:
+                extra["reply_markup"] = keyboard
+            await self.bot.do_api_request("sendMessage", extra)
+        return Sent(external_id=str(payload["message"]))
+
+
+def edit_plan(html: str, prior_html: str | None) -> tuple[int, list[str]]:
+    """A text too long for one message went out in parts, its buttons on the
+    last: the edited message is that last part. Returns which part of the new
+    text it holds, and the parts; the parts after it are sent as new messages
+    (an answer line that no longer fits). Without the prior text, the edited
+    message is taken to hold the new text's last part."""
+    chunks = split_text(html)
+    before = len(split_text(prior_html)) if prior_html is not None else len(chunks)
+    return min(before, len(chunks)) - 1, chunks
+
 
 def message_event(message: Message) -> Event:
     if message.text is not None:
@@ -207,7 +238,9 @@ def message_event(message: Message) -> Event:
             word = message.text[1 : entity.length]
             name = word.split("@", 1)[0]
             return Command(name=name.lower(), args=message.text[entity.length :].strip())
-        return Text(text=message.text)
+        # The date the person sent it (whole seconds, aware): the parts of a long
+        # paste, which Telegram apps send as several messages, are joined by it.
+        return Text(text=message.text, sent_at=message.date)
     if message.location is not None:
         return Location(lat=message.location.latitude, lon=message.location.longitude)
     kinds = (
@@ -227,18 +260,35 @@ def message_event(message: Message) -> Event:
     return Attachment(kind=AttachmentKind.OTHER)
 
 
+def foreign_callback(update: Update) -> bool:
+    """A button press whose message is in a chat other than the presser's own
+    private chat (a forged update: Telegram only shows a private chat's buttons
+    to its owner). Such a press must act on no conversation at all."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return False
+    chat = query.message.chat
+    return chat.type != ChatType.PRIVATE or chat.id != query.from_user.id
+
+
 def incoming_from(update: Update) -> Incoming | None:
-    """Only private chats hold intakes; group messages are not ours to answer."""
+    """Only private chats hold intakes; group messages are not ours to answer.
+    A button acts only on its sender's own conversation."""
     key = str(update.update_id)
     query = update.callback_query
     if query is not None:
+        if foreign_callback(update):
+            return None
         message = query.message
         chat_id = message.chat.id if message is not None else query.from_user.id
         return Incoming(
             transport=TRANSPORT,
             address=str(chat_id),
             update_key=key,
-            event=Choice(data=query.data or ""),
+            event=Choice(
+                data=query.data or "",
+                message=str(message.message_id) if message is not None else None,
+            ),
             sender_id=str(query.from_user.id),
             sender_name=query.from_user.full_name,
             locale_hint=query.from_user.language_code,
@@ -301,6 +351,10 @@ class TelegramTransport:
         if incoming is not None:
             incoming = await self.with_catalog_file(update, incoming)
         toast: str | None = None
+        if foreign_callback(update):
+            log.warning("update %s: a button of another chat, ignored", update.update_id)
+            user = update.effective_user
+            toast = translate(supported(user.language_code if user else None), "button.stale")
         settled = True
         try:
             if incoming is not None:

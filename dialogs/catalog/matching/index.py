@@ -2,12 +2,16 @@
 computed once when the catalog is loaded.
 
 Text relevance is BM25F: a resource's name, tags, summary and the names of the
-tools it replaces are weighted fields of one bag of stems. The contribution of
-each (stem, resource) pair is precomputed, and each stem's posting list is
-sorted by contribution so that a query only reads the head of long lists
-(`POSTINGS_READ`, and `POSTINGS_BUDGET` for all the words of a long text):
-the work per query stays bounded when the catalog grows, at the cost of
-ignoring the weakest matches of very common words.
+tools it replaces are weighted fields of one bag of Snowball stems (field
+words left out, see `text`). The contribution of each (stem, resource) pair
+is precomputed, and each stem's posting list is sorted by contribution so that
+a query only reads the head of long lists (`POSTINGS_READ`, and
+`POSTINGS_BUDGET` for all the words of a long text).
+
+Meaning: with the French word vectors (`vectors`), each resource also gets
+one unit vector, the weighted mean of its words' vectors (tags count double:
+they say what the resource is for). A query's vector is compared with all of
+them in one matrix product.
 """
 
 from __future__ import annotations
@@ -17,8 +21,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 from dialogs.catalog.load import Resource
-from dialogs.catalog.matching.text import content_words, max_typos, stem, trigrams, within_distance
+from dialogs.catalog.matching.text import (
+    is_content,
+    is_field,
+    max_typos,
+    product_words,
+    split_words,
+    stem,
+    trigrams,
+    within_distance,
+)
+from dialogs.catalog.matching.vectors import WordVectors, load_vectors
 from dialogs.kernel.textnorm import fold
 
 # Field weights: a word in the name or a tag says more than one in the summary.
@@ -31,6 +48,10 @@ BM25_B = 0.5
 POSTINGS_READ = 400
 POSTINGS_BUDGET = 6_000  # entries read per query, all words together
 FUZZY_CACHE = 20_000
+# Weights of the words of each field in a resource's meaning vector.
+VECTOR_NAME = 0.5
+VECTOR_TAG = 2.0
+VECTOR_SUMMARY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +67,8 @@ class Doc:
     tags: tuple[tuple[tuple[str, ...], str], ...]
     # For diversity: stems of tags, replaced tools, kind and main theme.
     features: frozenset[str]
+    # Field words in its name or tags: what it is about ("tiers-lieux").
+    about: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -61,28 +84,58 @@ class MatchIndex:
     # Replaced tool (folded words) → (doc, tool name as written).
     replaces: dict[tuple[str, ...], tuple[tuple[int, str], ...]]
     replaces_longest: int
-    # Non-libre resources by folded name: someone who names one already uses it.
-    proprietary_names: dict[tuple[str, ...], tuple[int, ...]]
+    # Resource names (folded words, also joined) → docs: a named tool.
+    names: dict[tuple[str, ...], tuple[int, ...]]
+    # Field word (folded) → docs whose name or tags have it.
+    about: dict[str, tuple[int, ...]]
     # Theme → docs with that theme, main theme and libre first (fills short lists).
     by_theme: dict[str, tuple[int, ...]]
+    # Folded word as the catalog writes it → its stem (accents restored).
+    surface_stems: dict[str, str]
+    # One unit meaning vector per doc (rows), or None without word vectors.
+    doc_vectors: npt.NDArray[np.float32] | None
+    vectors: WordVectors | None
+    # Vectors of the catalog's words (one row per distinct vector) and the
+    # stems each row stands for: a typed word finds its neighbours in meaning.
+    word_matrix: npt.NDArray[np.float32] | None
+    word_stems: tuple[tuple[str, ...], ...]
     fuzzy_cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, resources: Iterable[Resource]) -> MatchIndex:
+    def build(
+        cls, resources: Iterable[Resource], vectors: WordVectors | bool | None = True
+    ) -> MatchIndex:
+        """`vectors`: True loads the shipped word vectors if installed, False
+        or None works on words alone."""
+        model = load_vectors() if vectors is True else (vectors or None)
         ordered = sorted(resources, key=lambda r: r.id)
         docs: list[Doc] = []
         weighted: list[dict[str, float]] = []
         lengths: list[float] = []
+        surface: dict[str, str] = {}
+        surface_words: dict[str, str] = {}
+        meaning: list[npt.NDArray[np.float32] | None] = []
         for resource in ordered:
             bag: dict[str, float] = defaultdict(float)
             length = 0.0
             for text, weight in field_texts(resource):
-                for term in (stem(w) for w in content_words(text)):
+                for word in product_words(text):
+                    if not is_content(word):
+                        continue
+                    term = stem(word)
+                    surface.setdefault(fold(word), term)
+                    surface_words.setdefault(word, term)
                     bag[term] += weight
                     length += weight
+                    # Snowball stems a word typed without its accents apart
+                    # ("reservons" → reservon): that stem finds the doc too.
+                    bare = stem(fold(word))
+                    if bare != term:
+                        bag[bare] += weight
             weighted.append(bag)
             lengths.append(length)
             docs.append(make_doc(resource, frozenset(bag)))
+            meaning.append(doc_vector(model, resource) if model is not None else None)
 
         count = len(docs)
         average = (sum(lengths) / count) if count else 1.0
@@ -92,7 +145,7 @@ class MatchIndex:
                 document_frequency[term] += 1
         lists: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for number, bag in enumerate(weighted):
-            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[number] / average)
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[number] / max(average, 1e-9))
             for term, tf in bag.items():
                 idf = bm25_idf(count, document_frequency[term])
                 lists[term].append((number, idf * tf * (BM25_K1 + 1) / (tf + norm)))
@@ -107,8 +160,18 @@ class MatchIndex:
                 for gram in set(trigrams(term)):
                     grams[gram].append(term)
 
+        doc_vectors = None
+        if model is not None:
+            doc_vectors = np.zeros((count, model.width), dtype=np.float32)
+            for number, vector in enumerate(meaning):
+                if vector is not None:
+                    doc_vectors[number] = vector
+
+        word_matrix, word_stems = (
+            neighbour_table(model, surface_words) if model is not None else (None, ())
+        )
         tag_phrases, tag_idf = tag_tables(docs)
-        replaces, proprietary_names = replace_tables(docs)
+        replaces, names = replace_tables(docs)
         return cls(
             docs=tuple(docs),
             postings=postings,
@@ -116,9 +179,15 @@ class MatchIndex:
             tag_phrases=tag_phrases,
             tag_idf=tag_idf,
             replaces=replaces,
-            replaces_longest=max((len(k) for k in (*replaces, *proprietary_names)), default=1),
-            proprietary_names=proprietary_names,
+            replaces_longest=max((len(k) for k in (*replaces, *names)), default=1),
+            names=names,
             by_theme=theme_lists(docs),
+            about=about_lists(docs),
+            surface_stems=surface,
+            doc_vectors=doc_vectors,
+            vectors=model,
+            word_matrix=word_matrix,
+            word_stems=word_stems,
         )
 
     def __len__(self) -> int:
@@ -167,7 +236,7 @@ def bm25_idf(count: int, frequency: int) -> float:
 
 
 def phrase(text: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in content_words(text))
+    return tuple(stem(w) for w in split_words(text) if is_content(w))
 
 
 def make_doc(resource: Resource, terms: frozenset[str]) -> Doc:
@@ -176,7 +245,11 @@ def make_doc(resource: Resource, terms: frozenset[str]) -> Doc:
     features.update(f"replaces:{fold(tool)}" for tool in resource.replaces)
     features.add(f"kind:{resource.kind}")
     features.add(f"theme:{resource.themes[0]}")
+    about = frozenset(
+        fold(w) for w in product_words(f"{resource.name} {' '.join(resource.tags)}") if is_field(w)
+    )
     return Doc(
+        about=about,
         resource=resource,
         main_theme=resource.themes[0],
         themes=frozenset(resource.themes),
@@ -203,25 +276,76 @@ def tag_tables(
     )
 
 
+def tool_keys(name: str) -> list[tuple[str, ...]]:
+    """Folded word sequences a tool name is recognised by: as written, and
+    joined ("Google Drive" → google drive, googledrive; "NextCloud" →
+    nextcloud, next cloud)."""
+    folded = tuple(fold(name).split())
+    keys = [folded] if folded else []
+    if len(folded) > 1:
+        keys.append(("".join(folded),))
+    parts = tuple(fold(w) for w in product_words(name) if fold(w) not in folded)
+    if len(parts) > 1:
+        keys.append(parts)
+    return keys
+
+
 def replace_tables(
     docs: Sequence[Doc],
 ) -> tuple[
     dict[tuple[str, ...], tuple[tuple[int, str], ...]], dict[tuple[str, ...], tuple[int, ...]]
 ]:
     """Replaced tools (folded words) → (resource, tool as written); and the
-    folded names of non-libre resources."""
+    names of all resources (folded words) → resources."""
     replaces: dict[tuple[str, ...], list[tuple[int, str]]] = defaultdict(list)
     names: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for number, doc in enumerate(docs):
         for tool in doc.resource.replaces:
-            key = tuple(fold(tool).split())
-            if key:
-                replaces[key].append((number, tool))
-        if not doc.resource.libre:
-            key = tuple(fold(doc.resource.name).split())
-            if key:
+            for key in tool_keys(tool):
+                if (number, tool) not in replaces[key]:
+                    replaces[key].append((number, tool))
+        for key in tool_keys(doc.resource.name):
+            if number not in names[key]:
                 names[key].append(number)
     return {k: tuple(v) for k, v in replaces.items()}, {k: tuple(v) for k, v in names.items()}
+
+
+def neighbour_table(
+    model: WordVectors, words: dict[str, str]
+) -> tuple[npt.NDArray[np.float32] | None, tuple[tuple[str, ...], ...]]:
+    """Unit vectors of the catalog's words, one row per distinct vector, with
+    the stems of the words sharing it."""
+    by_row: dict[int, set[str]] = defaultdict(set)
+    for word, term in words.items():
+        row = model.row(word)
+        if row is not None:
+            by_row[row].add(term)
+    if not by_row:
+        return None, ()
+    found = [(row, vector) for row in sorted(by_row) if (vector := model.unit_row(row)) is not None]
+    if not found:
+        return None, ()
+    matrix = np.vstack([vector for _row, vector in found]).astype(np.float32)
+    return matrix, tuple(tuple(sorted(by_row[row])) for row, _vector in found)
+
+
+def doc_vector(model: WordVectors, resource: Resource) -> npt.NDArray[np.float32] | None:
+    weighted: list[tuple[str, float]] = []
+    for text, weight in (
+        (resource.name, VECTOR_NAME),
+        (" ".join(resource.tags), VECTOR_TAG),
+        (resource.summary, VECTOR_SUMMARY),
+    ):
+        weighted.extend((w, weight) for w in split_words(text) if is_content(w))
+    return model.mean(weighted)
+
+
+def about_lists(docs: Sequence[Doc]) -> dict[str, tuple[int, ...]]:
+    lists: dict[str, list[int]] = defaultdict(list)
+    for number, doc in enumerate(docs):
+        for word in doc.about:
+            lists[word].append(number)
+    return {word: tuple(numbers) for word, numbers in lists.items()}
 
 
 def theme_lists(docs: Sequence[Doc]) -> dict[str, tuple[int, ...]]:

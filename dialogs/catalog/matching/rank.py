@@ -1,22 +1,26 @@
 """Ranking resources for one query.
 
 Rules, in the order they apply:
-1. Text relevance (BM25F over name, tags, summary, replaced tools), with typo
-   correction and synonyms (see `query`), plus a bonus for a multi-word tag
-   found as such ("budget participatif").
-2. `replaces`: naming a proprietary tool ("on utilise Doodle") strongly favours
-   what replaces it; the proprietary resource itself, already known to the
-   person, is pushed down.
-3. Themes: the person's themes lift resources of those themes (main theme
-   most) and lower the others; inferred themes only lift, and less.
-4. Libre before proprietary: a non-libre resource needs clearly more relevance.
-5. A regional resource is shown only in its régions, and ahead of national
-   ones there (when it fits at all: at least `REGIONAL_AHEAD` of the best
-   score); with no région known, regional resources are left out.
+1. Relevance fuses two kinds of evidence. Words: BM25F over name, tags,
+   summary and replaced tools (Snowball stems, typo correction, synonyms; see
+   `query`), a bonus for a multi-word tag found as such, and a strong bonus
+   for a resource that replaces a tool the person names. Meaning: the cosine
+   of the text's vector and the resource's (`vectors`), which finds "facture
+   d'électricité et courants d'air" for an energy renovation guide with no
+   word in common. Each is scaled to the best candidate, then added with
+   weights fitted on the development split (`SEMANTIC`).
+2. Named tools: a resource the person names that is not libre (the tool they
+   use or want to leave) is never proposed; its tags and themes stand for
+   what they need, and what `replaces` it comes first.
+3. Themes: the person's themes (or those read from their words) lift
+   resources of those themes, the main theme most, and lower the others.
+4. Libre first: a proprietary resource is never in the first three places
+   (and not shown at all when fewer than three libre ones fit).
+5. A regional resource is shown only in its régions; there it gets a small
+   lift when it is relevant on its own merits (never on its région alone).
 6. Diversity: a resource too similar to one already chosen (same tags, same
-   replaced tools, same kind) is discounted, so five near-twins never fill
-   the list (maximal marginal relevance).
-Every proposal says why, from the strongest reason down.
+   replaced tools, same kind) is discounted (maximal marginal relevance).
+Every proposal says why, in sentences (`reasons`).
 """
 
 from __future__ import annotations
@@ -26,65 +30,134 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+import numpy as np
+
 from dialogs.catalog.matching.index import POSTINGS_BUDGET, POSTINGS_READ, MatchIndex
 from dialogs.catalog.matching.model import MatchQuery, Proposal
 from dialogs.catalog.matching.query import ReadQuery, ngrams
+from dialogs.geo.places import region_name
 from dialogs.kernel.replies import Msg, msg
+from dialogs.kernel.textnorm import fold
 
 TAG_PHRASE_BONUS = 1.0
 REPLACES_BONUS = 5.0
-ALREADY_USED = 0.3
+# Tags of a named (proprietary) tool stand for the need, as weak words.
+TOOL_TAG_WEIGHT = 0.5
+# Meaning against words: weight of the scaled cosine, and the span below the
+# best cosine that still counts (fitted on the development split).
+SEMANTIC = 0.3
+SEMANTIC_SPAN = 0.1
+SEMANTIC_CANDIDATES = 60
+# Below this cosine, a text and a resource share no meaning worth a proposal.
+SEMANTIC_MIN = 0.35
+# A field word ("tiers-lieux") typed by the person and found in a resource's
+# name or tags: a fixed hint, the same whatever the catalog's style, that only
+# separates resources close on their other merits.
+FIELD_BONUS = 0.3
 THEME_MAIN = 1.5
 THEME_OTHER = 1.25
-OFF_THEME = 0.8
-THEME_EACH_MORE = 0.15
-INFERRED_MAIN = 1.2
-INFERRED_OTHER = 1.1
+OFF_THEME = 0.3
+THEME_EACH_MORE = 0.1
 # Resources of a chosen theme that match no word still rank, faintly: they fill
 # the list when the text says little.
-THEME_PRIOR_MAIN = 0.4
-THEME_PRIOR_OTHER = 0.2
+THEME_PRIOR_MAIN = 0.15
+THEME_PRIOR_OTHER = 0.05
 PROPRIETARY = 0.7
-REGIONAL = 1.6
-REGIONAL_AHEAD = 0.35
+LIBRE_FIRST = 3
+REGIONAL = 1.3
 # Below this share of the best score, a resource is noise rather than a proposal.
 RELEVANCE_FLOOR = 0.15
-# Words found in more than this share of the catalog explain nothing ("lieu").
+# Words found in more than this share of the catalog explain nothing.
 TELLING_SHARE = 0.25
 DIVERSITY = 0.5
 CANDIDATES = 120
 POOL = 20
 MAX_REASONS = 3
-MAX_KEYWORDS = 3
+MAX_TOPICS = 2
 
 
 @dataclass(slots=True)
 class TextScores:
     """Query-dependent, theme-independent evidence per resource."""
 
+    # Relevance of each resource, times `scale` (the words' part is left as
+    # BM25 gave it, so that thousands of entries need no division; the few
+    # candidates ranked are scaled back with `scale`).
     relevance: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    scale: float = 1.0
+    lexical: dict[int, float] = field(default_factory=dict)
+    semantic: dict[int, float] = field(default_factory=dict)
     replaced: dict[int, str] = field(default_factory=dict)
-    already_used: set[int] = field(default_factory=set)
+    # Resources never to propose: proprietary tools the person names.
+    excluded: frozenset[int] = frozenset()
 
 
-def text_scores(index: MatchIndex, read: ReadQuery) -> TextScores:
-    scores = TextScores()
-    relevance = scores.relevance
-    # Long texts read less of each list, so that the total work stays bounded.
-    depth = min(POSTINGS_READ, POSTINGS_BUDGET // max(len(read.terms), 1))
-    for term, weight in read.terms.items():
+def lexical_scores(index: MatchIndex, read: ReadQuery, scores: TextScores) -> dict[int, float]:
+    relevance: dict[int, float] = defaultdict(float)
+    terms = dict(read.terms)
+    for number in scores.excluded:
+        for stems, _tag in index.docs[number].tags:
+            for term in stems:
+                if term in index.postings and terms.get(term, 0.0) < TOOL_TAG_WEIGHT:
+                    terms[term] = TOOL_TAG_WEIGHT
+    # Long texts read less of each list, and guesses (synonyms, neighbours in
+    # meaning) less than typed words, so that the total work stays bounded.
+    total = sum(terms.values()) or 1.0
+    for term, weight in terms.items():
+        depth = min(POSTINGS_READ, int(POSTINGS_BUDGET * weight / total) + 10)
         for number, contribution in index.postings[term][:depth]:
             relevance[number] += weight * contribution
     for key in ngrams(read.stems, 3):
         if len(key) > 1 and key in index.tag_phrases:
             for number in index.tag_phrases[key][:POSTINGS_READ]:
                 relevance[number] += TAG_PHRASE_BONUS * index.tag_idf[key]
-    for key in ngrams(read.folded, index.replaces_longest):
-        for number, tool in index.replaces.get(key, ()):
+    for key, tool in read.named_tools:
+        for number, _written in index.replaces.get(key, ()):
             if number not in scores.replaced:
                 relevance[number] += REPLACES_BONUS
                 scores.replaced[number] = tool
-        scores.already_used.update(index.proprietary_names.get(key, ()))
+    return relevance
+
+
+def semantic_scores(index: MatchIndex, read: ReadQuery) -> dict[int, float]:
+    """Scaled cosine (0 to 1) of the best-matching resources by meaning."""
+    if index.vectors is None or index.doc_vectors is None or not len(index.docs):
+        return {}
+    query = index.vectors.mean([(w, 1.0) for w in read.content])
+    if query is None:
+        return {}
+    cosines = index.doc_vectors @ query
+    count = min(SEMANTIC_CANDIDATES, len(cosines))
+    top = np.argpartition(-cosines, count - 1)[:count]
+    best = float(cosines[top].max())
+    floor = best - SEMANTIC_SPAN
+    return {
+        int(n): (float(cosines[n]) - floor) / SEMANTIC_SPAN
+        for n in top
+        if float(cosines[n]) > floor and float(cosines[n]) >= SEMANTIC_MIN
+    }
+
+
+def text_scores(index: MatchIndex, read: ReadQuery) -> TextScores:
+    excluded = frozenset(n for n in read.named_docs if not index.docs[n].resource.libre)
+    scores = TextScores(excluded=excluded)
+    lexical = lexical_scores(index, read, scores)
+    semantic = semantic_scores(index, read)
+    top_lexical = max(lexical.values(), default=0.0)
+    scores.lexical = lexical
+    scores.semantic = semantic
+    # Words count relative to the best candidate (1 for it): kept as they are,
+    # with the other evidence multiplied by the best words' score instead.
+    unit = top_lexical if top_lexical > 0 else 1.0
+    scores.scale = 1.0 / unit
+    scores.relevance = lexical
+    for number, value in semantic.items():
+        scores.relevance[number] += SEMANTIC * value * unit
+    about = {n for word in read.field for n in index.about.get(word, ())}
+    for number in about:
+        scores.relevance[number] += FIELD_BONUS * unit
+    for number in excluded:
+        scores.relevance.pop(number, None)
     return scores
 
 
@@ -99,33 +172,37 @@ def rank_resources(
     if query.limit <= 0:
         return ()
     pool = dict(heapq.nlargest(CANDIDATES, scores.relevance.items(), key=itemgetter(1)))
-    if themes and not inferred:
-        for theme in themes:
+    if themes:
+        for theme in themes[:1]:
             for number in index.by_theme.get(theme, ())[: 3 * query.limit]:
                 pool.setdefault(number, 0.0)
 
     wanted = frozenset(themes)
+    main_theme = themes[0] if themes else None
     adjusted: dict[int, float] = {}
     for number, relevance in pool.items():
         doc = index.docs[number]
+        if number in scores.excluded:
+            continue
         if doc.regions and query.region not in doc.regions:
             continue
-        score = relevance
+        score = relevance * scores.scale
         if wanted:
-            main = doc.main_theme in wanted
+            main = doc.main_theme == main_theme
+            primary = doc.main_theme in wanted
             shared = len(doc.themes & wanted)
-            other = not main and shared > 0
-            # Covering several of the person's themes fits better than one.
             extra = THEME_EACH_MORE * max(shared - 1, 0)
-            if inferred:
-                score *= (INFERRED_MAIN if main else INFERRED_OTHER if other else 1.0) + extra
+            if main:
+                factor, prior = THEME_MAIN, THEME_PRIOR_MAIN
+            elif primary or main_theme in doc.themes:
+                factor, prior = THEME_OTHER, THEME_PRIOR_OTHER
+            elif shared:
+                factor, prior = 1.0, 0.0
             else:
-                score *= (THEME_MAIN if main else THEME_OTHER if other else OFF_THEME) + extra
-                score += THEME_PRIOR_MAIN if main else THEME_PRIOR_OTHER if other else 0.0
+                factor, prior = OFF_THEME, 0.0
+            score = score * (factor + extra) + prior
         if not doc.resource.libre:
             score *= PROPRIETARY
-        if number in scores.already_used:
-            score *= ALREADY_USED
         if doc.regions:
             score *= REGIONAL
         if score > 0:
@@ -134,24 +211,32 @@ def rank_resources(
         return ()
     best = max(adjusted.values())
     floor = RELEVANCE_FLOOR * best
-    for number, score in adjusted.items():
-        if index.docs[number].regions and score >= REGIONAL_AHEAD * best:
-            # Ahead of every national resource, in their own order.
-            adjusted[number] = best + score
     shortlist = heapq.nsmallest(
         POOL,
         ((n, s) for n, s in adjusted.items() if s >= floor),
         key=lambda item: (-item[1], index.docs[item[0]].resource.id),
     )
-    chosen = diversify(index, shortlist, query.limit)
+    chosen = libre_first(index, diversify(index, shortlist, query.limit + LIBRE_FIRST))
     return tuple(
         Proposal(
             id=index.docs[number].resource.id,
             score=round(score, 4),
             why=reasons(index, number, query, read, scores, wanted),
         )
-        for number, score in chosen
+        for number, score in chosen[: query.limit]
     )
+
+
+def libre_first(index: MatchIndex, chosen: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """No proprietary resource in the first `LIBRE_FIRST` places: libre ones
+    move up past it (in their order); with fewer libre ones, none is shown."""
+    libre = [item for item in chosen if index.docs[item[0]].resource.libre]
+    other = [item for item in chosen if not index.docs[item[0]].resource.libre]
+    head = libre[:LIBRE_FIRST]
+    if len(head) < LIBRE_FIRST:
+        return head
+    rest = sorted(libre[LIBRE_FIRST:] + other, key=lambda item: chosen.index(item))
+    return head + rest
 
 
 def diversify(
@@ -196,39 +281,54 @@ def reasons(
     scores: TextScores,
     wanted: frozenset[str],
 ) -> tuple[Msg, ...]:
+    """Sentences a volunteer understands, strongest first: "remplace Excel
+    pour adhésions", "pour les tiers-lieux de la région Bretagne", "utile
+    pour : comptabilité", "thème gestion", "libre, licence AGPL-3.0"."""
     doc = index.docs[number]
     why: list[Msg] = []
+    tools = {fold("".join(key)) for key, _tool in read.named_tools}
+    topics = [
+        t for t in matched_topics(index, number, read) if fold(t).replace(" ", "") not in tools
+    ]
     if number in scores.replaced:
-        why.append(msg("why.replaces", tool=scores.replaced[number]))
-    if doc.regions and query.region in doc.regions:
-        why.append(msg("why.same_region"))
-    keywords = matched_words(index, number, read)
-    if keywords:
-        why.append(msg("why.keywords", words=keywords))
-    shared = [t for t in doc.resource.themes if t in wanted]
-    if shared:
-        why.append(msg("why.theme", theme=msg(f"topic.{shared[0]}")))
+        tool = scores.replaced[number]
+        if topics:
+            why.append(msg("why.replaces_for", tool=tool, need=topics[0]))
+            topics = topics[1:]
+        else:
+            why.append(msg("why.replaces", tool=tool))
+    if doc.regions and query.region in doc.regions and query.region is not None:
+        why.append(msg("why.regional", region=region_name(query.region)))
+    if topics:
+        why.append(msg("why.about", topics=tuple(topics)))
+    elif number not in scores.replaced:
+        shared = [t for t in doc.resource.themes if t in wanted]
+        if shared:
+            why.append(msg("why.theme", theme=msg(f"topic.{shared[0]}")))
     if doc.resource.libre:
-        why.append(msg("why.libre"))
+        license = doc.resource.license
+        if license and license not in ("inconnue", "proprietaire"):
+            why.append(msg("why.libre_license", license=license))
+        else:
+            why.append(msg("why.libre"))
     return tuple(why[:MAX_REASONS])
 
 
-def matched_words(index: MatchIndex, number: int, read: ReadQuery) -> tuple[str, ...]:
-    """The person's own words that hit this resource, rarest in the catalog
-    (most telling) first."""
+def matched_topics(index: MatchIndex, number: int, read: ReadQuery) -> list[str]:
+    """The resource's own tags (as the catalog writes them) that the person's
+    words hit, else the person's words that hit it (rarest first)."""
     doc = index.docs[number]
-    common = TELLING_SHARE * len(index.docs)
-    hits = sorted(
-        (
-            term
-            for term in read.terms
-            if term in doc.stems and len(index.postings[term]) <= max(common, 3)
-        ),
-        key=lambda term: (len(index.postings[term]) / read.terms[term], term),
-    )
-    words: list[str] = []
-    for term in hits:
-        word = read.surface[term]
-        if word not in words:
-            words.append(word)
-    return tuple(words[:MAX_KEYWORDS])
+    hits = {term for term in read.terms if term in doc.stems}
+    topics = [tag for stems, tag in doc.tags if hits.intersection(stems)]
+    if not topics:
+        common = TELLING_SHARE * len(index.docs)
+        ordered = sorted(
+            (t for t in hits if len(index.postings[t]) <= max(common, 3)),
+            key=lambda t: (len(index.postings[t]) / read.terms[t], t),
+        )
+        topics = [read.surface[t] for t in ordered]
+    unique: list[str] = []
+    for topic in topics:
+        if topic not in unique:
+            unique.append(topic)
+    return unique[:MAX_TOPICS]

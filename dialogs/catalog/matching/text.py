@@ -1,78 +1,52 @@
-"""French text for matching: folding, tokens, a light stemmer, typo distance.
+"""French text for matching: words, Snowball stems, typo distance, word lists.
 
-People write "comptabilitée", "on galere avec les adhesions", "reserver les
-machines": comparing raw words would miss most of it. Every word goes through
-`fold` (no accents, lower case), stop words are dropped, and the rest is reduced
-to a stem by a small suffix stripper (plural, feminine, common verb endings and
-derivations), so that "réservation", "réserver" and "réservons" meet on
-"reserv". The stemmer does not need to be linguistically right, only the same on
-both sides: the catalog is stemmed with it too.
+People write "comptabilitée", "on galere avec les adhesions", "NextCloud",
+"reserver les machines": comparing raw words would miss most of it.
 
-Typos are handled at query time by `within_distance` (optimal string alignment:
-an insertion, deletion, substitution or swap of neighbours counts one) over the
-few vocabulary stems that share trigrams with an unknown word.
+- Words: lower case with accents kept (the stemmer and the word vectors need
+  them), hyphens and apostrophes split ("tiers-lieux" → tiers, lieux;
+  "l'asso" → l, asso), compound product names split at their inner capitals
+  ("NextCloud" → nextcloud, next, cloud) so that either spelling matches.
+- Stems: the Snowball French stemmer (PyStemmer, a kept C implementation)
+  applied to the accented word, then folded: "électricité" and "électrique"
+  meet on "electr", "réservation" and "réservons" on "reserv". A few words
+  the algorithm merges although they mean different things ("commune" the
+  town and "communs" the commons) have their own stem in
+  ``dialogs/catalog/matching/data/matching_fr.yaml`` (``stems``).
+- A word typed without its accents is stemmed through the accented form the
+  catalog uses when there is one (`MatchIndex.surface_stems`), since Snowball
+  treats "electricite" and "électricité" differently.
+- Typos: rapidfuzz's optimal string alignment distance (a swap of
+  neighbours counts one) over the few vocabulary stems sharing trigrams.
+- Field words ("tiers-lieu", "association", "collectif", "projet"…) are
+  neutral by construction: listed in the word lists, they never count as
+  evidence, whatever a catalog's style.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any
 
+import Stemmer
 import yaml
+from rapidfuzz.distance import OSA
 
 from dialogs.kernel.textnorm import fold
 
-# Suffixes stripped by `stem`, longest first, by the shortest stem each may
-# leave: derivations ("-ation", "-ement", "-ite") and verb endings ("-erons",
-# "-aient", "-er") all collapse onto the same root.
-_KEEP_3 = (
-    "issements issement ements ement ations ation ateurs ateur atrices atrice euses euse "
-    "eux ives ive ifs ions ion eraient erions eriez erons eront erait erais erai eras era "
-    "erez aient ons iez ez er ees ee es atives ative atifs atif etiques etique aisons aison"
-)
-_KEEP_4 = (
-    "ments ment ances ance ences ence ites ite iques ique ismes isme istes iste ables able "
-    "ibles ible if ais ait ant ants antes ante ent ie ies ir"
-)
-_SUFFIXES: tuple[tuple[str, int], ...] = tuple(
-    sorted(
-        [(s, 3) for s in _KEEP_3.split()] + [(s, 4) for s in _KEEP_4.split()],
-        key=lambda pair: -len(pair[0]),
-    )
-)
+_WORD = re.compile(r"[^\W_]+")
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'"})
+# "NextCloud", "LibreOffice", "OnlyOffice": a capital after a lower-case letter.
+_INNER_CAPITAL = re.compile(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])")
 
 
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """The root of one folded word ("adhesions" → "adhes", "reserver" → "reserv")."""
-    if len(word) <= 3 or word.isdigit():
-        return word
-    # Feminine participles and typos alike: "reservee", "comptabilitee" → "...e".
-    if word.endswith("ees"):
-        word = word[:-2]
-    elif word.endswith("ee"):
-        word = word[:-1]
-    stripped = _strip_suffix(word)
-    if stripped == word and word[-1] in "sx" and len(word) > 4 and not word.endswith("ss"):
-        # A plural the suffix list does not know ("velos", "panneaux").
-        stripped = _strip_suffix(word[:-1])
-    word = stripped
-    if word.endswith("e") and len(word) > 4:
-        word = word[:-1]
-    # "bretonne"/"breton", "collecte"/"collect": a doubled final consonant is noise.
-    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "aeiouy":
-        word = word[:-1]
-    return word
-
-
-def _strip_suffix(word: str) -> str:
-    for suffix, keep in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
-            return word[: -len(suffix)]
-    return word
+@cache
+def _stemmer() -> Any:
+    return Stemmer.Stemmer("french")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +54,16 @@ class Lexicon:
     """Word lists from `dialogs/catalog/matching/data/matching_fr.yaml` (folded)."""
 
     stopwords: frozenset[str]
+    # Words of the whole field: never evidence of relevance or of a theme.
+    field_words: frozenset[str]
     # Folded word → phrases (tuples of folded words) it stands for.
     synonyms: Mapping[str, tuple[tuple[str, ...], ...]]
-    # Theme id → stems that hint at it.
-    theme_stems: Mapping[str, frozenset[str]]
+    # Theme id → words that hint at it (lower case, accents kept when given).
+    theme_words: Mapping[str, tuple[str, ...]]
+    # Folded word → stem, where Snowball would merge unrelated words.
+    stems: Mapping[str, str]
+    # Words that introduce a place ("à Brest", "en Bretagne").
+    place_words: frozenset[str]
 
 
 @cache
@@ -95,31 +75,73 @@ def lexicon() -> Lexicon:
         ),
         Loader=yaml.BaseLoader,
     )
-    stopwords = frozenset(fold(str(w)) for w in raw["stopwords"])
-    synonyms = {
-        fold(str(word)): tuple(tuple(fold(str(p)).split()) for p in phrases)
-        for word, phrases in raw["synonyms"].items()
-    }
-    themes = {
-        str(theme): frozenset(stem(w) for word in words for w in fold(str(word)).split())
-        for theme, words in raw["themes"].items()
-    }
-    return Lexicon(stopwords=stopwords, synonyms=synonyms, theme_stems=themes)
+    return Lexicon(
+        stopwords=frozenset(fold(str(w)) for w in raw["stopwords"]),
+        field_words=frozenset(fold(str(w)) for w in raw["field_words"]),
+        synonyms={
+            fold(str(word)): tuple(tuple(fold(str(p)).split()) for p in phrases)
+            for word, phrases in raw["synonyms"].items()
+        },
+        theme_words={
+            str(theme): tuple(str(w).lower() for w in words)
+            for theme, words in raw["themes"].items()
+        },
+        stems={fold(str(k)): str(v) for k, v in raw["stems"].items()},
+        place_words=frozenset(fold(str(w)) for w in raw["place_words"]),
+    )
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The folded Snowball stem of one lower-case word ("adhésions" → "adhes")."""
+    folded = fold(word)
+    if not folded or folded.isdigit():
+        return folded
+    special = lexicon().stems.get(folded)
+    if special is not None:
+        return special
+    # Snowball keeps the s of "vélos", "vidéos", "photos": a plural all the same.
+    if len(word) > 4 and word.endswith("os"):
+        word = word[:-1]
+    return fold(_stemmer().stemWord(word)).replace(" ", "")
+
+
+def split_words(text: str) -> list[str]:
+    """Lower-case words (accents kept), in order; hyphens and apostrophes split."""
+    return [w.lower() for w in _WORD.findall(text.translate(_LIGATURES))]
+
+
+def product_words(text: str) -> list[str]:
+    """Like `split_words`, plus the parts of compound names after each compound
+    ("NextCloud" → nextcloud, next, cloud)."""
+    found: list[str] = []
+    for token in _WORD.findall(text.translate(_LIGATURES)):
+        found.append(token.lower())
+        parts = _INNER_CAPITAL.split(token)
+        if len(parts) > 1:
+            found.extend(p.lower() for p in parts if len(p) > 1)
+    return found
+
+
+def is_content(word: str) -> bool:
+    """Not a stop word, a field word or a one-letter leftover of an elision."""
+    folded = fold(word)
+    lex = lexicon()
+    return len(folded) > 1 and folded not in lex.stopwords and folded not in lex.field_words
+
+
+def is_field(word: str) -> bool:
+    """A word of the whole field ("tiers-lieux", "association", "projet")."""
+    return fold(word) in lexicon().field_words
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in split_words(text) if is_content(w)]
 
 
 def words(text: str) -> list[str]:
     """Folded words, in order, stop words included (phrases need them)."""
     return fold(text).split()
-
-
-def content_words(text: str) -> list[str]:
-    """Folded words without stop words nor one-letter leftovers of elisions."""
-    return without_stopwords(words(text))
-
-
-def without_stopwords(folded: list[str]) -> list[str]:
-    stop = lexicon().stopwords
-    return [w for w in folded if len(w) > 1 and w not in stop]
 
 
 def stems(text: str) -> list[str]:
@@ -143,23 +165,4 @@ def max_typos(term: str) -> int:
 
 def within_distance(a: str, b: str, limit: int) -> bool:
     """Optimal string alignment distance of `a` and `b` is at most `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return False
-    if a == b:
-        return True
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        row_min = i
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                value = min(value, previous2[j - 2] + 1)
-            current[j] = value
-            row_min = min(row_min, value)
-        if row_min > limit:
-            return False
-        previous2, previous = previous, current
-    return previous[len(b)] <= limit
+    return OSA.distance(a, b, score_cutoff=limit) <= limit

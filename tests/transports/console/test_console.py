@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import run_chat
 from bot.config.load import Config, DatabaseConfig
 from storage.db import Database
-from storage.models.core import Case
+from storage.models.core import Case, Conversation
 from tests import databases
 
 
@@ -79,3 +85,94 @@ async def test_console_resumes_after_quitting(tmp_path: Path) -> None:
     assert "Nous reprenons" in resumed and "Finistère (29), Bretagne" in resumed
     # …and /retour leads to the place question again.
     assert back
+
+
+async def test_console_numbers_toggles_and_answers_like_a_terminal(tmp_path: Path) -> None:
+    out = io.StringIO()
+    script = ["1", "Café des Possibles", "29", "oui", "bénévole", "5 6", "42", "10"]
+    await run_chat(config_for(tmp_path), out=out, read_line=scripted(script))
+    screen = out.getvalue()
+    # No Telegram wording in a terminal.
+    assert "Touchez" not in screen and "📎" not in screen and "partager une position" not in screen
+    assert "Tapez les numéros d'un ou plusieurs thèmes" in screen
+    # Typed choices are echoed like numbered ones.
+    assert "Votre réponse\xa0: Oui, c'est ça" in screen
+    assert "Votre réponse\xa0: Bénévole" in screen
+    # "5 6" ticks two themes; 42 is not taken as text; 10 validates both.
+    assert "Valider (2)" in screen
+    assert "Choisissez un numéro entre 1 et 10, ou écrivez votre réponse." in screen
+    assert "Votre réponse\xa0: Gestion, Numérique" in screen
+    assert "Racontez-nous le problème" in screen
+    # The end of input (Ctrl-D) leaves with a word.
+    assert screen.rstrip().endswith("relancez la conversation pour reprendre où vous en étiez.")
+    db = Database(config_for(tmp_path).database.url)
+    try:
+        async with db.unit() as uow:
+            row = await uow.session.scalar(select(Conversation))
+        assert row is not None
+        assert row.state["answers"]["themes"] == ["gestion", "numerique"]
+        assert row.state["stage"] == "problem"
+    finally:
+        await db.dispose()
+
+
+def chat_process(tmp_path: Path) -> subprocess.Popen[bytes]:
+    """`aiguillage chat` as a person starts it, its input a pipe kept open."""
+    env = {
+        **os.environ,
+        "AIGUILLAGE_DATA_DIR": str(tmp_path),
+        "AIGUILLAGE_DATABASE_URL": databases.url(tmp_path, "chat.sqlite3"),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli.commands", "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
+
+
+def until_prompt(process: subprocess.Popen[bytes], timeout: float = 60.0) -> bytes:
+    assert process.stdout is not None
+    os.set_blocking(process.stdout.fileno(), False)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while b"[2] Je refuse\n> " not in seen:
+        assert time.monotonic() < deadline, seen.decode(errors="replace")
+        assert process.poll() is None, seen.decode(errors="replace")
+        chunk = process.stdout.read()
+        seen += chunk or b""
+        time.sleep(0.05)
+    return seen
+
+
+def rest_of(process: subprocess.Popen[bytes]) -> str:
+    assert process.stdout is not None
+    os.set_blocking(process.stdout.fileno(), True)
+    return process.stdout.read().decode(errors="replace")
+
+
+@pytest.mark.parametrize("leave", ["ctrl-c", "ctrl-d"])
+def test_leaving_the_terminal_at_once_with_a_word(tmp_path: Path, leave: str) -> None:
+    process = chat_process(tmp_path)
+    try:
+        until_prompt(process)
+        started = time.monotonic()
+        if leave == "ctrl-c":
+            # What the terminal sends on Ctrl-C; nothing typed, no Enter.
+            process.send_signal(signal.SIGINT)
+        else:
+            assert process.stdin is not None
+            process.stdin.close()  # Ctrl-D on an empty line: end of input
+        code = process.wait(timeout=30)
+        waited = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    rest = rest_of(process)
+    assert code == 0, rest  # `make demo` then reports no "Error 130"
+    assert "À bientôt\xa0!" in rest, rest
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest
+    assert waited < 30

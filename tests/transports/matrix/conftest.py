@@ -83,6 +83,8 @@ class Member:
         self.client.restore_login(user.user_id, user.device_id, user.access_token)
         self.seen: list[Event] = []
         self.used: set[str] = set()
+        # Does the bot see this user in that room yet (set by `World.member`)?
+        self.bot_sees: Callable[[str, str], bool] | None = None
 
     @property
     def id(self) -> str:
@@ -113,6 +115,13 @@ class Member:
         room_id = await self.until(lambda: next(iter(self.client.invited_rooms), None), "an invite")
         joined = await self.client.join(room_id)
         assert isinstance(joined, JoinResponse), joined
+        if self.bot_sees is not None:
+            # Offers go only to aiguilleurs the bot has seen join their room.
+            deadline = time.monotonic() + DEADLINE
+            while not self.bot_sees(str(room_id), self.id):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the bot never saw {self.id} join {room_id}")
+                await asyncio.sleep(0.05)
         return str(room_id)
 
     async def message(self, *parts: str) -> RoomMessageText:
@@ -212,8 +221,13 @@ class World:
     async def member(self, name: str, store: Path | None = None) -> Member:
         user = await self.users(name)
         found = Member(self.server, user, store)
+        found.bot_sees = self.bot_sees
         self.members.append(found)
         return found
+
+    def bot_sees(self, room_id: str, user_id: str) -> bool:
+        matrix = self.bot.matrix if self.bot is not None else None
+        return matrix is None or matrix.joined(room_id, user_id)
 
     async def aiguilleurs(self, *people: tuple[str, Member, int]) -> None:
         """(slug, member, capacity): the catalog's aiguilleurs, all on "gestion"."""

@@ -64,13 +64,17 @@ async def test_coordinators_room_and_aiguilleur_room(world: World) -> None:
 async def test_inscription_in_a_direct_chat_through_approval(world: World) -> None:
     bot = await world.start()
     zoe = await world.member("zoe")
+    await zoe.client.set_displayname("Zoé Martin")
     created = await zoe.client.room_create(is_direct=True, invite=[world.bot_user.user_id])
     assert isinstance(created, RoomCreateResponse), created
     direct = created.room_id
     await zoe.message("devenir aiguilleur·euse", "!inscription")  # the bot joined and greets
 
     await zoe.say(direct, "!inscription")
-    await zoe.message("Question 1 sur 3", "1. Mobilité")
+    first = await zoe.message("Question 1 sur 3", "1. Mobilité")
+    # No buttons on Matrix: the question says to type the answer.
+    assert "Touchez" not in first.body and "Valider" not in first.body
+    assert "Écrivez-les en réponse" in first.body
     await zoe.say(direct, "gestion, compta et numérique")
     await zoe.message("Question 2 sur 3")
     await zoe.say(direct, "Bretagne, PDL")
@@ -88,7 +92,10 @@ async def test_inscription_in_a_direct_chat_through_approval(world: World) -> No
     await coordinator.message("Inscriptions en attente (1)")
     await coordinator.say(coordination, "!inscription valider 1")
     approved = await coordinator.message("Inscription n°1 validée")
-    welcome = await zoe.message("Bienvenue", "!admin")
+    welcome = await zoe.message("Bienvenue")
+    # Her commands are an aiguilleur's, not the coordination's.
+    assert "!accepter AIG-0042" in welcome.body and "!intervention" in welcome.body
+    assert "!admin" not in welcome.body and "!inscriptions" not in welcome.body
 
     async with bot.db.unit() as uow:
         row = (await uow.session.scalars(select(Inscription))).one()
@@ -96,6 +103,7 @@ async def test_inscription_in_a_direct_chat_through_approval(world: World) -> No
         slug = row.aiguilleur_id
         person = await uow.catalog.aiguilleur(slug)
         assert person is not None and person.matrix_id == zoe.id and person.available
+        assert person.name == "Zoé Martin"  # her display name, not her user name
         assert person.themes == ["gestion", "numerique"] and person.regions == ["BRE", "PDL"]
         # The direct chat is now her room with the bot: offers will come there.
         assert await uow.matrix.room_of(slug) == direct

@@ -4,16 +4,24 @@ Synapse's rate limit is honoured: the outbox towards Matrix."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
+import signal
 import time
 import urllib.parse
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from nio import RoomSendError
 from sqlalchemy import select
 
+from bot.app import BotService
+from bot.config.http import HttpConfig
 from bot.delivery.outbox import RetryAfter, Sent
+from bot.delivery.pacing import NoPacing
 from bot.transports.matrix.sender import classify
 from storage.models.core import OutboxMessage
+from tests.transports.http.support import healthz
 from tests.transports.matrix.conftest import Member, World
 
 
@@ -131,3 +139,80 @@ def test_limit_exceeded_becomes_retry_after() -> None:
         seconds=None, reason="M_FORBIDDEN: no"
     )
     assert type(classify(RoomSendError("bad", "M_BAD_JSON"))).__name__ == "Failed"
+
+
+async def test_offer_posted_after_an_outage_gets_its_whole_delay(private_world: World) -> None:
+    """The offer's delay (1 h here) counts from its posting in the room, not from
+    its creation while the homeserver was down."""
+    world = private_world
+    bot = await world.start()
+    assert bot.matrix is not None
+    alix = await world.member("alix")
+    await world.aiguilleurs(("alix", alix, 2))
+    await world.rooms()
+    await alix.join_invite()
+
+    await world.server.stop()
+    ref = await world.case(world.tg.user("Camille"))
+    world.clock.advance(timedelta(hours=2))  # twice the offer's delay, still down
+    assert await bot.matrix.desk.tick() == 0
+
+    await world.server.start()
+    world.clock.advance(timedelta(minutes=5))  # past the outbox's back-off
+    bot.dispatcher.kick()
+    offer = await alix.message(ref, "Nouvelle demande")
+    assert "d'ici 1 h," in offer.body
+    posted = world.clock.now()
+
+    async def deadline_set() -> bool:
+        async with bot.db.unit() as uow:
+            row = await uow.assignments.by_offer_event(offer.event_id)
+            return row is not None and row.deadline is not None
+
+    await eventually(deadline_set, "the offer's deadline set at its posting")
+    async with bot.db.unit() as uow:
+        row = await uow.assignments.by_offer_event(offer.event_id)
+        assert row is not None and row.deadline is not None
+        assert row.deadline >= posted + timedelta(minutes=59)
+    assert await bot.matrix.desk.tick() == 0  # not expired 15 s later
+    world.clock.advance(timedelta(minutes=61))
+    assert await bot.matrix.desk.tick() == 1
+    await alix.message(ref, "Sans réponse")
+
+
+async def test_healthz_degraded_while_the_homeserver_is_down_or_hung(
+    private_world: World,
+) -> None:
+    world = private_world
+    config = dataclasses.replace(world.config(), http=HttpConfig(host="127.0.0.1", port=0))
+    world.bot = bot = BotService(config, clock=world.clock, rate_limit=False, pacer=NoPacing())
+    await bot.start()
+    status, body = await healthz(bot)
+    assert (status, body["status"], body["matrix"]) == (200, "ok", "ok")
+
+    # Hung: the homeserver takes the sync's request and never answers.
+    pid = world.server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        world.clock.advance(timedelta(minutes=1))
+        status, body = await healthz(bot)
+        # Degraded, not down: Telegram is still served, a restart would not help.
+        assert (status, body["status"], body["matrix"]) == (200, "degraded", "stalled")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    def matrix_is(state: str) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return (await healthz(bot))[1].get("matrix") == state
+
+        return check
+
+    await eventually(matrix_is("ok"), "the sync back after the homeserver woke up", 20)
+    # Down: the sync fails at once.
+    await world.server.stop()
+    await eventually(matrix_is("unreachable"), "a failed sync while the homeserver is down", 20)
+    assert (await healthz(bot))[1]["status"] == "degraded"
+    await world.server.start()
+    await eventually(matrix_is("ok"), "the sync back with the homeserver", 40)
+    assert (await healthz(bot))[1]["status"] == "ok"

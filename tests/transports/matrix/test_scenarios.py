@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from storage.models.assignment import Assignment
+from storage.models.coordination import CommandLog
 from storage.models.core import Case, ProcessedUpdate
 from tests.transports.matrix.conftest import World
 from tests.transports.telegram.harness import next_question
@@ -168,6 +169,8 @@ async def test_queue_when_nobody_has_room_then_offered_when_freed(world: World) 
     async with world.bot.db.unit() as uow:
         case = await uow.cases.by_ref(second)
         assert case is not None and case.status == "en_attente"
+        # What the person is told: waiting for someone, not "offered" (issue 14, item 6).
+        assert await world.bot.runtime.contact_requested(uow, case) == "queued"
 
     await alix.say(room, f"!clore {first}")
     await alix.message("close")
@@ -214,6 +217,16 @@ async def test_strangers_and_other_aiguilleurs_are_refused(world: World) -> None
     assert world.bot is not None and world.bot.matrix is not None
     assert created.room_id not in world.bot.matrix.client.rooms  # type: ignore[union-attr]
     assert await states(world) == [("alix", "offered")]
+    # Every refusal is in the command log, with who typed it.
+    async with world.bot.db.unit() as uow:
+        rows = (await uow.session.scalars(select(CommandLog).order_by(CommandLog.id))).all()
+    logged = [(r.actor, r.role, r.command, r.outcome, r.case_ref) for r in rows]
+    assert logged == [
+        (basile.id, "aiguilleur", "accepter", "refused", ref),
+        (basile.id, "aiguilleur", "clore", "refused", "AIG-9999"),
+        (basile.id, "aiguilleur", "refuser", "refused", ref),
+        (stranger.id, "anyone", "accepter", "refused", ref),
+    ]
 
 
 async def test_restart_neither_replays_nor_misses(world: World) -> None:

@@ -4,6 +4,7 @@ to a fake Bot API on loopback while test users type and press buttons."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import BotService
+from bot.config.followup import CoordinatorsConfig
 from storage.db import Database
 from storage.models.core import Case, Conversation, ProcessedUpdate
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
@@ -270,7 +272,10 @@ async def test_confirmed_sheet_gets_proposals_and_choices_are_stored(
 ) -> None:
     from bot.catalog.service import load_starter_catalog
 
-    config = bot_config(tg, tmp_path)
+    # Without Matrix, a coordinator on Telegram is who can take a contact request.
+    config = dataclasses.replace(
+        bot_config(tg, tmp_path), coordinators=CoordinatorsConfig(telegram_ids=(700_001,))
+    )
     service = BotService(config, rate_limit=False)
     await service.start()
     try:
