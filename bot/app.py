@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import IO
 
 from bot.config.followup import CoordinatorsConfig
@@ -84,7 +85,7 @@ def check_sqlite_folder(config: Config) -> None:
 async def run_chat(
     config: Config,
     out: IO[str] | None = None,
-    read_line: object = None,
+    read_line: Callable[[], str] | None = None,
     clock: Clock | None = None,
 ) -> None:
     db = await open_database(config)
@@ -95,7 +96,7 @@ async def run_chat(
         runtime = Runtime(db, clock, flood=FloodGate.disabled())
         dispatcher = Dispatcher(db, clock, {CONSOLE: ConsoleSender(screen)}, pacer=NoPacing())
         transport = ConsoleTransport(runtime, dispatcher, screen, locale=config.locale)
-        await transport.run(read_line=read_line)  # type: ignore[arg-type]
+        await transport.run(read_line=read_line)
     finally:
         await db.dispose()
 
@@ -254,8 +255,10 @@ class BotService:
         finally:
             stopper.cancel()
         for task in done:
-            if task is not stopper and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            if task is not stopper and not task.cancelled():
+                error = task.exception()
+                if error is not None:
+                    raise error
 
     async def stop(self) -> None:
         # The outbox and the nudge worker finish the unit of work in hand first:

@@ -288,17 +288,17 @@ class MatrixDesk:
             )
         if command.ref is None:
             return base
-        case = await uow.cases.by_ref(command.ref)
-        if case is None:
+        named = await uow.cases.by_ref(command.ref)
+        if named is None:
             return base
-        row = await uow.assignments.open_for_case(case.id)
+        held = await uow.assignments.open_for_case(named.id)
         return DeskContext(
             now=base.now,
             room_id=base.room_id,
             thread_root=base.thread_root,
             actor=base.actor,
-            case=await self.case_view(uow, case),
-            assignment=await self.assignment_view(uow, row, case) if row else None,
+            case=await self.case_view(uow, named),
+            assignment=await self.assignment_view(uow, held, named) if held else None,
             sender=base.sender,
         )
 

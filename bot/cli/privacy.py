@@ -20,7 +20,7 @@ LISTED = 50
 
 
 def add_privacy_commands(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
     add_db_options: Callable[[argparse.ArgumentParser], None],
     loc: str,
 ) -> None:

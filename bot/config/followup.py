@@ -90,7 +90,7 @@ def _duration(raw: Mapping[str, Any], name: str, default: timedelta) -> timedelt
 
 
 def parse_followup(raw: Mapping[str, Any]) -> FollowupConfig:
-    policy = DEFAULT_POLICY
+    policy: tuple[PolicyStep, ...] = DEFAULT_POLICY
     if "policy" in raw:
         steps = []
         for index, item in enumerate(raw["policy"]):

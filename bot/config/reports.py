@@ -76,7 +76,7 @@ def parse_report(raw: Mapping[str, Any]) -> ReportConfig:
             start = date.fromisoformat(start.strip()) if start.strip() else None
         except ValueError:
             raise _bad("start", start) from None
-    milestones = DEFAULT_MILESTONES
+    milestones: tuple[Milestone, ...] = DEFAULT_MILESTONES
     if "milestones" in raw:
         milestones = tuple(_milestone(item) for item in raw["milestones"])
         months = [m.months for m in milestones]

@@ -5,7 +5,7 @@ same transaction, rendered now (as every other reply)."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -28,6 +28,8 @@ class AssignmentDesk(Protocol):
     coordination does not import the desk, which routes coordinators' Matrix messages here."""
 
     locale: str
+    # Whether a Matrix account joined a room (set by the Matrix service from its sync).
+    joined: Callable[[str, str], bool]
 
     async def apply(self, uow: UnitOfWork, effects: Effects) -> None: ...
 

@@ -9,6 +9,7 @@ network: messages leave after the commit, through the outbox.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -183,10 +184,10 @@ class FollowupRuntime:
                 nudge = await uow.nudges.get(nudge_id)
                 if nudge is not None:
                     await uow.nudges.answer(nudge_id, answer=answer, text=text, now=now)
-                    data: dict[str, object] = {"kind": nudge.kind, "answer": answer}
+                    answered: dict[str, object] = {"kind": nudge.kind, "answer": answer}
                     if text:
-                        data["text"] = text
-                    await self.timeline(uow, nudge, "nudge_answer", data, now, actor="person")
+                        answered["text"] = text
+                    await self.timeline(uow, nudge, "nudge_answer", answered, now, actor="person")
             case NudgeSnoozed(nudge_id=nudge_id, days=days):
                 await self.snooze(uow, nudge_id, days, now)
             case CaseVerified(ref=ref, nudge_id=nudge_id):
@@ -206,7 +207,7 @@ class FollowupRuntime:
         uow: UnitOfWork,
         nudge: Nudge,
         kind: str,
-        data: dict[str, object],
+        data: Mapping[str, object],
         now: datetime,
         actor: str = "bot",
     ) -> None:

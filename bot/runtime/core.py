@@ -340,28 +340,28 @@ class Runtime:
                 )
                 return person_id, created
             case AddCaseMessage(ref=ref, text=text):
-                case = await self.own_case(uow, ref, person_id)
-                if case is not None:
+                owned = await self.own_case(uow, ref, person_id)
+                if owned is not None:
                     await uow.cases.add_event(
-                        case, actor="person", kind="message", data={"text": text}, now=now
+                        owned, actor="person", kind="message", data={"text": text}, now=now
                     )
                 return person_id, None
             case RecordInterest(ref=ref, resource_id=resource_id, interested=interested):
-                case = await self.own_case(uow, ref, person_id)
-                if case is not None:
-                    await uow.cases.record_interest(case, resource_id, interested, now=now)
+                owned = await self.own_case(uow, ref, person_id)
+                if owned is not None:
+                    await uow.cases.record_interest(owned, resource_id, interested, now=now)
                 return person_id, None
             case RequestContact(ref=ref):
-                case = await self.own_case(uow, ref, person_id)
-                if case is None:
+                owned = await self.own_case(uow, ref, person_id)
+                if owned is None:
                     return person_id, None
-                await uow.cases.request_contact(case, now=now)
-                routed = await self.contact_requested(uow, case)
+                await uow.cases.request_contact(owned, now=now)
+                routed = await self.contact_requested(uow, owned)
                 return person_id, ContactRouted(ref=ref, to=routed)
             case SetLocale(locale=locale):
-                person = await uow.people.by_id(person_id) if person_id is not None else None
-                if person is not None:
-                    person.locale = locale
+                speaker = await uow.people.by_id(person_id) if person_id is not None else None
+                if speaker is not None:
+                    speaker.locale = locale
                 return person_id, None
             case RelayToAiguilleur() | EndRelay() | ShareContacts():
                 if self.desk is not None:

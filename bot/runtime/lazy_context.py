@@ -41,7 +41,7 @@ class _UnloadedCases(tuple[CaseSummary, ...]):
     __slots__ = ()
     __bool__ = __len__ = __iter__ = __reversed__ = __getitem__ = __contains__ = _needed
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __add__ = __mul__ = _needed
-    __hash__ = _needed  # type: ignore[assignment]
+    __hash__ = _needed
     count = index = _needed
 
     def __repr__(self) -> str:
@@ -51,8 +51,8 @@ class _UnloadedCases(tuple[CaseSummary, ...]):
 class _UnloadedLieu(Mapping[str, Any]):
     __slots__ = ()
     __bool__ = __len__ = __iter__ = __getitem__ = __contains__ = __eq__ = __ne__ = _needed
-    __hash__ = _needed  # type: ignore[assignment]
-    keys = items = values = get = _needed  # type: ignore[assignment]
+    __hash__ = _needed
+    keys = items = values = get = _needed
 
     def __repr__(self) -> str:
         return "<last lieu not loaded>"

@@ -311,6 +311,7 @@ def ask_impact(nudge_id: int, step_name: str, before: tuple[Msg, ...] = ()) -> S
         return Button(label=label, data=data(nudge_id, "i", step_name, value))
 
     skip = b(msg("followup.impact.skip"), "skip")
+    rows: tuple[tuple[Button, ...], ...]
     match step_name:
         case "heures":
             values = [b(msg(f"followup.impact.heures.{v}"), v) for v in HOURS]

@@ -31,6 +31,8 @@ from dialogs.kernel.events import (
     ContactRouted,
     Event,
     Location,
+    NudgeDue,
+    NudgeUnanswered,
     Text,
 )
 from dialogs.kernel.flow import (
@@ -150,6 +152,9 @@ def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
             return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,), effects=effects)
         case ContactRouted(ref=ref, to=to):
             return Outcome(state=state, replies=(Say(lines=(contact_routed(ref, to),)),))
+        case NudgeDue() | NudgeUnanswered():
+            # Taken by `followup.handles` above; nothing to do if one ever got here.
+            return Outcome(state=state)
 
 
 def contact_routed(ref: str, to: str) -> Msg:

@@ -8,7 +8,7 @@ from sqlalchemy import Text, bindparam, cast, func, select, update
 
 from dialogs.kernel.lifecycles import CaseStatus, check_case_move
 from storage.models.core import Case, CaseEvent, Counter
-from storage.session import DbSession
+from storage.session import DbSession, table_of
 
 CASE_COUNTER = "case"
 
@@ -23,7 +23,7 @@ _OF_PERSON = (
 
 
 # Each new case takes the next number: the UPDATE locks the counter row until commit.
-_COUNTER = Counter.__table__
+_COUNTER = table_of(Counter)
 _NEXT_NUMBER = (
     update(_COUNTER)
     .where(_COUNTER.c.name == bindparam("counter"))

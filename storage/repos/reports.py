@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVarTuple
 
 from sqlalchemy import Select, func, select
 
@@ -38,7 +38,10 @@ CLOSED = CaseStatus.CLOSED
 STOPPED = tuple(SETTLED_STATUSES)
 
 
-def _scoped(query: Select[Any], regions: Iterable[str] | None) -> Select[Any]:
+_Columns = TypeVarTuple("_Columns")
+
+
+def _scoped(query: Select[*_Columns], regions: Iterable[str] | None) -> Select[*_Columns]:
     return query if regions is None else query.where(Case.region.in_(tuple(regions)))
 
 

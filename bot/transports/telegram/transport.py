@@ -35,7 +35,13 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    TypeHandler,
+)
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
@@ -324,7 +330,8 @@ class TelegramTransport:
         self.dispatcher = dispatcher
         # The update kept for later because the database was away (see `poll`).
         self.deferred: int | None = None
-        builder = (
+        # Any: the rate limiter below changes the builder's bot type.
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             Application.builder()
             .token(token)
             .base_url(config.api_base_url)
