@@ -36,6 +36,7 @@ TEST_DBS ?= sqlite postgresql
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@status=0; for db in $(TEST_DBS); do \
 	  echo "== pytest --db=$$db"; \
 	  $(BIN)/pytest -q --db=$$db || status=1; \

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import errno
 import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import IO
 
 from bot.config.followup import CoordinatorsConfig
@@ -85,7 +85,7 @@ def check_sqlite_folder(config: Config) -> None:
 async def run_chat(
     config: Config,
     out: IO[str] | None = None,
-    read_line: object = None,
+    read_line: Callable[[], str] | None = None,
     clock: Clock | None = None,
 ) -> None:
     db = await open_database(config)
@@ -96,16 +96,13 @@ async def run_chat(
         runtime = Runtime(db, clock, flood=FloodGate.disabled())
         dispatcher = Dispatcher(db, clock, {CONSOLE: ConsoleSender(screen)}, pacer=NoPacing())
         transport = ConsoleTransport(runtime, dispatcher, screen, locale=config.locale)
-        await transport.run(read_line=read_line)  # type: ignore[arg-type]
+        await transport.run(read_line=read_line)
     finally:
         await db.dispose()
 
 
 def coordination_desk(config: Config, coordinators: CoordinatorsConfig, clock: Clock) -> AdminDesk:
-    """Coordination commands; the Matrix accounts of [matrix] coordinators are
-    coordinators too."""
-    matrix_ids = {*coordinators.matrix_ids, *(config.matrix.coordinators if config.matrix else ())}
-    coordinators = dataclasses.replace(coordinators, matrix_ids=tuple(sorted(matrix_ids)))
+    """Coordination commands, for the people of [coordinators] and the coordinators table."""
     return AdminDesk(clock, Services(coordinators=coordinators, settings={"report": config.report}))
 
 
@@ -143,10 +140,6 @@ class BotService:
     async def start(self) -> None:
         self.db = await open_database(self.config)
         coordinators = self.config.coordinators
-        if not coordinators.matrix_room and self.config.matrix is not None:
-            # One coordinators' room for the whole bot unless told otherwise.
-            room = self.config.matrix.coordinators_room
-            coordinators = dataclasses.replace(coordinators, matrix_room=room)
         followup = FollowupRuntime(self.config.followup, coordinators)
         if not followup.coordinator_targets() and self.config.matrix is None:
             # Said once here, not only when someone asks: nobody would see it then.
@@ -229,14 +222,21 @@ class BotService:
             self.clock,
             locale=self.config.locale,
             offer_timeout=matrix.offer_timeout,
-            coordinators_room=matrix.coordinators_room or self.config.coordinators.matrix_room,
+            coordinators_room=self.config.coordinators.matrix_room,
             metrics=self.metrics,
         )
         desk.kick = self.dispatcher.kick
         self.runtime.desk = desk
         desk.admin = self.admin
         self.admin.services.desk = desk
-        self.matrix = MatrixService(matrix, self.db, self.clock, desk, locale=self.config.locale)
+        self.matrix = MatrixService(
+            matrix,
+            self.db,
+            self.clock,
+            desk,
+            locale=self.config.locale,
+            coordinators=self.config.coordinators.matrix_ids,
+        )
         self.dispatcher.senders[MATRIX] = self.matrix.sender
         self.dispatcher.on_sent[MATRIX] = desk.on_sent
         await self.matrix.start()
@@ -255,8 +255,10 @@ class BotService:
         finally:
             stopper.cancel()
         for task in done:
-            if task is not stopper and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            if task is not stopper and not task.cancelled():
+                error = task.exception()
+                if error is not None:
+                    raise error
 
     async def stop(self) -> None:
         # The outbox and the nudge worker finish the unit of work in hand first:

@@ -74,7 +74,9 @@ class LoopSession:
     def __init__(self, sync_session: Session) -> None:
         self.sync_session = sync_session
 
-    async def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Result[Any]:
+    async def execute(
+        self, statement: Any, params: Any = None, **kwargs: Any
+    ) -> Result[*tuple[Any, ...]]:
         return self.sync_session.execute(statement, params, **kwargs)
 
     async def scalar(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
@@ -138,7 +140,9 @@ class SqliteUnits:
             # The raw connection: no transaction (and no write lock) to read it.
             raw = self.engine.raw_connection()
             try:
-                mode = raw.driver_connection.execute("PRAGMA journal_mode").fetchone()[0]
+                driver = raw.driver_connection
+                assert driver is not None  # a fresh pool connection is open
+                mode = driver.execute("PRAGMA journal_mode").fetchone()[0]
             finally:
                 raw.close()
             self._wal = str(mode).lower() == "wal"

@@ -59,6 +59,7 @@ from dialogs.assignment.relay import buttons as relay_buttons
 from dialogs.catalog.matching.model import AiguilleurCandidate
 from dialogs.kernel.context import RelayView
 from dialogs.kernel.effects import EndRelay, RelayEffect, RelayToAiguilleur, ShareContacts
+from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.render import render
 from dialogs.kernel.replies import msg
 from storage.db import Database, UnitOfWork
@@ -68,7 +69,6 @@ from storage.repos.inbox import DuplicateUpdate
 
 log = logging.getLogger(__name__)
 
-CLOSED_STATUSES = frozenset({"clos"})
 # In the coordinators' room, help means the coordination commands.
 HELP_WORDS = frozenset({"!aide", "!help"})
 # Assignments (ids, comma-separated) whose person is told who helps them once
@@ -110,7 +110,7 @@ class MatrixDesk:
         return ActorView(id=row.id, name=row.name, available=row.available) if row else None
 
     async def name_of(self, uow: UnitOfWork, aiguilleur_id: str) -> str:
-        row = await uow.matrix.aiguilleur(aiguilleur_id)
+        row = await uow.catalog.aiguilleur(aiguilleur_id)
         return row.name if row is not None else aiguilleur_id
 
     async def case_view(self, uow: UnitOfWork, case: Case) -> CaseView:
@@ -308,17 +308,17 @@ class MatrixDesk:
             )
         if command.ref is None:
             return base
-        case = await uow.cases.by_ref(command.ref)
-        if case is None:
+        named = await uow.cases.by_ref(command.ref)
+        if named is None:
             return base
-        row = await uow.assignments.open_for_case(case.id)
+        held = await uow.assignments.open_for_case(named.id)
         return DeskContext(
             now=base.now,
             room_id=base.room_id,
             thread_root=base.thread_root,
             actor=base.actor,
-            case=await self.case_view(uow, case),
-            assignment=await self.assignment_view(uow, row, case) if row else None,
+            case=await self.case_view(uow, named),
+            assignment=await self.assignment_view(uow, held, named) if held else None,
             sender=base.sender,
         )
 
@@ -384,7 +384,7 @@ class MatrixDesk:
                 left.append(assignment_id)
                 continue
             case = await self.case_of(uow, row)
-            person = await uow.matrix.aiguilleur(row.aiguilleur_id)
+            person = await uow.catalog.aiguilleur(row.aiguilleur_id)
             name = person.name if person is not None else row.aiguilleur_id
             view = RelayView(assignment_id=row.id, ref=case.ref, aiguilleur_name=name)
             told_now = Tell(
@@ -398,7 +398,7 @@ class MatrixDesk:
         return told
 
     async def in_room(self, uow: UnitOfWork, row: Assignment) -> bool:
-        person = await uow.matrix.aiguilleur(row.aiguilleur_id)
+        person = await uow.catalog.aiguilleur(row.aiguilleur_id)
         return person is not None and self.joined(row.room_id, person.matrix_id)
 
     # -- the person's side (bot.runtime.core.Desk) --------------------------------------------
@@ -474,7 +474,7 @@ class MatrixDesk:
 
     async def find(self, uow: UnitOfWork, ref: str) -> Effects:
         case = await uow.cases.by_ref(ref)
-        if case is None or case.status in CLOSED_STATUSES:
+        if case is None or case.status == CaseStatus.CLOSED:
             return ()
         if await uow.assignments.open_for_case(case.id) is not None:
             return ()
@@ -511,25 +511,29 @@ class MatrixDesk:
             case Queue(ref=ref):
                 case = await uow.cases.by_ref(ref)
                 if case is not None:
-                    if await uow.assignments.enqueue(case.id, now):
-                        # The status change below gets its timeline row.
+                    queued = await uow.assignments.enqueue(case.id, now)
+                    if queued or case.status != CaseStatus.WAITING:
                         before = {"previous_status": case.status}
-                        await uow.cases.add_event(
-                            case, actor="bot", kind="queued", data=before, now=now
+                        await uow.cases.move(
+                            case,
+                            CaseStatus.WAITING,
+                            actor="bot",
+                            kind="queued",
+                            data=before,
+                            now=now,
                         )
-                    case.status = "en_attente"
-                    case.updated_at = now
+                    else:  # waiting already, and on the timeline
+                        case.updated_at = now
                     log.info("case %s waits for an aiguilleur", ref)
             case Move(assignment_id=assignment_id, to=to, reason=reason):
                 row = await uow.assignments.get(assignment_id)
                 if row is not None:
                     await uow.assignments.move(row, to, now=now, reason=reason)
                     log.info("assignment %s → %s", assignment_id, to)
-            case SetStatus(ref=ref, status=status):
+            case SetStatus(ref=ref, status=status, actor=actor, kind=kind):
                 case = await uow.cases.by_ref(ref)
                 if case is not None:
-                    case.status = status
-                    case.updated_at = now
+                    await uow.cases.move(case, status, actor=actor, kind=kind, now=now)
             case Note(ref=ref, actor=actor, kind=kind, text=text, size=size):
                 case = await uow.cases.by_ref(ref)
                 if case is not None:
@@ -587,10 +591,13 @@ class MatrixDesk:
         )
         await uow.assignments.dequeue(case.id)
         await uow.catalog.mark_proposed([aiguilleur_id], now)
-        case.status = "propose"
-        case.updated_at = now
-        await uow.cases.add_event(
-            case, actor="bot", kind="offered", data={"aiguilleur": aiguilleur_id}, now=now
+        await uow.cases.move(
+            case,
+            CaseStatus.PROPOSED,
+            actor="bot",
+            kind="offered",
+            data={"aiguilleur": aiguilleur_id},
+            now=now,
         )
         lines = offer_lines(await self.case_view(uow, case), self.offer_timeout)
         payload = payloads.message(render(self.locale, lines).html, assignment=row.id)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from bot.cli.errors import Refused, os_error_msg
 from bot.config.load import Config
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the database layer is imported when a backup command runs
 
 
 def add_backup_commands(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
     add_db_options: Callable[[argparse.ArgumentParser], None],
     loc: str,
 ) -> None:
@@ -54,9 +54,8 @@ def run_backup_command(args: argparse.Namespace, config: Config, locale: str) ->
     from bot.backup import backup, counts_msg, restore
     from storage.backup import ToolFailed, ToolMissing
 
-    def say(message: Msg, stream: object = None) -> None:
-        out = stream or sys.stdout
-        print(html_to_plain(render_msg(locale, message)), file=out)  # type: ignore[call-overload]
+    def say(message: Msg, stream: TextIO | None = None) -> None:
+        print(html_to_plain(render_msg(locale, message)), file=stream or sys.stdout)
 
     try:
         if args.command == "backup":

@@ -47,7 +47,7 @@ JSON_LOCALE = "fr"  # --json reasons are French whatever the terminal's language
 
 
 def add_catalog_commands(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
     add_db_options: Callable[[argparse.ArgumentParser], None],
     loc: str,
 ) -> None:

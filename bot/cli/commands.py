@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from bot.cli.catalog import add_catalog_commands, run_catalog_command
 from bot.cli.errors import Refused, database_error_msg, os_error_msg, speak_argparse
@@ -24,9 +25,8 @@ def cli_locale() -> str:
     return supported(os.environ.get("AIGUILLAGE_LOCALE") or os.environ.get("LANG", "fr")[:2])
 
 
-def say(message: Msg, stream: object = None) -> None:
-    out = stream or sys.stdout
-    print(html_to_plain(render_msg(cli_locale(), message)), file=out)  # type: ignore[call-overload]
+def say(message: Msg, stream: TextIO | None = None) -> None:
+    print(html_to_plain(render_msg(cli_locale(), message)), file=stream or sys.stdout)
 
 
 def fail(message: Msg) -> int:
@@ -170,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(config_path(args.config), db_override=args.db)
     except ConfigError as exc:
         return fail(msg("cli.config_error", detail=exc.message))
+    for notice in config.notices:  # an old setting name: one line each, then carry on
+        say(notice, sys.stderr)
     configure_logging(config, interactive=args.command == "chat")
     try:
         if args.command == "run":

@@ -25,8 +25,10 @@ from typing import Any
 from bot.catalog.service import load_starter_catalog, starter_catalog
 from dialogs.catalog.entries import AiguilleurProfile
 from dialogs.coordination.grammar import FUNDINGS
+from dialogs.kernel.dates import PARIS
+from dialogs.kernel.lifecycles import SETTLED_STATUSES, AssignmentState, CaseStatus
 from dialogs.kernel.options import HELP_KINDS, ROLES, THEMES, URGENCIES
-from dialogs.reports.report import PARIS, local_day
+from dialogs.reports.report import local_day
 from storage.db import Database, UnitOfWork
 from storage.models.assignment import ACCEPTED, CLOSED, DECLINED, Assignment, CaseQueue
 from storage.models.coordination import Intervention
@@ -181,15 +183,15 @@ class Story:
             # the request after a few weeks.
             closed = self.later(created, 24 * 20, 24 * 40)
             if closed < self.now:
-                case.status = "clos"
                 data = {"text": None, "cancelled_nudges": 0, "aiguilleur": None}
-                await self.event(uow, case, closed, COORDINATOR, "case_closed", data)
+                await self.move(
+                    uow, case, CaseStatus.CLOSED, closed, COORDINATOR, "case_closed", data
+                )
             return
         asked = self.later(created, 0.1, 2)
         if asked >= self.now:
             return
-        case.status = "en_attente"
-        await self.event(uow, case, asked, "person", "contact_requested", {})
+        await self.move(uow, case, CaseStatus.WAITING, asked, "person", "contact_requested", {})
         held = await self.offers(uow, case, themes, region, asked)
         if held is not None:
             await self.follow(uow, case, held, themes[0])
@@ -211,51 +213,45 @@ class Story:
                 break
             await self.event(uow, case, offered, "bot", "offered", {"aiguilleur": person.id})
             declines = self.rng.random() < 0.25
-            row = self.assignment(
-                case, person, offered, decided, DECLINED if declines else ACCEPTED
+            row = await self.assignment(
+                uow, case, person, offered, decided, DECLINED if declines else ACCEPTED
             )
-            uow.session.add(row)
             if declines:
                 await self.event(uow, case, decided, person.id, "declined", {})
                 moment = decided
                 continue
-            case.status = "attribue"
-            await self.event(uow, case, decided, person.id, "accepted", {})
+            await self.move(uow, case, CaseStatus.ASSIGNED, decided, person.id, "accepted", {})
             return row
         assigned = self.later(moment, 24 * 2, 24 * 10)
         if assigned < self.now:
             # Everyone asked declined: a coordinator found someone and assigned it.
             person = self.candidates(themes, region)[0]
-            row = self.assignment(case, person, assigned, assigned, ACCEPTED)
-            uow.session.add(row)
-            case.status = "attribue"
+            row = await self.assignment(uow, case, person, assigned, assigned, ACCEPTED)
             data = {"aiguilleur": person.id, "previous": None, "previous_status": "en_attente"}
-            await self.event(uow, case, assigned, COORDINATOR, "assigned", data)
+            await self.move(uow, case, CaseStatus.ASSIGNED, assigned, COORDINATOR, "assigned", data)
             return row
-        # Nobody yet: the case waits in the queue, as the desk would leave it.
-        case.status = "en_attente"
+        # Nobody yet: the case waits ("en_attente" already) in the queue, as the desk
+        # would leave it.
         uow.session.add(CaseQueue(case_id=case.id, queued_at=min(moment, self.now)))
         return None
 
-    def assignment(
+    async def assignment(
         self,
+        uow: UnitOfWork,
         case: Case,
         person: AiguilleurProfile,
         offered: datetime,
         decided: datetime,
-        state: str,
+        state: AssignmentState,
     ) -> Assignment:
-        return Assignment(
-            case_id=case.id,
-            aiguilleur_id=person.id,
-            state=state,
-            room_id=f"!demo-{person.id}:example.org",
-            person_noted=state == ACCEPTED,
-            contacts_shared=False,
-            offered_at=offered,
-            decided_at=decided,
-            updated_at=decided,
+        """An offer and its answer, through the writer of the lifecycle."""
+        room = f"!demo-{person.id}:example.org"
+        row = await uow.assignments.offer(
+            case=case, aiguilleur_id=person.id, room_id=room, deadline=decided, now=offered
         )
+        await uow.assignments.move(row, state, now=decided)
+        row.person_noted = state == ACCEPTED
+        return row
 
     async def follow(
         self,
@@ -294,7 +290,7 @@ class Story:
         rng = self.rng
         for kind, days in (("ouverture", 3), ("demarrage", 14), ("impact", 45)):
             sent = case.created_at + timedelta(days=days, hours=rng.uniform(0, 4))
-            if sent >= self.now or case.status in ("action_verifiee", "clos"):
+            if sent >= self.now or case.status in SETTLED_STATUSES:
                 return
             nudge = self.nudge(case, kind, sent)
             uow.session.add(nudge)
@@ -347,9 +343,8 @@ class Story:
         theme: str,
     ) -> None:
         rng = self.rng
-        case.status = "action_verifiee"
         data = {"nudge": nudge.id, "cancelled_nudges": 0}
-        await self.event(uow, case, moment, "person", "action_verified", data)
+        await self.move(uow, case, CaseStatus.VERIFIED, moment, "person", "action_verified", data)
         answers: list[dict[str, object]] = []
         if rng.random() < 0.8:
             answers.append({"field": "ressources", "text": rng.choice(ADOPTIONS[theme])})
@@ -363,9 +358,23 @@ class Story:
         if rng.random() < 0.3:
             closed = self.later(moment, 24, 24 * 20)
             if closed < self.now:
-                case.status = "clos"
-                held.state, held.decided_at, held.updated_at = CLOSED, closed, closed
-                await self.event(uow, case, closed, held.aiguilleur_id, "closed", {})
+                await uow.assignments.move(held, CLOSED, now=closed)
+                await self.move(
+                    uow, case, CaseStatus.CLOSED, closed, held.aiguilleur_id, "closed", {}
+                )
+
+    async def move(
+        self,
+        uow: UnitOfWork,
+        case: Case,
+        to: CaseStatus,
+        at: datetime,
+        actor: str,
+        kind: str,
+        data: dict[str, Any],
+    ) -> None:
+        """A status move at a past moment, through the writer of the lifecycle."""
+        await uow.cases.move(case, to, actor=actor, kind=kind, data=data, now=at)
 
     async def event(
         self,

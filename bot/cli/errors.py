@@ -54,7 +54,8 @@ def speak_argparse(locale: str) -> None:
         key = ARGPARSE_KEYS.get(text)
         return translate(locale, key) if key else text
 
-    argparse._ = gettext  # type: ignore[attr-defined]
+    # argparse translates through its module-level `_` (not declared in its stubs).
+    argparse._ = gettext  # type: ignore[attr-defined]  # see above
 
 
 OS_ERRORS: Mapping[int, str] = {

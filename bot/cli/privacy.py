@@ -6,22 +6,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from bot.config.load import Config
 from bot.privacy.service import PurgeReport, purge
 from bot.runtime.clock import Clock, SystemClock
+from dialogs.kernel.dates import PARIS
 from dialogs.kernel.i18n import translate
 from dialogs.kernel.render import html_to_plain, render_msg
 from dialogs.kernel.replies import Msg, msg
 
-PARIS = ZoneInfo("Europe/Paris")
 # Case references listed after the counts, at most.
 LISTED = 50
 
 
 def add_privacy_commands(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
     add_db_options: Callable[[argparse.ArgumentParser], None],
     loc: str,
 ) -> None:

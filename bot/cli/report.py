@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config.load import Config
 from bot.runtime.clock import Clock, SystemClock
@@ -30,7 +30,7 @@ FORMATS = ("md", "csv", "png")
 
 
 def add_report_commands(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
     add_db_options: Callable[[argparse.ArgumentParser], None],
     loc: str,
 ) -> None:
@@ -55,8 +55,8 @@ def add_report_commands(
     add_db_options(demo)
 
 
-def _print(locale: str, message: Msg, stream: object = None) -> None:
-    print(html_to_plain(render_msg(locale, message)), file=stream or sys.stdout)  # type: ignore[call-overload]
+def _print(locale: str, message: Msg, stream: TextIO | None = None) -> None:
+    print(html_to_plain(render_msg(locale, message)), file=stream or sys.stdout)
 
 
 def _fail(locale: str, message: Msg) -> int:

@@ -10,9 +10,11 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config.errors import ConfigError
+from bot.config.matrix import ROOM_ID, USER_ID
 from bot.followup.schedule import WEEKDAYS, Quiet, parse_clock, parse_duration
 from dialogs.followup.steps import NUDGE_KINDS
-from dialogs.kernel.replies import Msg, msg
+from dialogs.kernel.replies import msg
 
 SECTION_KEYS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
     "followup": {
@@ -27,12 +29,6 @@ SECTION_KEYS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
     },
     "coordinators": {"telegram_ids": list, "matrix_ids": list, "matrix_room": str, "locale": str},
 }
-
-
-class FollowupConfigError(Exception):
-    def __init__(self, message: Msg) -> None:
-        super().__init__(message.key)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,14 +65,16 @@ class FollowupConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CoordinatorsConfig:
     telegram_ids: tuple[int, ...] = ()
-    # Matrix accounts of coordinators (national: every région).
+    # Matrix accounts of coordinators (national: every région); the bot accepts their
+    # invitations. Formerly also `[matrix] coordinators`.
     matrix_ids: tuple[str, ...] = ()
+    # Their room: queued cases, escalations, commands. Formerly `[matrix] coordinators_room`.
     matrix_room: str = ""
     locale: str = "fr"
 
 
-def _bad(key: str, value: Any) -> FollowupConfigError:
-    return FollowupConfigError(msg("config.bad_value", key=key, value=repr(value)[:60]))
+def _bad(key: str, value: Any) -> ConfigError:
+    return ConfigError(msg("config.bad_value", key=key, value=repr(value)[:60]))
 
 
 def _duration(raw: Mapping[str, Any], name: str, default: timedelta) -> timedelta:
@@ -92,7 +90,7 @@ def _duration(raw: Mapping[str, Any], name: str, default: timedelta) -> timedelt
 
 
 def parse_followup(raw: Mapping[str, Any]) -> FollowupConfig:
-    policy = DEFAULT_POLICY
+    policy: tuple[PolicyStep, ...] = DEFAULT_POLICY
     if "policy" in raw:
         steps = []
         for index, item in enumerate(raw["policy"]):
@@ -100,7 +98,7 @@ def parse_followup(raw: Mapping[str, Any]) -> FollowupConfig:
             if not isinstance(item, Mapping) or set(item) != {"kind", "after"}:
                 raise _bad(key, item)
             if item["kind"] not in NUDGE_KINDS:
-                raise FollowupConfigError(
+                raise ConfigError(
                     msg("config.bad_choice", key=f"{key}.kind", choices=", ".join(NUDGE_KINDS))
                 )
             try:
@@ -130,7 +128,7 @@ def parse_followup(raw: Mapping[str, Any]) -> FollowupConfig:
         raise _bad("[followup] quiet_days", raw.get("quiet_days"))
     per_minute = raw.get("catch_up_per_minute", 300)
     if not 1 <= per_minute <= 6000:
-        raise FollowupConfigError(
+        raise ConfigError(
             msg("config.bad_range", key="[followup] catch_up_per_minute", low=1, high=6000)
         )
     return FollowupConfig(
@@ -153,16 +151,19 @@ def parse_coordinators(raw: Mapping[str, Any]) -> CoordinatorsConfig:
     matrix_ids = []
     for value in raw.get("matrix_ids", []):
         text = str(value).strip() if isinstance(value, str) else ""
-        if not (text.startswith("@") and ":" in text):
+        if not USER_ID.match(text):
             raise _bad("[coordinators] matrix_ids", value)
         matrix_ids.append(text)
+    room = str(raw.get("matrix_room", "")).strip()
+    if room and not ROOM_ID.match(room):
+        raise _bad("[coordinators] matrix_room", room)
     locale = str(raw.get("locale", "fr"))
     if locale not in ("fr", "en"):
         key = "[coordinators] locale"
-        raise FollowupConfigError(msg("config.bad_locale", key=key, value=locale))
+        raise ConfigError(msg("config.bad_locale", key=key, value=locale))
     return CoordinatorsConfig(
         telegram_ids=tuple(ids),
         matrix_ids=tuple(matrix_ids),
-        matrix_room=str(raw.get("matrix_room", "")).strip(),
+        matrix_room=room,
         locale=locale,
     )

@@ -1,8 +1,7 @@
 """The `[http]` section and the webhook keys of `[telegram]`, checked once.
 
 The bot's small HTTP server (`bot.transports.http.server`) answers `/healthz`, `/metrics`
-and, in webhook mode, Telegram's calls. Errors are translatable messages naming
-the key; `bot.config.load` turns them into `ConfigError`.
+and, in webhook mode, Telegram's calls. Errors are `ConfigError`s naming the key.
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from dialogs.kernel.replies import Msg, msg
+from bot.config.errors import ConfigError
+from dialogs.kernel.replies import msg
 
 HTTP_KEYS: Mapping[str, type | tuple[type, ...]] = {"listen": str}
 WEBHOOK_KEYS: Mapping[str, type | tuple[type, ...]] = {
@@ -26,12 +26,6 @@ MODES = ("polling", "webhook")
 SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # Paths the server answers itself: the webhook cannot take them.
 RESERVED_PATHS = ("/healthz", "/metrics")
-
-
-class HttpConfigError(Exception):
-    def __init__(self, message: Msg) -> None:
-        super().__init__(message.key)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,7 +43,7 @@ def parse_http(raw: Mapping[str, Any]) -> HttpConfig | None:
     host, sep, port = listen.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise HttpConfigError(msg("config.bad_listen", key="[http] listen", value=listen[:60]))
+        raise ConfigError(msg("config.bad_listen", key="[http] listen", value=listen[:60]))
     return HttpConfig(host=host, port=int(port))
 
 
@@ -61,23 +55,21 @@ def webhook_path(url: str) -> str:
 
 def check_webhook(mode: str, url: str, secret: str, http: HttpConfig | None) -> None:
     if mode not in MODES:
-        raise HttpConfigError(
-            msg("config.bad_choice", key="[telegram] mode", choices=", ".join(MODES))
-        )
+        raise ConfigError(msg("config.bad_choice", key="[telegram] mode", choices=", ".join(MODES)))
     if mode != "webhook":
         return
     if not url:
-        raise HttpConfigError(msg("config.webhook_needs", key="[telegram] webhook_url"))
+        raise ConfigError(msg("config.webhook_needs", key="[telegram] webhook_url"))
     if not url.startswith(("http://", "https://")) or not urlsplit(url).hostname:
-        raise HttpConfigError(msg("config.bad_url", key="[telegram] webhook_url", value=url[:60]))
+        raise ConfigError(msg("config.bad_url", key="[telegram] webhook_url", value=url[:60]))
     path = webhook_path(url)
     if path in RESERVED_PATHS:
-        raise HttpConfigError(
+        raise ConfigError(
             msg("config.webhook_reserved_path", key="[telegram] webhook_url", path=path)
         )
     if not secret:
-        raise HttpConfigError(msg("config.webhook_needs", key="[telegram] webhook_secret"))
+        raise ConfigError(msg("config.webhook_needs", key="[telegram] webhook_secret"))
     if not SECRET.match(secret):
-        raise HttpConfigError(msg("config.bad_webhook_secret", key="[telegram] webhook_secret"))
+        raise ConfigError(msg("config.bad_webhook_secret", key="[telegram] webhook_secret"))
     if http is None:
-        raise HttpConfigError(msg("config.webhook_needs", key="[http] listen"))
+        raise ConfigError(msg("config.webhook_needs", key="[http] listen"))

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.config.errors import ConfigError
 from bot.config.followup import SECTION_KEYS as FOLLOWUP_SECTIONS
 from bot.config.followup import (
     CoordinatorsConfig,
     FollowupConfig,
-    FollowupConfigError,
     parse_coordinators,
     parse_followup,
 )
@@ -24,25 +24,16 @@ from bot.config.http import (
     HTTP_KEYS,
     WEBHOOK_KEYS,
     HttpConfig,
-    HttpConfigError,
     check_webhook,
     parse_http,
 )
-from bot.config.matrix import MATRIX_KEYS, MatrixConfig, MatrixConfigError, parse_matrix
-from bot.config.privacy import PRIVACY_KEYS, PrivacyConfig, PrivacyConfigError, parse_privacy
-from bot.config.reports import REPORT_KEYS, ReportConfig, ReportConfigError, parse_report
+from bot.config.matrix import MATRIX_KEYS, MatrixConfig, parse_matrix
+from bot.config.privacy import PRIVACY_KEYS, PrivacyConfig, parse_privacy
+from bot.config.reports import REPORT_KEYS, ReportConfig, parse_report
 from dialogs.kernel.replies import Msg, msg
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_FILE_BASE_URL = "https://api.telegram.org/file/bot"
-
-
-class ConfigError(Exception):
-    """A configuration problem, as a translatable message."""
-
-    def __init__(self, message: Msg) -> None:
-        super().__init__(message.key)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +77,8 @@ class Config:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     # The report's roadmap milestones and the weekly digest ([report]).
     report: ReportConfig = field(default_factory=ReportConfig)
+    # One line each, said at start: old setting names that were read (see RENAMED).
+    notices: tuple[Msg, ...] = ()
 
 
 def default_db_url(data_dir: Path) -> str:
@@ -119,6 +112,11 @@ ENVIRONMENT = {
     "AIGUILLAGE_LOCALE": ("bot", "locale"),
     "AIGUILLAGE_MATRIX_ACCESS_TOKEN": ("matrix", "access_token"),
     "AIGUILLAGE_MATRIX_PASSWORD": ("matrix", "password"),
+}
+# Old name → the one name of the setting: still read, with a notice at start.
+RENAMED: Mapping[tuple[str, str], tuple[str, str]] = {
+    ("matrix", "coordinators"): ("coordinators", "matrix_ids"),
+    ("matrix", "coordinators_room"): ("coordinators", "matrix_room"),
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DB_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
@@ -181,6 +179,28 @@ def check_shape(raw: Mapping[str, Any]) -> None:
                 )
 
 
+def rename_old_keys(raw: dict[str, dict[str, Any]]) -> tuple[Msg, ...]:
+    """Move each old key of RENAMED to its one name; a list joins the new one, a
+    value that contradicts the new key's is an error. Returns the notices."""
+    notices: list[Msg] = []
+    for (section, key), (new_section, new_key) in RENAMED.items():
+        old_values = raw.get(section)
+        if not isinstance(old_values, dict) or key not in old_values:
+            continue
+        value = old_values.pop(key)
+        old, new = f"[{section}] {key}", f"[{new_section}] {new_key}"
+        notices.append(msg("config.renamed", old=old, new=new))
+        target = raw.setdefault(new_section, {})
+        if isinstance(value, list):
+            current = list(target.get(new_key, []))
+            target[new_key] = current + [v for v in value if v not in current]
+        elif str(target.get(new_key, "")).strip() in ("", str(value).strip()):
+            target[new_key] = value
+        else:
+            raise ConfigError(msg("config.renamed_conflict", old=old, new=new))
+    return tuple(notices)
+
+
 def load_config(
     path: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -191,6 +211,7 @@ def load_config(
     if path is not None:
         raw = {k: dict(v) if isinstance(v, Mapping) else v for k, v in read_toml(path).items()}
     check_shape(raw)
+    notices = rename_old_keys(raw)
     for variable, (section, key) in ENVIRONMENT.items():
         if env.get(variable):
             raw.setdefault(section, {})[key] = env[variable]
@@ -231,28 +252,13 @@ def load_config(
     url = str(raw.get("database", {}).get("url", "")) or default_db_url(data_dir)
     if not url.startswith(DB_SCHEMES):
         raise ConfigError(msg("config.bad_db_url", key="[database] url", value=url[:60]))
-    try:
-        followup = parse_followup(raw.get("followup", {}))
-        coordinators = parse_coordinators(raw.get("coordinators", {}))
-    except FollowupConfigError as exc:
-        raise ConfigError(exc.message) from exc
-    try:
-        matrix = parse_matrix(raw.get("matrix"), base, data_dir)
-    except MatrixConfigError as exc:
-        raise ConfigError(exc.message) from exc
-    try:
-        http = parse_http(raw.get("http", {}))
-        check_webhook(telegram.mode, telegram.webhook_url, telegram.webhook_secret, http)
-    except HttpConfigError as exc:
-        raise ConfigError(exc.message) from exc
-    try:
-        privacy = parse_privacy(raw.get("privacy", {}))
-    except PrivacyConfigError as exc:
-        raise ConfigError(exc.message) from exc
-    try:
-        report = parse_report(raw.get("report", {}))
-    except ReportConfigError as exc:
-        raise ConfigError(exc.message) from exc
+    followup = parse_followup(raw.get("followup", {}))
+    coordinators = parse_coordinators(raw.get("coordinators", {}))
+    matrix = parse_matrix(raw.get("matrix"), base, data_dir)
+    http = parse_http(raw.get("http", {}))
+    check_webhook(telegram.mode, telegram.webhook_url, telegram.webhook_secret, http)
+    privacy = parse_privacy(raw.get("privacy", {}))
+    report = parse_report(raw.get("report", {}))
     return Config(
         expect_data=bool(bot.get("expect_data", False)),
         locale=locale,
@@ -266,6 +272,7 @@ def load_config(
         http=http,
         privacy=privacy,
         report=report,
+        notices=notices,
     )
 
 

@@ -1,5 +1,7 @@
 """The ``[matrix]`` section, parsed once into a frozen object. Errors are
-translatable messages naming the key; `bot.config.load` turns them into `ConfigError`."""
+`ConfigError`s naming the key. The coordinators' room and accounts are in
+``[coordinators]`` (bot/config/followup.py); the old names here are renamed by
+`bot.config.load` with a notice."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.config.errors import ConfigError
 from bot.followup.schedule import parse_duration
-from dialogs.kernel.replies import Msg, msg
+from dialogs.kernel.replies import msg
 
 # Key → expected TOML type, for `bot.config.load.check_shape`.
 MATRIX_KEYS: Mapping[str, type | tuple[type, ...]] = {
@@ -21,6 +24,7 @@ MATRIX_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "password": str,
     "device_id": str,
     "store_path": str,
+    # Old names of [coordinators] matrix_room and matrix_ids (bot.config.load.RENAMED).
     "coordinators_room": str,
     "coordinators": list,
     "rooms": dict,
@@ -35,12 +39,6 @@ NEW_ROOMS = ("encrypted", "plain")
 DEFAULT_DEVICE = "AIGUILLAGE"
 
 
-class MatrixConfigError(Exception):
-    def __init__(self, message: Msg) -> None:
-        super().__init__(message.key)
-        self.message = message
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MatrixConfig:
     homeserver: str
@@ -51,8 +49,6 @@ class MatrixConfig:
     # deduplicates transaction ids per device.
     device_id: str = DEFAULT_DEVICE
     store_path: Path = Path("data/matrix-store")
-    coordinators_room: str = ""
-    coordinators: tuple[str, ...] = ()
     # Aiguilleur slug → room id, for rooms set up by hand.
     rooms: Mapping[str, str] = field(default_factory=dict)
     offer_timeout: timedelta = timedelta(hours=24)
@@ -60,8 +56,8 @@ class MatrixConfig:
     new_rooms: str = "encrypted"
 
 
-def _bad(key: str, value: Any) -> MatrixConfigError:
-    return MatrixConfigError(msg("config.bad_value", key=f"[matrix] {key}", value=repr(value)[:60]))
+def _bad(key: str, value: Any) -> ConfigError:
+    return ConfigError(msg("config.bad_value", key=f"[matrix] {key}", value=repr(value)[:60]))
 
 
 def parse_matrix(raw: Mapping[str, Any] | None, base: Path, data_dir: Path) -> MatrixConfig | None:
@@ -70,10 +66,10 @@ def parse_matrix(raw: Mapping[str, Any] | None, base: Path, data_dir: Path) -> M
         return None
     for key in ("homeserver", "user_id"):
         if not str(raw.get(key, "")).strip():
-            raise MatrixConfigError(msg("config.matrix_missing", key=f"[matrix] {key}"))
+            raise ConfigError(msg("config.matrix_missing", key=f"[matrix] {key}"))
     homeserver = str(raw["homeserver"]).strip().rstrip("/")
     if not homeserver.startswith(("http://", "https://")):
-        raise MatrixConfigError(msg("config.bad_url", key="[matrix] homeserver", value=homeserver))
+        raise ConfigError(msg("config.bad_url", key="[matrix] homeserver", value=homeserver))
     user_id = str(raw["user_id"]).strip()
     if not USER_ID.match(user_id):
         raise _bad("user_id", user_id)
@@ -81,15 +77,8 @@ def parse_matrix(raw: Mapping[str, Any] | None, base: Path, data_dir: Path) -> M
     password = str(raw.get("password", ""))
     device_id = str(raw.get("device_id", "")).strip()
     if not (token and device_id) and not password:
-        raise MatrixConfigError(msg("config.matrix_credentials"))
+        raise ConfigError(msg("config.matrix_credentials"))
     store = Path(str(raw["store_path"])) if "store_path" in raw else data_dir / "matrix-store"
-    room = str(raw.get("coordinators_room", "")).strip()
-    if room and not ROOM_ID.match(room):
-        raise _bad("coordinators_room", room)
-    coordinators = tuple(str(c).strip() for c in raw.get("coordinators", []))
-    for person in coordinators:
-        if not USER_ID.match(person):
-            raise _bad("coordinators", person)
     rooms = {str(k): str(v).strip() for k, v in dict(raw.get("rooms", {})).items()}
     for slug, room_id in rooms.items():
         if not ROOM_ID.match(room_id):
@@ -102,12 +91,10 @@ def parse_matrix(raw: Mapping[str, Any] | None, base: Path, data_dir: Path) -> M
         raise _bad("offer_timeout", raw.get("offer_timeout"))
     sync_timeout = int(raw.get("sync_timeout", 30))
     if not 1 <= sync_timeout <= 120:
-        raise MatrixConfigError(
-            msg("config.bad_range", key="[matrix] sync_timeout", low=1, high=120)
-        )
+        raise ConfigError(msg("config.bad_range", key="[matrix] sync_timeout", low=1, high=120))
     new_rooms = str(raw.get("new_rooms", "encrypted"))
     if new_rooms not in NEW_ROOMS:
-        raise MatrixConfigError(
+        raise ConfigError(
             msg("config.bad_choice", key="[matrix] new_rooms", choices=", ".join(NEW_ROOMS))
         )
     return MatrixConfig(
@@ -117,8 +104,6 @@ def parse_matrix(raw: Mapping[str, Any] | None, base: Path, data_dir: Path) -> M
         password=password,
         device_id=device_id or DEFAULT_DEVICE,
         store_path=store if store.is_absolute() else base / store,
-        coordinators_room=room,
-        coordinators=coordinators,
         rooms=rooms,
         offer_timeout=timeout,
         sync_timeout=sync_timeout,

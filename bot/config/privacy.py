@@ -7,18 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dialogs.kernel.replies import Msg, msg
+from bot.config.errors import ConfigError
+from dialogs.kernel.replies import msg
 
 PRIVACY_KEYS: Mapping[str, type | tuple[type, ...]] = {"retention_months": int}
 # Fifty years: beyond, 0 ("never") says it better.
 MAX_MONTHS = 600
 DEFAULT_RETENTION_MONTHS = 24
-
-
-class PrivacyConfigError(Exception):
-    def __init__(self, message: Msg) -> None:
-        super().__init__(message.key)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,7 +26,7 @@ class PrivacyConfig:
 def parse_privacy(raw: Mapping[str, Any]) -> PrivacyConfig:
     months = int(raw.get("retention_months", DEFAULT_RETENTION_MONTHS))
     if not 0 <= months <= MAX_MONTHS:
-        raise PrivacyConfigError(
+        raise ConfigError(
             msg("config.bad_range", key="[privacy] retention_months", low=0, high=MAX_MONTHS)
         )
     return PrivacyConfig(retention_months=months)

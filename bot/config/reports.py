@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bot.config.errors import ConfigError
 from bot.followup.schedule import WEEKDAYS, parse_clock
-from dialogs.kernel.replies import Msg, msg
+from dialogs.kernel.replies import msg
 from dialogs.kernel.textnorm import fold
 from dialogs.reports.digest import Slot
 from dialogs.reports.report import Milestone
@@ -40,12 +41,6 @@ DEFAULT_SLOT = Slot()
 OFF = ("", "non", "off", "no", "aucun")
 
 
-class ReportConfigError(Exception):
-    def __init__(self, message: Msg) -> None:
-        super().__init__(message.key)
-        self.message = message
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportConfig:
     # The roadmap's first day; None: the day of the first request in the database.
@@ -58,8 +53,8 @@ class ReportConfig:
     queue_days: int = 7
 
 
-def _bad(key: str, value: Any) -> ReportConfigError:
-    return ReportConfigError(msg("config.bad_value", key=f"[report] {key}", value=repr(value)[:60]))
+def _bad(key: str, value: Any) -> ConfigError:
+    return ConfigError(msg("config.bad_value", key=f"[report] {key}", value=repr(value)[:60]))
 
 
 def parse_slot(text: str) -> Slot | None:
@@ -81,7 +76,7 @@ def parse_report(raw: Mapping[str, Any]) -> ReportConfig:
             start = date.fromisoformat(start.strip()) if start.strip() else None
         except ValueError:
             raise _bad("start", start) from None
-    milestones = DEFAULT_MILESTONES
+    milestones: tuple[Milestone, ...] = DEFAULT_MILESTONES
     if "milestones" in raw:
         milestones = tuple(_milestone(item) for item in raw["milestones"])
         months = [m.months for m in milestones]

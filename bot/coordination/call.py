@@ -5,7 +5,7 @@ same transaction, rendered now (as every other reply)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -28,10 +28,10 @@ class AssignmentDesk(Protocol):
     coordination does not import the desk, which routes coordinators' Matrix messages here."""
 
     locale: str
+    # Whether a Matrix account joined a room (set by the Matrix service from its sync).
+    joined: Callable[[str, str], bool]
 
     async def apply(self, uow: UnitOfWork, effects: Effects) -> None: ...
-
-    def joined(self, room_id: str, user_id: str) -> bool: ...
 
     async def tell_on_join(self, uow: UnitOfWork, assignment_id: int, now: datetime) -> None: ...
 

@@ -30,15 +30,13 @@ from dialogs.assignment.relay import buttons as relay_buttons
 from dialogs.coordination.cases import status_label
 from dialogs.intake.sheet import sheet_lines
 from dialogs.kernel.context import RelayView
+from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.render import render
 from dialogs.kernel.replies import Msg, msg
 from storage.models.assignment import ACCEPTED, CLOSED, RETURNED, WITHDRAWN, Assignment
 from storage.models.catalog import Aiguilleur
 from storage.models.core import Case
 
-CLOSED_STATUS = "clos"
-ASSIGNED_STATUS = "attribue"
-VERIFIED_STATUS = "action_verifiee"
 # Reason stored on assignments a coordinator ended (they may give their own).
 COORDINATION = "coordination"
 TELEGRAM = "telegram"
@@ -51,14 +49,14 @@ def locale_of(call: AdminCall) -> str:
 
 
 async def active_aiguilleur(call: AdminCall, slug: str) -> Aiguilleur | None:
-    row = await call.uow.matrix.aiguilleur(slug)
+    row = await call.uow.catalog.aiguilleur(slug)
     if row is None or not row.active or row.demo:
         return None
     return row
 
 
 async def name_of(call: AdminCall, slug: str) -> str:
-    row = await call.uow.matrix.aiguilleur(slug)
+    row = await call.uow.catalog.aiguilleur(slug)
     return row.name if row is not None else slug
 
 
@@ -77,7 +75,7 @@ def in_their_room(call: AdminCall, row: Assignment, person: Aiguilleur | None) -
 async def tell_aiguilleur(call: AdminCall, row: Assignment, lines: tuple[Msg, ...]) -> bool:
     """In the case's thread of their room, else on Telegram; False: unreachable
     (also when the message waits in a room they have not joined)."""
-    person = await call.uow.matrix.aiguilleur(row.aiguilleur_id)
+    person = await call.uow.catalog.aiguilleur(row.aiguilleur_id)
     if call.services.desk is not None and row.room_id:
         html = render(locale_of(call), lines).html
         payload = payloads.message(html, thread=row.offer_event_id)
@@ -191,10 +189,9 @@ async def assign(call: AdminCall, case: Case, target: Aiguilleur, *, replace: bo
         "previous": previous.aiguilleur_id if previous is not None else None,
         "previous_status": case.status,
     }
-    if case.status != VERIFIED_STATUS:  # a verified action stays counted as such
-        case.status = ASSIGNED_STATUS
-    case.updated_at = now
-    await uow.cases.add_event(case, actor=call.actor.label, kind="assigned", data=data, now=now)
+    # A verified action stays counted as such.
+    status = CaseStatus.VERIFIED if case.status == CaseStatus.VERIFIED else CaseStatus.ASSIGNED
+    await uow.cases.move(case, status, actor=call.actor.label, kind="assigned", data=data, now=now)
     lines.append(await announce(call, case, row, target))
     if warning is not None:
         lines.append(warning)
@@ -239,7 +236,7 @@ async def tell_person(call: AdminCall, case: Case, lines: tuple[Msg, ...]) -> No
 
 async def close(call: AdminCall, case: Case, reason: str | None) -> None:
     uow, now, ref = call.uow, call.now, case.ref
-    if case.status == CLOSED_STATUS:
+    if case.status == CaseStatus.CLOSED:
         await call.refuse(msg("admin.cases.already_closed", ref=ref))
         return
     lines: list[Msg] = [msg("admin.cases.closed", ref=ref)]
@@ -269,9 +266,9 @@ async def close(call: AdminCall, case: Case, reason: str | None) -> None:
         "cancelled_nudges": cancelled,
         "aiguilleur": held.aiguilleur_id if held is not None else None,
     }
-    case.status = CLOSED_STATUS
-    case.updated_at = now
-    await uow.cases.add_event(case, actor=call.actor.label, kind="case_closed", data=data, now=now)
+    await uow.cases.move(
+        case, CaseStatus.CLOSED, actor=call.actor.label, kind="case_closed", data=data, now=now
+    )
     if desk is not None and held is not None:
         await desk.apply(uow, (Drain(),))  # the aiguilleur has room again
     await call.say(*lines)
@@ -279,21 +276,19 @@ async def close(call: AdminCall, case: Case, reason: str | None) -> None:
 
 async def reopen(call: AdminCall, case: Case) -> None:
     uow, now, ref = call.uow, call.now, case.ref
-    if case.status != CLOSED_STATUS:
+    if case.status != CaseStatus.CLOSED:
         await call.refuse(msg("admin.cases.not_closed", ref=ref, status=status_label(case.status)))
         return
     held = await uow.assignments.open_for_case(case.id)
     if held is not None:
-        status = ASSIGNED_STATUS if held.state == ACCEPTED else "propose"
+        status = CaseStatus.ASSIGNED if held.state == ACCEPTED else CaseStatus.PROPOSED
     elif case.contact_requested:
-        status = "en_attente"
+        status = CaseStatus.WAITING
     else:
-        status = "nouveau"
-    case.status = status
-    case.updated_at = now
-    data = {"status": status, "previous_status": CLOSED_STATUS}
-    await uow.cases.add_event(
-        case, actor=call.actor.label, kind="case_reopened", data=data, now=now
+        status = CaseStatus.NEW
+    data = {"status": status.value, "previous_status": CaseStatus.CLOSED.value}
+    await uow.cases.move(
+        case, status, actor=call.actor.label, kind="case_reopened", data=data, now=now
     )
     desk = call.services.desk
     if desk is not None and held is None and case.contact_requested:

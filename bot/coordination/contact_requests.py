@@ -29,6 +29,7 @@ from bot.intake.case_views import answers_of
 from dialogs.coordination.access import Role
 from dialogs.coordination.cases import regions_label
 from dialogs.intake.sheet import sheet_lines
+from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.replies import Button, Msg, Say, msg
 from storage.db import UnitOfWork
 from storage.models.assignment import ACCEPTED
@@ -153,7 +154,7 @@ async def on_press(call: AdminCall, raw: str) -> None:
         regions = regions_label(call.actor.regions or ())
         await call.refuse(msg("admin.refused.scope", regions=regions))
         return
-    if case.status == case_actions.CLOSED_STATUS:
+    if case.status == CaseStatus.CLOSED:
         await call.refuse(msg("admin.cases.already_closed", ref=ref))
         return
     if await followed(call, case):
@@ -200,9 +201,9 @@ async def take(call: AdminCall, case: Case) -> None:
     uow, now, ref = call.uow, call.now, case.ref
     await uow.assignments.dequeue(case.id)
     data_ = {"previous_status": case.status, "name": who(call)}
-    case.status = case_actions.ASSIGNED_STATUS
-    case.updated_at = now
-    await uow.cases.add_event(case, actor=call.actor.label, kind="taken", data=data_, now=now)
+    # A verified action stays counted as such (as with `assigner`).
+    status = CaseStatus.VERIFIED if case.status == CaseStatus.VERIFIED else CaseStatus.ASSIGNED
+    await uow.cases.move(case, status, actor=call.actor.label, kind="taken", data=data_, now=now)
     await settled(call, case, msg("contact.request.done.taken", ref=ref))
     told = (msg("contact.to_person.taken", name=who(call), ref=ref),)
     await case_actions.tell_person(call, case, told)

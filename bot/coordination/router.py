@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import bot.coordination.handlers  # noqa: F401  (registers the handlers)
 from bot.coordination import contact_requests
 from bot.coordination.call import BUTTON_PREFIX, MISUSED, AdminCall, Services
-from bot.coordination.registry import CONTINUATIONS, HANDLERS
+from bot.coordination.registry import CONTINUATIONS, HANDLERS, Handler
 from bot.coordination.roles import ConfiguredCoordinators, resolve_actor
 from bot.runtime.clock import Clock
 from dialogs.coordination.access import Actor, Role, allowed
@@ -311,7 +311,7 @@ class AdminDesk:
         call.case_ref = parsed.ref
         await self.run(call, HANDLERS.get(spec.name), spec.name)
 
-    async def run(self, call: AdminCall, handler: object, name: str) -> None:
+    async def run(self, call: AdminCall, handler: Handler | None, name: str) -> None:
         if handler is None:
             # A continuation whose kind this version no longer knows.
             await call.finish()
@@ -319,7 +319,7 @@ class AdminDesk:
             return
         savepoint = await call.uow.session.begin_nested()
         try:
-            await handler(call)  # type: ignore[operator]
+            await handler(call)
             await savepoint.commit()
         except Exception:
             await savepoint.rollback()

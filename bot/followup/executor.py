@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config.followup import CoordinatorsConfig, FollowupConfig
 from bot.delivery import payloads
 from bot.followup.schedule import next_allowed, shift_after
-from dialogs.followup.steps import IMPACT, PREFIX, short_date
+from dialogs.followup.steps import IMPACT, PREFIX
 from dialogs.kernel.context import NudgeView, Reminder
+from dialogs.kernel.dates import short_date
 from dialogs.kernel.effects import (
     CaseVerified,
     Effect,
@@ -31,6 +33,7 @@ from dialogs.kernel.effects import (
     NudgeSnoozed,
 )
 from dialogs.kernel.events import Choice, Event, Text
+from dialogs.kernel.lifecycles import SETTLED_STATUSES, CaseStatus
 from dialogs.kernel.replies import Msg, Say, msg
 from storage.db import UnitOfWork
 from storage.models.core import Case
@@ -50,11 +53,9 @@ FOLLOWUP_EFFECTS = (
     ImpactRecorded,
     Escalate,
 )
-VERIFIED = "action_verifiee"
-CLOSED = "clos"
 # A case in one of these states gets no more nudges (a verified one keeps only
 # its impact nudge, which asks what changed).
-STOPPED = (VERIFIED, CLOSED)
+STOPPED = SETTLED_STATUSES
 # Resources a nudge recalls, at most.
 RECALLED_RESOURCES = 3
 BLOCKED_FLAG = "contact_blocked"
@@ -98,7 +99,7 @@ async def reminder(uow: UnitOfWork, case: Case) -> Reminder:
         problem=case.problem,
         resources=tuple(names),
         contact=case.contact_requested,
-        verified=case.status == VERIFIED,
+        verified=case.status == CaseStatus.VERIFIED,
         impact_later=await uow.nudges.has_pending(case.id, IMPACT),
     )
 
@@ -184,10 +185,10 @@ class FollowupRuntime:
                 nudge = await uow.nudges.get(nudge_id)
                 if nudge is not None:
                     await uow.nudges.answer(nudge_id, answer=answer, text=text, now=now)
-                    data: dict[str, object] = {"kind": nudge.kind, "answer": answer}
+                    answered: dict[str, object] = {"kind": nudge.kind, "answer": answer}
                     if text:
-                        data["text"] = text
-                    await self.timeline(uow, nudge, "nudge_answer", data, now, actor="person")
+                        answered["text"] = text
+                    await self.timeline(uow, nudge, "nudge_answer", answered, now, actor="person")
             case NudgeSnoozed(nudge_id=nudge_id, days=days):
                 await self.snooze(uow, nudge_id, days, now)
             case CaseVerified(ref=ref, nudge_id=nudge_id):
@@ -207,7 +208,7 @@ class FollowupRuntime:
         uow: UnitOfWork,
         nudge: Nudge,
         kind: str,
-        data: dict[str, object],
+        data: Mapping[str, object],
         now: datetime,
         actor: str = "bot",
     ) -> None:
@@ -248,14 +249,13 @@ class FollowupRuntime:
         nudge = await uow.nudges.get(nudge_id)
         if case is None or nudge is None or nudge.case_id != case.id:
             return
-        case.status = VERIFIED
-        case.updated_at = now
         # The impact nudge stays: it asks, later, what changed.
         cancelled = await uow.nudges.cancel_for_case(
             case.id, reason="verified", now=now, keep=(IMPACT,)
         )
-        await uow.cases.add_event(
+        await uow.cases.move(
             case,
+            CaseStatus.VERIFIED,
             actor="person",
             kind="action_verified",
             data={"nudge": nudge_id, "cancelled_nudges": cancelled},
@@ -282,10 +282,10 @@ class FollowupRuntime:
         resumed: list[Case] = []
         for case_id, nudges in by_case.items():
             case = await uow.cases.by_id(case_id)
-            if case is None or case.status == CLOSED:
+            if case is None or case.status == CaseStatus.CLOSED:
                 for nudge in nudges:  # nothing to resume: out of this query for good
                     await uow.nudges.resume([(nudge.id, now)], now=now)
-                    await uow.nudges.cancel(nudge.id, reason=CLOSED, now=now)
+                    await uow.nudges.cancel(nudge.id, reason=CaseStatus.CLOSED.value, now=now)
                 continue
 
             def planned(nudge: Nudge) -> datetime:

@@ -25,12 +25,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config.followup import FollowupConfig
 from bot.delivery.payloads import EditMessage, Message, Payload
-from bot.followup.executor import BLOCKED_FLAG, CLOSED, VERIFIED, FollowupRuntime, reminder
+from bot.followup.executor import BLOCKED_FLAG, FollowupRuntime, reminder
 from bot.followup.schedule import Overdue, next_allowed, plan_catch_up
 from bot.runtime.clock import Clock
 from bot.runtime.core import Incoming, Runtime
 from dialogs.followup.steps import IMPACT, PREFIX
 from dialogs.kernel.events import NudgeDue, NudgeUnanswered
+from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.replies import msg
 from storage.db import Database, UnitOfWork
 from storage.models.core import Case
@@ -157,11 +158,11 @@ class NudgeWorker:
 
     async def _handle(self, uow: UnitOfWork, nudge: Nudge, now: datetime) -> None:
         case = await uow.cases.by_id(nudge.case_id)
-        if case is None or case.status == CLOSED:
+        if case is None or case.status == CaseStatus.CLOSED:
             status = case.status if case else "gone"
             await uow.nudges.cancel_for_case(nudge.case_id, reason=status, now=now)
             return
-        if case.status == VERIFIED and (nudge.kind != IMPACT or nudge.state != PENDING):
+        if case.status == CaseStatus.VERIFIED and (nudge.kind != IMPACT or nudge.state != PENDING):
             # Verified: only the impact question is still asked, and the
             # silence after a question alerts nobody.
             if nudge.state == PENDING:
@@ -227,10 +228,10 @@ class NudgeWorker:
         now = self.clock.now()
         async with self.db.unit() as uow:
             for nudge in await uow.nudges.mark_blocked(nudge_ids_in(refused), now=now):
-                refused = await uow.cases.by_id(nudge.case_id)
-                if refused is not None:
+                blocked_case = await uow.cases.by_id(nudge.case_id)
+                if blocked_case is not None:
                     await uow.cases.retag_nudge_event(
-                        refused,
+                        blocked_case,
                         nudge_id=nudge.id,
                         kind="nudge_sent",
                         to="nudge_blocked",
@@ -240,7 +241,7 @@ class NudgeWorker:
             flagged: list[Case] = []
             for case_id in case_ids:
                 case = await uow.cases.by_id(case_id)
-                if case is None or case.status == CLOSED:
+                if case is None or case.status == CaseStatus.CLOSED:
                     continue
                 if not await uow.nudges.flag_case(case.id, BLOCKED_FLAG, now=now):
                     continue  # known already: the coordinators were told

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+from dialogs.kernel.dates import PARIS
+
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d|j|w|sem)\s*$", re.IGNORECASE)
 _UNITS = {
     "s": 1,

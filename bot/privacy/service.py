@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -32,6 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config.privacy import PrivacyConfig
 from bot.delivery import payloads
 from bot.runtime.clock import Clock
+from dialogs.kernel.dates import PARIS
 from dialogs.kernel.render import render
 from dialogs.kernel.replies import Msg, msg
 from storage.db import Database, UnitOfWork
@@ -46,7 +46,6 @@ EXPORT_CAP = 256 * 1024
 SENT_MESSAGES_KEPT = timedelta(days=30)
 # Rows handled per unit of work by the purge.
 BATCH = 200
-PARIS = ZoneInfo("Europe/Paris")
 JOB_ID = "privacy-retention"
 
 

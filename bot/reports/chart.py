@@ -22,6 +22,7 @@ from dialogs.reports.report import Report
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
 
 WIDTH, HEIGHT, DPI = 12, 5.5, 100
 BAR = "#2e7d6b"
@@ -69,7 +70,7 @@ def _themes(ax: Axes, report: Report, locale: str) -> None:
     ax.bar_label(bars, padding=3)
     ax.set_xlabel(translate(locale, "report.chart.count"))
     ax.set_xlim(0, max(counts) * 1.15 + 0.5)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    _integer_ticks(ax.xaxis)
 
 
 def _progress(ax: Axes, report: Report, locale: str) -> None:
@@ -82,7 +83,7 @@ def _progress(ax: Axes, report: Report, locale: str) -> None:
     totals = [0] + [n for _, n in report.cumulative]
     totals.append(totals[-1])
     ax.step(
-        days,
+        days,  # type: ignore[arg-type]  # dates: matplotlib converts them, its stubs say float
         totals,
         where="post",
         color=LINE,
@@ -92,7 +93,7 @@ def _progress(ax: Axes, report: Report, locale: str) -> None:
     if report.milestones:
         # The pace the roadmap asks for: from zero at the start through each goal.
         ax.plot(
-            [start, *(m.due for m in report.milestones)],
+            [start, *(m.due for m in report.milestones)],  # type: ignore[arg-type]  # dates, as above
             [0, *(m.target for m in report.milestones)],
             color=GOAL,
             linestyle="--",
@@ -105,7 +106,7 @@ def _progress(ax: Axes, report: Report, locale: str) -> None:
             msg("report.chart.goal", count=milestone.target, months=milestone.months),
         )
         ax.plot(
-            [milestone.due],
+            [milestone.due],  # type: ignore[arg-type]  # dates, as above
             [milestone.target],
             marker="D",
             markersize=9,
@@ -123,11 +124,11 @@ def _progress(ax: Axes, report: Report, locale: str) -> None:
         )
     top = max([*totals, *(m.target for m in report.milestones), 1])
     ax.set_ylim(0, top * 1.2)
-    ax.set_xlim(start, end + timedelta(days=7))
+    ax.set_xlim(start, end + timedelta(days=7))  # type: ignore[arg-type]  # dates, as above
     # Where the period ends: the curve stops there.
-    ax.axvline(report.period.end, color="#888888", linestyle=":", linewidth=1)
+    ax.axvline(report.period.end, color="#888888", linestyle=":", linewidth=1)  # type: ignore[arg-type]  # dates
     ax.set_ylabel(translate(locale, "report.chart.count"))
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    _integer_ticks(ax.yaxis)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left")
     ax.xaxis.set_major_formatter(DateFormatter("%m/%Y"))
@@ -144,3 +145,12 @@ def _empty(ax: Axes, locale: str) -> None:
         transform=ax.transAxes,
     )
     ax.set_axis_off()
+
+
+def _integer_ticks(axis: Axis) -> None:
+    """Whole numbers only on a count axis (its default locator is a `MaxNLocator`)."""
+    from matplotlib.ticker import MaxNLocator
+
+    locator = axis.get_major_locator()
+    assert isinstance(locator, MaxNLocator), locator
+    locator.set_params(integer=True)

@@ -30,7 +30,8 @@ from bot.config.reports import ReportConfig
 from bot.followup.executor import FollowupRuntime
 from bot.reports.service import load_digest
 from bot.runtime.clock import Clock
-from dialogs.reports.digest import PARIS, digest_lines, is_due, slot_of_week, week_key
+from dialogs.kernel.dates import PARIS
+from dialogs.reports.digest import digest_lines, is_due, slot_of_week, week_key
 from storage.db import Database
 from storage.repos.inbox import DuplicateUpdate
 

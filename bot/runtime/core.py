@@ -18,6 +18,7 @@ from bot.catalog.service import MatchIndexCache, propose_with_sources
 from bot.coordination.router import AdminDesk
 from bot.delivery.payloads import to_payload, variant_of
 from bot.followup.executor import FollowupRuntime
+from bot.intake.case_views import lieu_of
 from bot.privacy import service as privacy
 from bot.runtime.clock import Clock
 from bot.runtime.flood import FloodGate, FloodLimit, Verdict
@@ -49,7 +50,6 @@ from dialogs.kernel.effects import (
     SubmitCase,
 )
 from dialogs.kernel.events import CaseCreated, Choice, ContactRouted, Event, Suggestion
-from dialogs.kernel.flow import LIEU_FIELDS
 from dialogs.kernel.i18n import supported
 from dialogs.kernel.render import render_msg
 from dialogs.kernel.replies import Say, msg
@@ -335,28 +335,28 @@ class Runtime:
                 )
                 return person_id, created
             case AddCaseMessage(ref=ref, text=text):
-                case = await self.own_case(uow, ref, person_id)
-                if case is not None:
+                owned = await self.own_case(uow, ref, person_id)
+                if owned is not None:
                     await uow.cases.add_event(
-                        case, actor="person", kind="message", data={"text": text}, now=now
+                        owned, actor="person", kind="message", data={"text": text}, now=now
                     )
                 return person_id, None
             case RecordInterest(ref=ref, resource_id=resource_id, interested=interested):
-                case = await self.own_case(uow, ref, person_id)
-                if case is not None:
-                    await uow.cases.record_interest(case, resource_id, interested, now=now)
+                owned = await self.own_case(uow, ref, person_id)
+                if owned is not None:
+                    await uow.cases.record_interest(owned, resource_id, interested, now=now)
                 return person_id, None
             case RequestContact(ref=ref):
-                case = await self.own_case(uow, ref, person_id)
-                if case is None:
+                owned = await self.own_case(uow, ref, person_id)
+                if owned is None:
                     return person_id, None
-                await uow.cases.request_contact(case, now=now)
-                routed = await self.contact_requested(uow, case)
+                await uow.cases.request_contact(owned, now=now)
+                routed = await self.contact_requested(uow, owned)
                 return person_id, ContactRouted(ref=ref, to=routed)
             case SetLocale(locale=locale):
-                person = await uow.people.by_id(person_id) if person_id is not None else None
-                if person is not None:
-                    person.locale = locale
+                speaker = await uow.people.by_id(person_id) if person_id is not None else None
+                if speaker is not None:
+                    speaker.locale = locale
                 return person_id, None
             case RelayToAiguilleur() | EndRelay() | ShareContacts():
                 if self.desk is not None:
@@ -472,19 +472,3 @@ def first_sentence(text: str) -> str:
     """One line per resource in a chat: the summary's first sentence."""
     end = text.find(". ")
     return text[: end + 1] if 0 < end < 200 else text[:200]
-
-
-def lieu_of(case: Case) -> dict[str, object]:
-    place = {
-        "departement": case.departement,
-        "region": case.region,
-        "commune": case.commune,
-        "postal_code": case.postal_code,
-    }
-    values: dict[str, object] = {
-        "lieu_name": case.lieu_name,
-        "place": place,
-        "region": case.region,
-        "role": case.role,
-    }
-    return {k: v for k, v in values.items() if k in LIEU_FIELDS and v is not None}

@@ -103,7 +103,7 @@ def parse(text: str) -> Parsed | Misused | None:
                 if not rest and arg == Arg.TEXT:
                     return Misused(spec=spec, word=word[:32])
                 values["text"], rest = (rest[:MAX_TEXT] or None), ""
-    return Parsed(name=spec.name, **values)  # type: ignore[arg-type]
+    return Parsed(name=spec.name, **values)  # type: ignore[arg-type]  # `values` holds the fields the spec's arguments fill, by name
 
 
 def usage(spec: Spec) -> Msg:

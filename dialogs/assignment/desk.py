@@ -34,10 +34,11 @@ from dialogs.coordination.grammar import COMMANDS as COORDINATION_COMMANDS
 from dialogs.coordination.grammar import usage as coordination_usage
 from dialogs.intake.sheet import sheet_lines
 from dialogs.kernel.context import RelayView
+from dialogs.kernel.lifecycles import AssignmentState, CaseStatus
 from dialogs.kernel.replies import Button, Msg, msg
 
-OFFERED = "offered"
-ACCEPTED = "accepted"
+OFFERED = AssignmentState.OFFERED
+ACCEPTED = AssignmentState.ACCEPTED
 THUMBS_UP = "👍"
 THUMBS_DOWN = "👎"
 # Variation selector and skin tones: 👍🏽 is still a 👍.
@@ -140,14 +141,18 @@ class Queue:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Move:
     assignment_id: int
-    to: str
+    to: AssignmentState
     reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SetStatus:
+    """A move of the case's status, recorded on its timeline as `kind` by `actor`."""
+
     ref: str
-    status: str
+    status: CaseStatus
+    actor: str
+    kind: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -330,31 +335,31 @@ def on_case(command: Parsed, actor: ActorView, ctx: DeskContext) -> Effects:
     if case is None or held is None or held.aiguilleur_id != actor.id or held.ref != ref:
         return not_yours(command, ctx)
     match command.name, held.state:
-        case "accepter", "offered":
+        case "accepter", AssignmentState.OFFERED:
             return accept(held, actor, case)
-        case "accepter", "accepted":
+        case "accepter", AssignmentState.ACCEPTED:
             return (here(ctx, msg("desk.already_yours", ref=ref)),)
-        case "refuser", "offered":
+        case "refuser", AssignmentState.OFFERED:
             return decline(held, actor, command.text, ctx)
         case "refuser", _:
             return (here(ctx, msg("desk.use_rendre", ref=ref)),)
         case "dossier", _:
             return (here(ctx, *case_lines(case, held)),)
-        case _, "offered":
+        case _, AssignmentState.OFFERED:
             return (here(ctx, msg("desk.accept_first", ref=ref)),)
         case "note", _:
             note = Note(ref=ref, actor=actor.id, kind="note", text=command.text)
             return (note, here(ctx, msg("desk.noted", ref=ref)))
         case "action", _:
+            verified = CaseStatus.VERIFIED
             return (
-                SetStatus(ref=ref, status="action_verifiee"),
-                Note(ref=ref, actor=actor.id, kind="action_verified"),
+                SetStatus(ref=ref, status=verified, actor=actor.id, kind="action_verified"),
                 here(ctx, msg("desk.action_ok", ref=ref)),
             )
         case "clore", _:
-            return finish(held, actor, ctx, "closed", "clos")
+            return finish(held, actor, ctx, AssignmentState.CLOSED, CaseStatus.CLOSED)
         case "rendre", _:
-            return finish(held, actor, ctx, "returned", "en_attente")
+            return finish(held, actor, ctx, AssignmentState.RETURNED, CaseStatus.WAITING)
     return not_yours(command, ctx)
 
 
@@ -368,10 +373,15 @@ def not_yours(command: Parsed, ctx: DeskContext) -> Effects:
 def accept(held: AssignmentView, actor: ActorView, case: CaseView) -> Effects:
     view = RelayView(assignment_id=held.id, ref=held.ref, aiguilleur_name=actor.name)
     in_thread = ToRoom(room_id=held.room_id, thread_root=held.thread_root)
+    # A verified action stays counted as such (the table has no way back to "attribue").
+    status: SetStatus | Note = (
+        Note(ref=held.ref, actor=actor.id, kind="accepted")
+        if case.status == CaseStatus.VERIFIED
+        else SetStatus(ref=held.ref, status=CaseStatus.ASSIGNED, actor=actor.id, kind="accepted")
+    )
     return (
         Move(assignment_id=held.id, to=ACCEPTED),
-        SetStatus(ref=held.ref, status="attribue"),
-        Note(ref=held.ref, actor=actor.id, kind="accepted"),
+        status,
         Tell(
             to=ToPerson(ref=held.ref),
             lines=(msg("relay.accepted", name=actor.name, ref=held.ref),),
@@ -385,7 +395,7 @@ def decline(
     held: AssignmentView, actor: ActorView, reason: str | None, ctx: DeskContext
 ) -> Effects:
     return (
-        Move(assignment_id=held.id, to="declined", reason=reason),
+        Move(assignment_id=held.id, to=AssignmentState.DECLINED, reason=reason),
         Note(ref=held.ref, actor=actor.id, kind="declined", text=reason),
         here(ctx, msg("desk.declined", ref=held.ref)),
         FindAiguilleur(ref=held.ref),
@@ -394,18 +404,21 @@ def decline(
 
 
 def finish(
-    held: AssignmentView, actor: ActorView, ctx: DeskContext, to: str, status: str
+    held: AssignmentView,
+    actor: ActorView,
+    ctx: DeskContext,
+    to: AssignmentState,
+    status: CaseStatus,
 ) -> Effects:
     """Close (`closed`) or hand back (`returned`) an accepted case."""
-    told_person = msg(f"relay.{to}", name=actor.name, ref=held.ref)
+    told_person = msg(f"relay.{to.value}", name=actor.name, ref=held.ref)
     effects: list[DeskEffect] = [
         Move(assignment_id=held.id, to=to),
-        SetStatus(ref=held.ref, status=status),
-        Note(ref=held.ref, actor=actor.id, kind=to),
-        here(ctx, msg(f"desk.{to}", ref=held.ref)),
+        SetStatus(ref=held.ref, status=status, actor=actor.id, kind=to.value),
+        here(ctx, msg(f"desk.{to.value}", ref=held.ref)),
         Tell(to=ToPerson(ref=held.ref), lines=(told_person,)),
     ]
-    if to == "returned":
+    if to == AssignmentState.RETURNED:
         effects.append(FindAiguilleur(ref=held.ref))
     else:
         # Closed, as by a coordinator's ``clore``: no more nudges planned.
@@ -458,7 +471,7 @@ def on_main_text(ctx: DeskContext) -> Effects:
 
 def on_timeout(held: AssignmentView) -> Effects:
     return (
-        Move(assignment_id=held.id, to="expired"),
+        Move(assignment_id=held.id, to=AssignmentState.EXPIRED),
         Note(ref=held.ref, actor="bot", kind="offer_expired"),
         Tell(
             to=ToRoom(room_id=held.room_id, thread_root=held.thread_root),
@@ -483,7 +496,7 @@ def from_person(held: AssignmentView, case: CaseView, text: str) -> Effects:
 def person_ended(held: AssignmentView, case: CaseView) -> Effects:
     to = ToRoom(room_id=held.room_id, thread_root=held.thread_root)
     return (
-        Move(assignment_id=held.id, to="ended"),
+        Move(assignment_id=held.id, to=AssignmentState.ENDED),
         Note(ref=held.ref, actor="person", kind="relay_ended"),
         Tell(to=to, lines=(msg("desk.person_ended", ref=held.ref, name=person(case)),)),
         Drain(),

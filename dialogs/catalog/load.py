@@ -130,9 +130,10 @@ def dump_catalog_yaml(catalog: Catalog) -> str:
     if "aiguilleurs" in catalog.sections:
         document["aiguilleurs"] = [aiguilleur_mapping(a) for a in catalog.aiguilleurs]
     # default_flow_style=None: short lists inline ([a, b]), entries as blocks.
-    return yaml.safe_dump(
+    dumped: str = yaml.safe_dump(
         document, allow_unicode=True, sort_keys=False, default_flow_style=None, width=100
     )
+    return dumped
 
 
 def resource_mapping(resource: Resource) -> dict[str, Any]:

@@ -16,16 +16,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dialogs.coordination.grammar import FUNDINGS, Filters
 from dialogs.coordination.interventions import duration, funding
-from dialogs.followup.steps import short_date
 from dialogs.intake.sheet import sheet_lines
+from dialogs.kernel.dates import PARIS, short_date
 from dialogs.kernel.options import CASE_STATUSES, THEMES
 from dialogs.kernel.replies import Msg, Param, msg
 
-PARIS = ZoneInfo("Europe/Paris")
 PAGE_SIZE = 10
 TIMELINE_LIMIT = 30
 # Longest excerpt of a text shown on a timeline line (notes, messages).

@@ -383,7 +383,7 @@ def _arguments(spec: Spec, rest: str) -> Parsed | Misused:
                 values["text"], rest = (rest[:MAX_TEXT] or None), ""
     if rest:
         return misused
-    return Parsed(spec=spec, **values)  # type: ignore[arg-type]
+    return Parsed(spec=spec, **values)  # type: ignore[arg-type]  # `values` holds the fields the spec's arguments fill, by name
 
 
 def _filters(rest: str) -> Filters | None:
@@ -407,7 +407,7 @@ def _filters(rest: str) -> Filters | None:
                 break
         else:
             return None
-    return Filters(**found)  # type: ignore[arg-type]
+    return Filters(**found)  # type: ignore[arg-type]  # `found`: each filter read, by field name
 
 
 def _period(rest: str) -> tuple[date | None, date | None] | None:

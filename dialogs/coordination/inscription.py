@@ -125,7 +125,7 @@ class Form:
         }
 
     def at(self, step: Step, **changes: Any) -> Form:
-        values = {
+        values: dict[str, Any] = {
             "step": step,
             "themes": self.themes,
             "regions": self.regions,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dialogs.coordination.grammar import Filters
-from dialogs.followup.steps import short_date
+from dialogs.kernel.dates import short_date
 from dialogs.kernel.replies import Msg, msg
 from dialogs.kernel.textnorm import fold
 

@@ -33,10 +33,10 @@ Rules of this flow:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from dialogs.kernel.context import Context, NudgeView, Reminder
+from dialogs.kernel.dates import short_date
 from dialogs.kernel.effects import (
     CaseVerified,
     Effect,
@@ -70,7 +70,6 @@ IMPACT = "impact"
 REMINDER_CHARS = 120
 # `NudgeView.impact_step` while the next typed text is for a human (after "aide").
 HELP_STEP = "aide"
-PARIS = ZoneInfo("Europe/Paris")
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -317,6 +316,7 @@ def ask_impact(nudge_id: int, step_name: str, before: tuple[Msg, ...] = ()) -> S
         return Button(label=label, data=data(nudge_id, "i", step_name, value))
 
     skip = b(msg("followup.impact.skip"), "skip")
+    rows: tuple[tuple[Button, ...], ...]
     match step_name:
         case "heures":
             values = [b(msg(f"followup.impact.heures.{v}"), v) for v in HOURS]
@@ -418,8 +418,3 @@ def typed(state: State | None, text: str, ctx: Context) -> Outcome:
 def to_number(text: str) -> int | float:
     value = float(text.replace(",", "."))
     return int(value) if value.is_integer() else value
-
-
-def short_date(moment: datetime) -> Msg:
-    local = moment.astimezone(PARIS)
-    return msg("date.short", day=local.day, month=local.month, year=local.year)

@@ -623,9 +623,9 @@ def _apply_arrondissement(
     places: list[Place], numbers: list[str], ordinals: list[int]
 ) -> tuple[list[Place], list[str]]:
     """Read "Paris 11e" / "Lyon 3" as an arrondissement, not as a département."""
-    if len(places) != 1 or places[0].commune is None:
+    place = places[0] if len(places) == 1 else None
+    if place is None or place.commune is None:
         return places, numbers
-    place = places[0]
     arrondissements = _ARRONDISSEMENTS.get((place.commune, place.departement.code))
     if arrondissements is None:
         return places, numbers

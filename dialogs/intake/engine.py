@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from dialogs.assignment import relay
 from dialogs.followup import steps as followup
@@ -23,6 +21,7 @@ from dialogs.intake.proposals import CONTACT_HELP, proposals_draft
 from dialogs.intake.sheet import display
 from dialogs.intake.table import QUESTIONS, previous
 from dialogs.kernel.context import Context
+from dialogs.kernel.dates import short_date
 from dialogs.kernel.effects import Effect, RequestContact, SetLocale
 from dialogs.kernel.events import (
     Attachment,
@@ -32,6 +31,8 @@ from dialogs.kernel.events import (
     ContactRouted,
     Event,
     Location,
+    NudgeDue,
+    NudgeUnanswered,
     Text,
 )
 from dialogs.kernel.flow import (
@@ -51,8 +52,6 @@ from dialogs.kernel.replies import Button, ClearButtons, Echo, Edit, Msg, Reply,
 from dialogs.kernel.state import Stage, State
 from dialogs.kernel.textnorm import fold
 from dialogs.privacy import steps as privacy
-
-PARIS = ZoneInfo("Europe/Paris")
 
 # French names first; English ones so that the English command menu works too.
 COMMAND_ALIASES = {
@@ -153,6 +152,9 @@ def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
             return enter(proposing, Stage.PROPOSALS, ctx, replies=(created,), effects=effects)
         case ContactRouted(ref=ref, to=to):
             return Outcome(state=state, replies=(Say(lines=(contact_routed(ref, to),)),))
+        case NudgeDue() | NudgeUnanswered():
+            # Taken by `followup.handles` above; nothing to do if one ever got here.
+            return Outcome(state=state)
 
 
 def contact_routed(ref: str, to: str) -> Msg:
@@ -538,11 +540,6 @@ def status(state: State, ctx: Context) -> Outcome:
     if state.stage in RESTING:
         return Outcome(state=state, replies=(Say(lines=lines),))
     return reask(state, ctx, before=lines)
-
-
-def short_date(moment: datetime) -> Msg:
-    local = moment.astimezone(PARIS)
-    return msg("date.short", day=local.day, month=local.month, year=local.year)
 
 
 __all__ = ["MENU", "MENU_EN", "Outcome", "Text", "step"]

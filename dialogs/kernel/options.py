@@ -4,6 +4,8 @@ words a person may type instead live in the gettext catalogs
 
 from __future__ import annotations
 
+from dialogs.kernel.lifecycles import CaseStatus
+
 THEMES = (
     "mobilite",
     "alimentation",
@@ -17,4 +19,5 @@ THEMES = (
 ROLES = ("salarie", "benevole", "gouvernance", "porteur", "usager")
 HELP_KINDS = ("decouvrir", "relation", "accompagnement", "formation")
 URGENCIES = ("faible", "mois", "semaine")
-CASE_STATUSES = ("nouveau", "en_attente", "propose", "attribue", "action_verifiee", "clos")
+# The statuses of a case, in their order (dialogs/kernel/lifecycles.py has their moves).
+CASE_STATUSES = tuple(status.value for status in CaseStatus)

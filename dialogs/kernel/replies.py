@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Union
 
-_EMPTY: Mapping[str, object] = MappingProxyType({})
+_EMPTY: Mapping[str, Param] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,9 +97,9 @@ def msg_to_json(message: Msg) -> dict[str, object]:
 def msg_from_json(data: Mapping[str, object]) -> Msg:
     def param(value: object) -> Param:
         if isinstance(value, Mapping) and "msg" in value:
-            return msg_from_json(value["msg"])  # type: ignore[arg-type]
+            return msg_from_json(value["msg"])
         if isinstance(value, Mapping) and "list" in value:
-            return tuple(param(item) for item in value["list"])  # type: ignore[attr-defined]
+            return tuple(param(item) for item in value["list"])
         if isinstance(value, int | str):
             return value
         return str(value)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from dialogs.kernel.dates import PARIS
 from dialogs.kernel.replies import Msg, msg
 from dialogs.reports.render import day
 
-PARIS = ZoneInfo("Europe/Paris")
 MAX_REFS = 15
 
 

@@ -38,19 +38,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dialogs.coordination.grammar import FUNDINGS
+from dialogs.kernel.dates import PARIS
+from dialogs.kernel.lifecycles import AssignmentState, CaseStatus
 from dialogs.kernel.options import THEMES
 from dialogs.kernel.textnorm import fold
 
-PARIS = ZoneInfo("Europe/Paris")
 FIRST_CONTACT_KINDS = ("accepted", "assigned", "relay_message")
 VERIFIED_KIND = "action_verified"
-VERIFIED_STATUS = "action_verifiee"
+VERIFIED_STATUS = CaseStatus.VERIFIED
 IMPACT_KIND = "impact"
 # Assignment states of someone who held the case (accepted it at some point).
-HELD_STATES = ("accepted", "returned", "closed", "ended")
+HELD_STATES = (
+    AssignmentState.ACCEPTED,
+    AssignmentState.RETURNED,
+    AssignmentState.CLOSED,
+    AssignmentState.ENDED,
+)
 # Lower bounds of the ranges offered as buttons (dialogs/followup/steps.py HOURS, CONTACTS).
 HOURS_FLOOR = {"0": 0, "1-5": 1, "5-10": 5, "10-20": 10, "20+": 20}
 CONTACTS_FLOOR = {"0": 0, "1-2": 1, "3-5": 3, "5+": 5}

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.options import CASE_STATUSES
 from dialogs.kernel.replies import Msg, msg
 from dialogs.reports.render import scope_line
 
 ACTIVE_DAYS = 30
-CLOSED = "clos"
+CLOSED = CaseStatus.CLOSED
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,17 +19,33 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dialogs.kernel.lifecycles import OPEN_STATES, AssignmentState
 from storage.models.core import Base
 
-OFFERED = "offered"
-ACCEPTED = "accepted"
-DECLINED = "declined"
-EXPIRED = "expired"
-RETURNED = "returned"
-CLOSED = "closed"
-ENDED = "ended"
-WITHDRAWN = "withdrawn"
-OPEN_STATES = (OFFERED, ACCEPTED)
+__all__ = [
+    "ACCEPTED",
+    "CLOSED",
+    "DECLINED",
+    "ENDED",
+    "EXPIRED",
+    "OFFERED",
+    "OPEN_STATES",
+    "RETURNED",
+    "WITHDRAWN",
+    "Assignment",
+    "CaseQueue",
+]
+
+# The states and their moves are a table in dialogs/kernel/lifecycles.py; the one
+# writer is storage/repos/assignments.py (`AssignmentsRepo.offer` and `.move`).
+OFFERED = AssignmentState.OFFERED
+ACCEPTED = AssignmentState.ACCEPTED
+DECLINED = AssignmentState.DECLINED
+EXPIRED = AssignmentState.EXPIRED
+RETURNED = AssignmentState.RETURNED
+CLOSED = AssignmentState.CLOSED
+ENDED = AssignmentState.ENDED
+WITHDRAWN = AssignmentState.WITHDRAWN
 
 
 class Assignment(Base):

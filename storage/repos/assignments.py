@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
+from dialogs.kernel.lifecycles import AssignmentState, check_assignment_move
 from storage.models.assignment import ACCEPTED, OFFERED, OPEN_STATES, Assignment, CaseQueue
 from storage.models.core import Case, Conversation
 from storage.session import DbSession
@@ -29,7 +30,7 @@ class AssignmentsRepo:
         row = Assignment(
             case_id=case.id,
             aiguilleur_id=aiguilleur_id,
-            state=OFFERED,
+            state=OFFERED.value,
             room_id=room_id,
             deadline=deadline,
             person_noted=False,
@@ -56,6 +57,16 @@ class AssignmentsRepo:
             .limit(1)
             .with_for_update()
         )
+
+    async def open_rows_of_case(self, case_id: int) -> list[Assignment]:
+        """Every open row of a case (at most one, unless a bug let two through)."""
+        result = await self.session.scalars(
+            select(Assignment)
+            .where(Assignment.case_id == case_id, Assignment.state.in_(OPEN_STATES))
+            .order_by(Assignment.id)
+            .with_for_update()
+        )
+        return list(result.all())
 
     async def open_of_cases(self, case_ids: Sequence[int]) -> dict[int, Assignment]:
         """Case id → its open assignment (offered or accepted), for listings."""
@@ -90,9 +101,18 @@ class AssignmentsRepo:
         return set(result.all())
 
     async def move(
-        self, row: Assignment, state: str, *, now: datetime, reason: str | None = None
+        self,
+        row: Assignment,
+        state: AssignmentState | str,
+        *,
+        now: datetime,
+        reason: str | None = None,
     ) -> None:
-        row.state = state
+        """The one writer of an assignment's state after its offer: checks the move
+        against the table of dialogs/kernel/lifecycles.py (`ForbiddenMove` otherwise: a
+        bug). The case's timeline entry is the caller's (a desk `Note`, or the
+        coordinator's `assigned` / `case_closed`), which knows what to say."""
+        row.state = check_assignment_move(row.state, state).value
         row.deadline = None
         row.decided_at = now
         row.updated_at = now

@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, func, select, update
 
+from dialogs.kernel.lifecycles import CaseStatus, check_case_move
 from storage.models.core import Case, CaseEvent, Counter
-from storage.session import DbSession
+from storage.session import DbSession, table_of
 
 CASE_COUNTER = "case"
 
@@ -22,7 +23,7 @@ _OF_PERSON = (
 
 
 # Each new case takes the next number: the UPDATE locks the counter row until commit.
-_COUNTER = Counter.__table__
+_COUNTER = table_of(Counter)
 _NEXT_NUMBER = (
     update(_COUNTER)
     .where(_COUNTER.c.name == bindparam("counter"))
@@ -72,7 +73,7 @@ class CasesRepo:
             number=number,
             ref=case_ref(number),
             person_id=person_id,
-            status="nouveau",
+            status=CaseStatus.NEW.value,
             locale=locale,
             lieu_name=sheet.get("lieu_name"),
             departement=place.get("departement"),
@@ -112,6 +113,23 @@ class CasesRepo:
         await self.session.flush()
         return row
 
+    async def move(
+        self,
+        case: Case,
+        to: CaseStatus,
+        *,
+        actor: str,
+        kind: str,
+        data: Mapping[str, Any] | None = None,
+        now: datetime,
+    ) -> CaseEvent:
+        """The one writer of a case's status: checks the move against the table of
+        dialogs/kernel/lifecycles.py (`ForbiddenMove` otherwise: a bug), writes it and
+        records it on the timeline as `kind` with `data`."""
+        case.status = check_case_move(case.status, to).value
+        case.updated_at = now
+        return await self.add_event(case, actor=actor, kind=kind, data=data or {}, now=now)
+
     async def record_interest(
         self, case: Case, resource_id: str, interested: bool, *, now: datetime
     ) -> None:
@@ -126,10 +144,13 @@ class CasesRepo:
 
     async def request_contact(self, case: Case, *, now: datetime) -> None:
         case.contact_requested = True
-        if case.status == "nouveau":
-            case.status = "en_attente"
         case.updated_at = now
-        await self.add_event(case, actor="person", kind="contact_requested", data={}, now=now)
+        if case.status == CaseStatus.NEW:
+            await self.move(
+                case, CaseStatus.WAITING, actor="person", kind="contact_requested", now=now
+            )
+        else:
+            await self.add_event(case, actor="person", kind="contact_requested", data={}, now=now)
 
     async def record_proposals(
         self, case: Case, resources: list[str], aiguilleurs: list[str], *, now: datetime

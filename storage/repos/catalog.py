@@ -20,7 +20,7 @@ from dialogs.catalog.load import Resource as ResourceEntry
 from dialogs.catalog.matching import AiguilleurCandidate
 from storage.models.assignment import OPEN_STATES, Assignment
 from storage.models.catalog import Aiguilleur, Resource
-from storage.session import DbSession
+from storage.session import DbSession, table_of
 
 # What every new case's matching asks (bot/catalog/service.py), built once.
 _VERSION = select(func.count(), func.max(Resource.updated_at)).select_from(Resource)
@@ -37,7 +37,7 @@ _OPEN_CASE_COUNTS = (
     .where(Assignment.state.in_(OPEN_STATES))
     .group_by(Assignment.aiguilleur_id)
 )
-_AIGUILLEURS = Aiguilleur.__table__
+_AIGUILLEURS = table_of(Aiguilleur)
 # Core, not an ORM update (which would look for the rows among the session's
 # objects to keep them in step); `_ACTIVE_AIGUILLEURS` reloads them.
 _MARK_PROPOSED = (
@@ -223,6 +223,7 @@ class CatalogRepo:
         return [names[i] for i in ids if i in names]
 
     async def aiguilleur(self, aiguilleur_id: str) -> Aiguilleur | None:
+        """One aiguilleur of the catalog by slug (inactive and demo ones included)."""
         return await self.session.get(Aiguilleur, aiguilleur_id)
 
     async def save_resource(self, entry: ResourceEntry, now: datetime) -> Resource:

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from storage.models.core import Conversation
-from storage.session import DbSession
+from storage.session import DbSession, inserted_id, table_of
 
-_TABLE = Conversation.__table__
+_TABLE = table_of(Conversation)
 _FOR_UPDATE = (
     select(_TABLE.c.id, _TABLE.c.person_id, _TABLE.c.state)
     .where(
@@ -80,13 +80,14 @@ class ConversationsRepo:
                     "updated_at": now,
                 },
             )
-            return ChatRow(result.inserted_primary_key[0], person_id, state)
+            return ChatRow(inserted_id(result), person_id, state)
         person_id = person_id if person_id is not None else row.person_id
         await self.session.execute(
             _SAVE,
             {"row_id": row.id, "state": state, "person_id": person_id, "updated_at": now},
         )
         return ChatRow(row.id, person_id, state)
+
     async def forget(self, transport: str, address: str) -> None:
         await self.session.execute(
             delete(Conversation).where(

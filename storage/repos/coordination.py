@@ -12,12 +12,12 @@ from sqlalchemy import bindparam, delete, select
 
 from storage.models.catalog import Aiguilleur
 from storage.models.coordination import CommandLog, Coordinator, PendingAction
-from storage.session import DbSession
+from storage.session import DbSession, table_of
 
 # Every update a person sends asks whether an admin action waits for them; the
 # answer is nearly always no. A Core statement built once answers that for a
 # fraction of what `session.get` costs (a cache key, the ORM loading path).
-_PENDING_TABLE = PendingAction.__table__
+_PENDING_TABLE = table_of(PendingAction)
 _ANY_PENDING = select(_PENDING_TABLE.c.expires_at).where(
     _PENDING_TABLE.c.transport == bindparam("transport"),
     _PENDING_TABLE.c.address == bindparam("address"),

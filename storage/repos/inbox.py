@@ -8,10 +8,10 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.models.core import ProcessedUpdate
-from storage.session import DbSession
+from storage.session import DbSession, table_of
 
 # Built once: every incoming update runs it (a Core statement skips the ORM flush).
-_CLAIM = insert(ProcessedUpdate.__table__)
+_CLAIM = insert(table_of(ProcessedUpdate))
 
 
 class DuplicateUpdate(Exception):

@@ -78,9 +78,6 @@ class MatrixRepo:
             .limit(1)
         )
 
-    async def aiguilleur(self, aiguilleur_id: str) -> Aiguilleur | None:
-        return await self.session.get(Aiguilleur, aiguilleur_id)
-
     async def set_available(self, aiguilleur_id: str, available: bool, now: datetime) -> None:
         row = await self.session.get(Aiguilleur, aiguilleur_id)
         if row is not None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from storage.models.core import OutboxMessage
-from storage.session import DbSession
+from storage.session import DbSession, inserted_id, table_of
 
 PENDING = "pending"
 SENT = "sent"
@@ -35,7 +35,7 @@ def _as_row(payload: PayloadIn) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else payload.to_row()
 
 
-_TABLE = OutboxMessage.__table__
+_TABLE = table_of(OutboxMessage)
 _ENQUEUE = insert(_TABLE)
 _MARK_SENT = (
     update(_TABLE)
@@ -109,7 +109,7 @@ class OutboxRepo:
         values = _new_row(transport, address, row, now)
         result = await self.session.execute(_ENQUEUE, values)
         # What the row holds, for the caller (not attached to the session).
-        return OutboxMessage(id=result.inserted_primary_key[0], **values)
+        return OutboxMessage(id=inserted_id(result), **values)
 
     async def enqueue_all(
         self, *, transport: str, address: str, payloads: Sequence[PayloadIn], now: datetime

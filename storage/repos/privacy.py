@@ -25,20 +25,22 @@ from typing import Any
 
 from sqlalchemy import Text, cast, delete, exists, func, or_, select, update
 
+from dialogs.kernel.lifecycles import SETTLED_STATUSES, CaseStatus
 from dialogs.kernel.options import ROLES
-from storage.models.assignment import ENDED, OPEN_STATES, Assignment, CaseQueue
+from storage.models.assignment import ENDED, Assignment, CaseQueue
 from storage.models.catalog import Aiguilleur
 from storage.models.coordination import APPROVED, Inscription, Intervention, PendingAction
 from storage.models.core import Case, CaseEvent, Conversation, OutboxMessage, Person
 from storage.models.followup import Nudge
+from storage.repos.assignments import AssignmentsRepo
+from storage.repos.cases import CasesRepo
 from storage.repos.nudges import PENDING, SENT
 from storage.session import DbSession
 
 ERASED = "personal_data_erased"
-CLOSED = "clos"
-# Statuses of a case whose follow-up is over: erasure leaves them as they are;
-# any earlier status becomes "clos" (nobody is left to follow up).
-SETTLED = ("action_verifiee", CLOSED)
+CLOSED = CaseStatus.CLOSED
+# A case whose follow-up is over (SETTLED_STATUSES) keeps its status on erasure; any
+# earlier status becomes "clos" (nobody is left to follow up).
 # Free-text columns of a case, with the place finer than the région.
 CASE_TEXTS = (
     "lieu_name",
@@ -331,9 +333,6 @@ class PrivacyRepo:
         if case.role not in ROLES:
             case.role = None
         data: dict[str, Any] = {"by": by}
-        if settle and case.status not in SETTLED:
-            data["previous_status"] = case.status
-            case.status = CLOSED
         for event in (
             await self.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))
         ).all():
@@ -352,14 +351,18 @@ class PrivacyRepo:
             update(Assignment).where(Assignment.case_id == case.id).values(reason=None)
         )
         if settle:
-            await self.session.execute(
-                update(Assignment)
-                .where(Assignment.case_id == case.id, Assignment.state.in_(OPEN_STATES))
-                .values(state=ENDED, deadline=None, decided_at=now, updated_at=now)
-            )
+            assignments = AssignmentsRepo(self.session)
+            for row in await assignments.open_rows_of_case(case.id):
+                await assignments.move(row, ENDED, now=now)
             await self.session.execute(delete(CaseQueue).where(CaseQueue.case_id == case.id))
         await self.delete_messages_about(case.ref)
-        if first_time:
+        if settle and case.status not in SETTLED_STATUSES:
+            # The erasure is the timeline entry of the closing.
+            data["previous_status"] = case.status
+            await CasesRepo(self.session).move(
+                case, CaseStatus.CLOSED, actor=by, kind=ERASED, data=data, now=now
+            )
+        elif first_time:
             self.session.add(CaseEvent(case_id=case.id, at=now, actor=by, kind=ERASED, data=data))
         await self.session.flush()
 

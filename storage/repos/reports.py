@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVarTuple
 
 from sqlalchemy import Select, func, select
 
+from dialogs.kernel.lifecycles import SETTLED_STATUSES, CaseStatus
 from dialogs.reports.report import (
     FIRST_CONTACT_KINDS,
     HELD_STATES,
@@ -33,11 +34,14 @@ from storage.models.core import Case, CaseEvent
 from storage.models.followup import Nudge
 from storage.session import DbSession
 
-CLOSED = "clos"
-STOPPED = ("action_verifiee", "clos")
+CLOSED = CaseStatus.CLOSED
+STOPPED = tuple(SETTLED_STATUSES)
 
 
-def _scoped(query: Select[Any], regions: Iterable[str] | None) -> Select[Any]:
+_Columns = TypeVarTuple("_Columns")
+
+
+def _scoped(query: Select[*_Columns], regions: Iterable[str] | None) -> Select[*_Columns]:
     return query if regions is None else query.where(Case.region.in_(tuple(regions)))
 
 

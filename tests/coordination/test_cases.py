@@ -333,7 +333,7 @@ async def test_a_regional_coordinator_sees_and_acts_on_their_regions_only(desk: 
 async def test_an_offer_waiting_for_the_chosen_aiguilleur_is_accepted_for_them(desk: Desk) -> None:
     ref = await make_case(desk.db, {})
     async with desk.db.unit() as uow:
-        person = await uow.matrix.aiguilleur("camille-durand")
+        person = await uow.catalog.aiguilleur("camille-durand")
         case = await uow.cases.by_ref(ref)
         assert person is not None and case is not None
         person.capacity = 1

@@ -49,6 +49,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
+from telegram._utils.types import ODVInput
+from telegram.request import BaseRequest, RequestData
 
 __all__ = [
     "ApiCall",
@@ -58,6 +60,7 @@ __all__ = [
     "FakeStats",
     "FakeTelegram",
     "FakeUser",
+    "InMemoryRequest",
     "parse_entities",
 ]
 
@@ -1310,6 +1313,23 @@ class FakeTelegram:
         """Queue a raw update (``body`` without ``update_id``); returns its update_id."""
         return self._enqueue(body)
 
+    def take_updates(self) -> list[JSON]:
+        """The pending updates, confirmed at once, as a poller's next ``getUpdates`` would
+        take them: for a bot fed through ``Application.process_update`` (bench/intake.py)."""
+        taken = [u for u in self._updates if self._allowed(u)]
+        if self._updates:
+            self._confirm(self._updates[-1].update_id + 1)
+        return [u.payload for u in taken]
+
+    def forget(self, user: FakeUser | int) -> None:
+        """Drop a user and what the fake kept for them (their messages, button presses,
+        updates): a long benchmark's memory then measures the bot, not the fake. The bot
+        writing to them afterwards gets ``chat not found``."""
+        gone = self._users.pop(self._user_of(user).id)
+        self._callbacks = {k: c for k, c in self._callbacks.items() if c.user_id != gone.id}
+        for update_id in [k for k, v in self._history.items() if _sender(v) == gone.id]:
+            del self._history[update_id]
+
     def pending_updates(self) -> list[int]:
         """update_ids stored and not yet confirmed by an ``offset``."""
         return [u.update_id for u in self._updates]
@@ -1546,13 +1566,23 @@ class FakeTelegram:
         entry = self._methods.get(request.match_info["method"].lower())
         if entry is None:
             return _error_response(404, "Not Found")
+        status, body = await self._run(entry, self._read_params(request), request.content_type)
+        return _json_response(status, body)
+
+    async def _run(
+        self,
+        entry: tuple[str, Handler],
+        reading: Awaitable[tuple[JSON, dict[str, _Upload], str]],
+        content_type: str,
+    ) -> tuple[int, JSON]:
+        """One Bot API call, over HTTP or in memory (`InMemoryRequest`): the HTTP status and
+        the JSON envelope."""
         name, handler = entry
         self.stats.calls[name] += 1
         params: JSON = {}
         uploads: dict[str, _Upload] = {}
-        content_type = request.content_type
         try:
-            params, uploads, content_type = await self._read_params(request)
+            params, uploads, content_type = await reading
             if self.latency:
                 await asyncio.sleep(self.latency)
             self._apply_faults(name)
@@ -1563,10 +1593,10 @@ class FakeTelegram:
             if err.status == 429:
                 self.stats.rate_limited += 1
             self._record(name, params, uploads, content_type, err.status)
-            return _json_response(err.status, err.envelope())
+            return err.status, err.envelope()
         self.stats.sent[name] += 1
         self._record(name, params, uploads, content_type, 200)
-        return _json_response(200, {"ok": True, "result": result})
+        return 200, {"ok": True, "result": result}
 
     def _record(
         self, name: str, params: JSON, uploads: Mapping[str, _Upload], ctype: str, status: int
@@ -2504,6 +2534,20 @@ class FakeUser:
         content = {"location": {"latitude": latitude, "longitude": longitude}}
         return await self._send(content, f"[location {latitude}, {longitude}]")
 
+    async def press_data(self, accept: Callable[[str], bool]) -> str | None:
+        """Press the first button of the latest keyboard whose callback data `accept` takes,
+        for scripts that know the bot's actions rather than its labels (bench/intake.py).
+        None, and nothing pressed, when no button fits."""
+        shown = [m for m in self._messages.values() if m.from_bot and not m.deleted and m.markup]
+        if not shown:
+            return None
+        target = max(shown, key=lambda m: m.message_id)
+        rows: list[list[JSON]] = (target.markup or {}).get("inline_keyboard", [])
+        for button in (b for row in rows for b in row if "callback_data" in b):
+            if accept(button["callback_data"]):
+                return await self.press(button["text"], message=target.message_id)
+        return None
+
     async def press(self, label: str, *, message: BotMessage | int | None = None) -> str:
         """Press an inline button; returns the callback query id.
 
@@ -2684,3 +2728,68 @@ class FakeUser:
         tg._enqueue({"message": payload})
         await asyncio.sleep(0)
         return payload
+
+
+def _sender(update: JSON) -> int | None:
+    """The user id behind an update (a message or a button press)."""
+    for kind in ("message", "callback_query", "edited_message", "my_chat_member"):
+        body = update.get(kind)
+        if isinstance(body, dict):
+            sender = body.get("from") or {}
+            return sender.get("id") if isinstance(sender, dict) else None
+    return None
+
+
+class InMemoryRequest(BaseRequest):
+    """python-telegram-bot's request layer answered by a `FakeTelegram` in the same process,
+    without sockets: ``Application.builder().token(tg.token).request(InMemoryRequest(tg))``.
+    The bot's calls take the same path through the fake as over HTTP (parameters coerced as
+    from a form, faults, limits, the same handlers); the fake need not be started. For
+    benchmarks (bench/intake.py), where the loopback HTTP would be most of the cost."""
+
+    def __init__(self, tg: FakeTelegram) -> None:
+        self.tg = tg
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        *_, token, name = urlsplit(url).path.split("/")
+        if token.removeprefix("bot") != self.tg.token:
+            return 401, json.dumps(ApiError(401, "Unauthorized").envelope()).encode()
+        entry = self.tg._methods.get(name.lower())
+        if entry is None:
+            return 404, json.dumps(ApiError(404, "Not Found").envelope()).encode()
+        files = request_data.contains_files if request_data is not None else False
+        content_type = "multipart/form-data" if files else "application/x-www-form-urlencoded"
+        status, body = await self.tg._run(entry, self._read(request_data), content_type)
+        return status, json.dumps(body).encode()
+
+    @staticmethod
+    async def _read(request_data: RequestData | None) -> tuple[JSON, dict[str, _Upload], str]:
+        if request_data is None:
+            return {}, {}, "application/x-www-form-urlencoded"
+        params = {k: _coerce(k, v) for k, v in request_data.json_parameters.items()}
+        uploads: dict[str, _Upload] = {}
+        if request_data.contains_files:
+            for part, (filename, content, mime) in request_data.multipart_data.items():
+                data = content if isinstance(content, bytes) else content.read()
+                uploads[part] = _Upload(filename, data, mime)
+            return params, uploads, "multipart/form-data"
+        return params, uploads, "application/x-www-form-urlencoded"

@@ -607,3 +607,53 @@ async def test_application_polls_and_replies(tg: FakeTelegram) -> None:
         await application.shutdown()
     assert tg.pending_updates() == []  # the updater confirmed everything on stop
     assert tg.stats.sent["deleteWebhook"] == 1
+
+
+# --- in memory (bench/intake.py) ---------------------------------------------------------------
+
+
+async def test_in_memory_request_takes_the_same_path_without_sockets() -> None:
+    """`InMemoryRequest` answers PTB from a fake that was never started: replies, buttons,
+    button presses, errors and uploads work as over HTTP."""
+    from tests.fakes.telegram_api import InMemoryRequest
+
+    tg = FakeTelegram(token=TOKEN)
+    app = Application.builder().token(TOKEN).request(InMemoryRequest(tg)).updater(None).build()
+
+    async def hello(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        markup = keyboard([("Oui", "1:yes"), ("Non", "1:no")])
+        chat = update.effective_chat.id
+        await context.bot.send_message(
+            chat, "<b>Bonjour</b>", parse_mode="HTML", reply_markup=markup
+        )
+
+    app.add_handler(CommandHandler("start", hello))
+    await app.initialize()
+    try:
+        alice = tg.user(first_name="Alice")
+        await alice.say("/start")
+        [update] = tg.take_updates()
+        assert tg.take_updates() == [] and tg.pending_updates() == []
+        await app.process_update(Update.de_json(update, app.bot))
+        reply = await alice.wait_reply()
+        assert reply.raw["text"] == "Bonjour" and reply.callback_data == ["1:yes", "1:no"]
+        assert await alice.press_data(lambda data: data.endswith(":no")) is not None
+        [pressed] = tg.take_updates()
+        assert pressed["callback_query"]["data"] == "1:no"
+        assert await alice.press_data(lambda data: data == "nothing") is None
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+            await app.bot.send_message(999, "x")
+        await app.bot.send_document(alice.id, b"%PDF-1.4", filename="a.pdf")
+        [document] = await alice.wait_replies()
+        assert tg.file_bytes(document.raw["document"]["file_id"]) == b"%PDF-1.4"
+        assert tg.stats.calls["sendMessage"] == 2 and tg.stats.errors[400] == 1
+        tg.forget(alice)
+        assert tg.users == []
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+            await app.bot.send_message(alice.id, "x")
+    finally:
+        await app.shutdown()
+    wrong = Application.builder().token("1:WRONG").request(InMemoryRequest(tg)).build()
+    with pytest.raises(InvalidToken):
+        await wrong.initialize()

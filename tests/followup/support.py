@@ -13,9 +13,9 @@ from bot.delivery.pacing import NoPacing
 from bot.delivery.payloads import Payload
 from bot.followup.executor import FollowupRuntime
 from bot.followup.nudges import NudgeWorker
-from bot.followup.schedule import PARIS
 from bot.runtime.clock import FakeClock
 from bot.runtime.core import Incoming, Runtime
+from dialogs.kernel.dates import PARIS
 from dialogs.kernel.events import Choice, Text
 from dialogs.kernel.state import Stage, State
 from storage.db import Database

@@ -119,9 +119,7 @@ def test_catch_up_spreads_cases_and_keeps_one_question_at_a_time() -> None:
 
 def test_catch_up_from_a_quiet_moment_starts_at_the_next_allowed_one() -> None:
     sunday = paris(2026, 3, 8, 15, 0)
-    overdue = [
-        Overdue(nudge_id=n, case_id=n, due_at=paris(2026, 3, 1, 10, 0)) for n in range(3)
-    ]
+    overdue = [Overdue(nudge_id=n, case_id=n, due_at=paris(2026, 3, 1, 10, 0)) for n in range(3)]
     plan, _ = plan_catch_up(overdue, sunday, QUIET, timedelta(hours=6))
     times = [due for _, due in plan]
     assert times[0] == paris(2026, 3, 9, 9, 0)

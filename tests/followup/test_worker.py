@@ -13,7 +13,7 @@ from bot.delivery.outbox import Dispatcher
 from bot.delivery.pacing import NoPacing
 from bot.followup.executor import FollowupRuntime
 from bot.followup.nudges import NudgeScheduler
-from bot.followup.schedule import PARIS
+from dialogs.kernel.dates import PARIS
 from dialogs.kernel.state import Stage
 from storage.db import Database
 from tests.followup.support import COORDINATOR, POLICY, START, World, build_world, buttons

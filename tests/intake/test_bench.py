@@ -1,10 +1,11 @@
 """bench/intake.py stays runnable and measures what it claims: a tiny run where
 every simulated person completes an intake through PTB's Application, every
-reply is delivered, and the echo baseline answers every update."""
+reply is delivered, and the durable echo baseline commits, answers and marks every
+update (it asserts so itself); both talk to the tests' fake Bot API in memory."""
 
 from __future__ import annotations
 
-from bench.intake import Run, echo_run, intake_bench, median_run, memory_child
+from bench.intake import Run, durable_echo_run, intake_bench, median_run, memory_child
 
 
 async def test_intake_bench_smoke() -> None:
@@ -15,14 +16,16 @@ async def test_intake_bench_smoke() -> None:
     assert drain >= 0 and 0 < run.pct(0.5) <= run.pct(0.99)
     # Every reply went out: one sendMessage or edit per queued payload at least.
     assert extra["api_calls"].get("sendMessage", 0) >= 3 * 10
+    assert extra["api_errors"] == {}  # the fake Bot API refused nothing
 
 
-async def test_echo_baseline_and_memory_child_smoke() -> None:
-    echo = await echo_run(20, 4)
+async def test_durable_echo_baseline_and_memory_child_smoke() -> None:
+    echo = await durable_echo_run(20, 4)
     assert echo.updates == 20 and echo.rate > 0
     memory = await memory_child(16)
     assert memory["conversations"] == 16
     assert memory["misses"] == 0
+    assert memory["fake_users_left"] == 0  # the fake's memory does not count
 
 
 def test_the_median_run_is_reported() -> None:

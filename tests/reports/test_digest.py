@@ -14,7 +14,8 @@ from bot.config.followup import CoordinatorsConfig
 from bot.config.reports import ReportConfig
 from bot.reports.digest import WeeklyDigest, next_run
 from bot.runtime.clock import FakeClock
-from dialogs.reports.digest import PARIS, Slot, is_due, slot_of_week, week_key
+from dialogs.kernel.dates import PARIS
+from dialogs.reports.digest import Slot, is_due, slot_of_week, week_key
 from storage.db import Database
 from storage.models.assignment import Assignment
 from storage.models.core import OutboxMessage, ProcessedUpdate

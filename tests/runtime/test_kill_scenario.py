@@ -248,8 +248,6 @@ def write_config(
         "user_id": bot.user_id,
         "access_token": bot.access_token,
         "device_id": bot.device_id,
-        "coordinators_room": room,
-        "coordinators": [coordinator],
     }
     lines = [
         "[bot]",
@@ -263,6 +261,9 @@ def write_config(
         'offer_timeout = "1h"',
         "sync_timeout = 1",
         'new_rooms = "plain"',
+        "[coordinators]",
+        f"matrix_room = {json.dumps(room)}",
+        f"matrix_ids = {json.dumps([coordinator])}",
         "[followup]",
         'policy = [{ kind = "ouverture", after = "1h" }]',
         'grace = "1d"',

@@ -33,6 +33,7 @@ from dialogs.coordination.cases import (
 )
 from dialogs.coordination.grammar import Parsed
 from dialogs.followup.steps import HELP_STEP
+from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.replies import msg
 from storage.models.assignment import Assignment
 from storage.models.core import Case, CaseEvent
@@ -155,7 +156,7 @@ async def actor_names(call: AdminCall, events: Sequence[CaseEvent]) -> dict[str,
         slugs.update(a for a in data.get("aiguilleurs") or () if isinstance(a, str))
     names: dict[str, str] = {}
     for slug in slugs:
-        row = await call.uow.matrix.aiguilleur(slug)
+        row = await call.uow.catalog.aiguilleur(slug)
         if row is not None:
             names[slug] = row.name
     for label in coordinators:
@@ -176,7 +177,7 @@ async def assign(call: AdminCall) -> None:
     case = await find_case(call)
     if case is None:
         return
-    if case.status == case_actions.CLOSED_STATUS:
+    if case.status == CaseStatus.CLOSED:
         await call.refuse(msg("admin.cases.closed_case", ref=case.ref, prefix=call.prefix))
         return
     slug = parsed(call).slug or ""

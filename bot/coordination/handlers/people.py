@@ -27,10 +27,10 @@ from dialogs.coordination.people import (
     coordinators_lines,
     identity_msg,
     regions_msg,
-    short_date,
     slugify,
     unique_slug,
 )
+from dialogs.kernel.dates import short_date
 from dialogs.kernel.replies import Msg, msg
 from storage.models.catalog import Aiguilleur
 from storage.repos.catalog import AIGUILLEURS

@@ -198,7 +198,8 @@ def room_file(room_id: str, event: RoomMessageFile | RoomEncryptedFile) -> RoomF
     content = event.source.get("content") or {}
     # Newer clients put the file name in "filename" and a caption in "body".
     name = content.get("filename") if isinstance(content.get("filename"), str) else event.body
-    info = content.get("info") if isinstance(content.get("info"), dict) else {}
+    given = content.get("info")
+    info: dict[str, Any] = given if isinstance(given, dict) else {}
     size = info.get("size")
     secret = None
     if isinstance(event, RoomEncryptedFile):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from nio import (
@@ -82,8 +83,11 @@ class MatrixService:
         locale: str = "fr",
         tick_seconds: float = 15.0,
         client: AsyncClient | None = None,
+        coordinators: Collection[str] = (),
     ) -> None:
         self.config = config
+        # Matrix accounts of [coordinators] matrix_ids: their invitations are accepted.
+        self.coordinators = frozenset(coordinators)
         self.db = db
         self.clock = clock
         self.desk = desk
@@ -228,7 +232,7 @@ class MatrixService:
             person = (
                 await uow.matrix.aiguilleur_by_matrix_id(invite.inviter) if invite.inviter else None
             )
-        known = person is not None or invite.inviter in self.config.coordinators
+        known = person is not None or invite.inviter in self.coordinators
         if not known and not invite.direct:
             log.info("invite to %s from an unknown user ignored", invite.room_id)
             return
@@ -269,7 +273,7 @@ class MatrixService:
             for room in await uow.matrix.room_rows():
                 if now - room.created_at < patience:
                     continue
-                person = await uow.matrix.aiguilleur(room.aiguilleur_id)
+                person = await uow.catalog.aiguilleur(room.aiguilleur_id)
                 if person is None or not person.active or person.demo or not person.matrix_id:
                     continue
                 key = f"invite:{room.aiguilleur_id}"

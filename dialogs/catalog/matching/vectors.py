@@ -67,7 +67,8 @@ class WordVectors:
         self._table = table
         self.width = int(table.shape[1])
         self._unit = lru_cache(maxsize=200_000)(self._unit_uncached)
-        self.row = lru_cache(maxsize=200_000)(self._row_uncached)  # type: ignore[method-assign]
+        # A cache per instance, in place of the method (mypy forbids replacing a method).
+        self.row = lru_cache(maxsize=200_000)(self._row_uncached)  # type: ignore[method-assign]  # see above
 
     def row(self, word: str) -> int | None:
         """The vector row of a word (cached), or None if the model does not know it."""

@@ -34,6 +34,7 @@ from nio import (
 )
 
 from bot.app import BotService
+from bot.config.followup import CoordinatorsConfig
 from bot.config.load import Config, DatabaseConfig, TelegramConfig
 from bot.config.matrix import MatrixConfig
 from bot.delivery.pacing import NoPacing
@@ -111,9 +112,7 @@ class Member:
         pytest.fail(f"{self.id} never saw {what}")
 
     async def join_invite(self) -> str:
-        room_id = await self.until(
-            lambda: next(iter(self.client.invited_rooms), None), "an invite"
-        )
+        room_id = await self.until(lambda: next(iter(self.client.invited_rooms), None), "an invite")
         joined = await self.client.join(room_id)
         assert isinstance(joined, JoinResponse), joined
         if self.bot_sees is not None:
@@ -186,12 +185,13 @@ class World:
             "access_token": self.bot_user.access_token,
             "device_id": self.bot_user.device_id,
             "store_path": self.data_dir / "matrix-store",
-            "coordinators_room": self.coordinators_room,
-            "coordinators": (self.coordinator.id,),
             "offer_timeout": timedelta(hours=1),
             "sync_timeout": 2,
             "new_rooms": "plain",
         }
+        # The coordinators' room and accounts are set in [coordinators].
+        room = matrix.pop("coordinators_room", self.coordinators_room)
+        people = tuple(matrix.pop("coordinators", (self.coordinator.id,)))
         values.update(matrix)
         return Config(
             data_dir=self.data_dir,
@@ -203,6 +203,7 @@ class World:
             ),
             database=DatabaseConfig(url=databases.url(self.data_dir)),
             matrix=MatrixConfig(**values),
+            coordinators=CoordinatorsConfig(matrix_ids=people, matrix_room=room),
         )
 
     async def start(self, **matrix: Any) -> BotService:
