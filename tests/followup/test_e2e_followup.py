@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotService
-from bot.config.followup import CoordinatorsConfig, FollowupConfig, PolicyStep
+from bot.config.followup import CoordinatorsConfig, FollowupConfig
 from bot.runtime.clock import FakeClock
-from storage.models.core import Case
-from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
+from tests.fakes.telegram_api import FakeTelegram, FakeUser
+from tests.followup.e2e_support import GRACE, POLICY, nudge_after, timeline
 from tests.transports.telegram.harness import (
-    TOKEN,
     answer,
     bot_config,
     choose,
@@ -26,30 +25,12 @@ from tests.transports.telegram.harness import (
 )
 from tests.transports.telegram.test_buttons import forge_press, now_shown, settle
 
-# Seconds, so that the test runs the same schedule a demo would.
-POLICY = (
-    PolicyStep(kind="ouverture", after=timedelta(seconds=90)),
-    PolicyStep(kind="demarrage", after=timedelta(seconds=300)),
-    PolicyStep(kind="impact", after=timedelta(seconds=900)),
-)
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-def coordinator(tg: FakeTelegram) -> FakeUser:
-    return tg.user("Coline", language_code="fr")
-
 
 @pytest.fixture
 async def bot(tg: FakeTelegram, coordinator: FakeUser, tmp_path: Path) -> AsyncIterator[BotService]:
     config = dataclasses.replace(
         bot_config(tg, tmp_path),
-        followup=FollowupConfig(policy=POLICY, grace=timedelta(seconds=600)),
+        followup=FollowupConfig(policy=POLICY, grace=GRACE),
         coordinators=CoordinatorsConfig(telegram_ids=(coordinator.id,)),
     )
     service = BotService(config, clock=FakeClock(), rate_limit=False)
@@ -66,20 +47,6 @@ async def confirmed_request(user: FakeUser) -> None:
     await asyncio.sleep(0.3)  # proposals may follow the confirmation
     if user.pending_replies:
         await user.wait_replies(len(user.pending_replies))
-
-
-async def nudge_after(bot: BotService, user: FakeUser, delta: timedelta) -> BotMessage:
-    assert isinstance(bot.clock, FakeClock)
-    bot.clock.advance(delta)
-    await bot.nudges.run_due()
-    return await next_question(user)
-
-
-async def timeline(bot: BotService) -> list[tuple[str, dict[str, object]]]:
-    async with bot.db.unit() as uow:
-        case = await uow.cases.by_ref("AIG-0001")
-        assert isinstance(case, Case)
-        return [(e.kind, e.data) for e in await uow.cases.timeline(case)]
 
 
 async def test_nudge_cest_lance_and_impact_questions(tg: FakeTelegram, bot: BotService) -> None:

@@ -15,36 +15,24 @@ import pytest
 
 from bot.app import BotService
 from bot.catalog.service import load_starter_catalog
-from bot.config.followup import CoordinatorsConfig, FollowupConfig, PolicyStep
+from bot.config.followup import CoordinatorsConfig, FollowupConfig
 from bot.runtime.clock import FakeClock
-from storage.models.core import Case
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
+from tests.followup.e2e_support import (
+    GRACE,
+    POLICY,
+    clock,
+    nudge_after,
+    nudge_states,
+    timeline,
+)
 from tests.transports.telegram.harness import (
-    TOKEN,
     answer,
     bot_config,
     choose,
     full_intake,
     next_question,
 )
-
-POLICY = (
-    PolicyStep(kind="ouverture", after=timedelta(seconds=90)),
-    PolicyStep(kind="demarrage", after=timedelta(seconds=300)),
-    PolicyStep(kind="impact", after=timedelta(seconds=900)),
-)
-GRACE = timedelta(seconds=600)
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-def coordinator(tg: FakeTelegram) -> FakeUser:
-    return tg.user("Coline", language_code="fr")
 
 
 def service(tg: FakeTelegram, tmp_path: Path, coordinators: CoordinatorsConfig) -> BotService:
@@ -77,31 +65,6 @@ async def confirmed_request(user: FakeUser) -> BotMessage:
             await asyncio.sleep(0.2)
             assert not user.pending_replies
             return reply
-
-
-def clock(bot: BotService) -> FakeClock:
-    assert isinstance(bot.clock, FakeClock)
-    return bot.clock
-
-
-async def nudge_after(bot: BotService, user: FakeUser, delta: timedelta) -> BotMessage:
-    clock(bot).advance(delta)
-    await bot.nudges.run_due()
-    return await next_question(user)
-
-
-async def timeline(bot: BotService, ref: str = "AIG-0001") -> list[tuple[str, dict[str, object]]]:
-    async with bot.db.unit() as uow:
-        case = await uow.cases.by_ref(ref)
-        assert isinstance(case, Case)
-        return [(e.kind, e.data) for e in await uow.cases.timeline(case)]
-
-
-async def nudge_states(bot: BotService, ref: str = "AIG-0001") -> list[tuple[str, str]]:
-    async with bot.db.unit() as uow:
-        case = await uow.cases.by_ref(ref)
-        assert isinstance(case, Case)
-        return [(n.kind, n.state) for n in await uow.nudges.list_for_case(case.id)]
 
 
 # -- item 18: the proposals message left open -------------------------------------------
