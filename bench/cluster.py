@@ -119,9 +119,7 @@ async def unsent(db: Database) -> int:
     async with db.unit() as uow:
         return int(
             await uow.session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.state != "sent")
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != "sent")
             )
             or 0
         )
