@@ -1,7 +1,7 @@
 """Several webhook processes on one PostgreSQL: updates per second with 1 and
 with 3 processes, takeover after killing the leader, duplicates.
 
-The processes are real `aiguillage run` processes (tests/runtime/cluster.py),
+The processes are real `aiguillage run` processes (tests/runtime/webhook_cluster.py),
 in webhook mode behind the harness's round-robin proxy, on a private PostgreSQL
 (tests/fakes/postgres.py: `fsync` off, so commits cost less than on a server
 that keeps its data). The fake Bot API (tests/fakes/telegram_api.py) delivers
@@ -64,7 +64,7 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models.core import OutboxMessage  # noqa: E402
 from tests.fakes.postgres import PostgresServer, find_pg_bin, start_postgres  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
-from tests.runtime.cluster import Cluster  # noqa: E402
+from tests.runtime.webhook_cluster import Cluster  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 # What the bot sends on a person's behalf (edits and removed buttons included).

@@ -1095,7 +1095,7 @@ class FakeTelegram:
         self.webhook_retry_delay = 0.05
         # Calls in flight at once (Telegram's `max_connections`, 40 by default). 1, the
         # default here, delivers strictly in order; more, as for several bot processes
-        # behind a proxy (tests/runtime/cluster.py), still one call per person at a time.
+        # behind a proxy (tests/runtime/webhook_cluster.py), still one call per person at a time.
         self.webhook_connections = 1
         self._webhook_task: asyncio.Task[None] | None = None
         self._webhook_busy: set[int] = set()  # update_ids being delivered

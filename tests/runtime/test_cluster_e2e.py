@@ -61,7 +61,7 @@ from tests.fakes.synapse import (  # noqa: F401  (fixtures)
     synapse_users,
 )
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
-from tests.runtime.cluster import Cluster, Counted, duplicates
+from tests.runtime.webhook_cluster import Cluster, Counted, duplicates
 from tests.transports.matrix.conftest import Member
 
 TOKEN = "123456:CLUSTER-token"
