@@ -97,9 +97,14 @@ def sample(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def total(samples: Samples, name: str) -> float:
-    """The sum of a metric over all its labels."""
-    return sum(value for (sample_name, _), value in samples.items() if sample_name == name)
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of a metric over its labels, those given fixed."""
+    wanted = set(labels.items())
+    return sum(
+        value
+        for (sample_name, found), value in samples.items()
+        if sample_name == name and wanted <= found
+    )
 
 
 @dataclass
@@ -445,12 +450,13 @@ class Counted:
     so the last value read from each process (each start of each node) adds up."""
 
     name: str
+    labels: dict[str, str] = field(default_factory=dict)
     last: dict[tuple[int, int], float] = field(default_factory=dict)
 
     def read(self, cluster: Cluster, samples: Sequence[Samples | None]) -> None:
         for node, found in zip(cluster.nodes, samples, strict=True):
             if found is not None and node.alive:
-                self.last[(node.index, node.starts)] = total(found, self.name)
+                self.last[(node.index, node.starts)] = total(found, self.name, **self.labels)
 
     @property
     def value(self) -> float:
