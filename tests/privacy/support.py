@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models.coordination import Inscription, Intervention, PendingAction
-from storage.models.core import Base
+from storage.models.base import Base
 from tests.coordination.support import aiguilleur_row
 
 MARK = "Zorglub"
