@@ -135,4 +135,3 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     external_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(String(500))
-
