@@ -11,7 +11,7 @@ Telegram's 30/s), and every send waits for its slot from the lane's `Pacer`
 (bot/delivery/pacing.py). The sender's typed answer (bot/delivery/results.py)
 decides: `RetryAfter` holds back the row, or the whole lane when its scope is
 the transport; `Blocked` stops that conversation's rows and calls `on_blocked`
-once (the follow-up flags the case, see bot/followup/nudges.py); `Failed`
+once (the follow-up flags the case, see bot/followup/blocked.py); `Failed`
 gives up on the row alone.
 
 One dispatcher runs per process; Telegram allows one consumer per token, so
