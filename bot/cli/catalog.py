@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.cli.errors import os_error_msg
+from bot.cli.output import Output
 from bot.config.load import Config
 from dialogs.catalog.load import (
     Catalog,
@@ -84,26 +85,6 @@ def add_catalog_commands(
     )
     matching.add_argument("--json", action="store_true", help=translate(loc, "cli.match.json"))
     add_db_options(matching)
-
-
-class Output:
-    """Where the command speaks, in the terminal's language (see `bot.cli.commands`)."""
-
-    def __init__(self, locale: str) -> None:
-        self.locale = locale
-
-    def text(self, message: Msg) -> str:
-        return html_to_plain(render_msg(self.locale, message))
-
-    def out(self, message: Msg) -> None:
-        print(self.text(message))
-
-    def err(self, message: Msg) -> None:
-        print(self.text(message), file=sys.stderr)
-
-    def fail(self, message: Msg) -> int:
-        self.err(message)
-        return 2
 
 
 def run_catalog_command(args: argparse.Namespace, config: Config, locale: str) -> int:
