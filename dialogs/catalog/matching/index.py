@@ -6,7 +6,10 @@ tools it replaces are weighted fields of one bag of Snowball stems (field
 words left out, see `text`). The contribution of each (stem, resource) pair
 is precomputed, and each stem's posting list is sorted by contribution so that
 a query only reads the head of long lists (`POSTINGS_READ`, and
-`POSTINGS_BUDGET` for all the words of a long text).
+`POSTINGS_BUDGET` for all the words of a long text). The same lists are
+also laid end to end in two arrays (`posting_docs`, `posting_values`, with
+each stem's span): a query adds its few slices up in one `np.bincount`
+instead of a Python loop over thousands of entries.
 
 Meaning: with the French word vectors (`vectors`), each resource also gets
 one unit vector, the weighted mean of its words' vectors (tags count double:
@@ -105,6 +108,15 @@ class MatchIndex:
     theme_vectors: npt.NDArray[np.float32] | None = None
     # The catalog's words, folded and sorted (shortenings: "covoit").
     prefix_words: tuple[str, ...] = ()
+    # The posting lists end to end (same order): stem → (start, end) in
+    # `posting_docs` (doc numbers) and `posting_values` (contributions).
+    posting_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    posting_docs: npt.NDArray[np.intp] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.intp)
+    )
+    posting_values: npt.NDArray[np.float64] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.float64)
+    )
     fuzzy_cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
@@ -178,9 +190,13 @@ class MatchIndex:
         )
         tag_phrases, tag_idf = tag_tables(docs)
         replaces, names = replace_tables(docs)
+        spans, posting_docs, posting_values = flat_postings(postings)
         return cls(
             docs=tuple(docs),
             postings=postings,
+            posting_spans=spans,
+            posting_docs=posting_docs,
+            posting_values=posting_values,
             trigram_index={g: tuple(terms) for g, terms in grams.items()},
             tag_phrases=tag_phrases,
             tag_idf=tag_idf,
@@ -228,6 +244,27 @@ class MatchIndex:
             self.fuzzy_cache.clear()
         self.fuzzy_cache[term] = found
         return found
+
+
+def flat_postings(
+    postings: dict[str, tuple[tuple[int, float], ...]],
+) -> tuple[dict[str, tuple[int, int]], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    spans: dict[str, tuple[int, int]] = {}
+    start = 0
+    for term, entries in postings.items():
+        spans[term] = (start, start + len(entries))
+        start += len(entries)
+    docs = np.fromiter(
+        (number for entries in postings.values() for number, _value in entries),
+        dtype=np.intp,
+        count=start,
+    )
+    values = np.fromiter(
+        (value for entries in postings.values() for _number, value in entries),
+        dtype=np.float64,
+        count=start,
+    )
+    return spans, docs, values
 
 
 def field_texts(resource: Resource) -> list[tuple[str, float]]:
