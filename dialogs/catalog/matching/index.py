@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from dialogs.catalog.load import Resource
 from dialogs.catalog.matching.text import (
+    fold_word,
     is_content,
     is_field,
     max_typos,
@@ -141,13 +142,13 @@ class MatchIndex:
                     if not is_content(word):
                         continue
                     term = stem(word)
-                    surface.setdefault(fold(word), term)
+                    surface.setdefault(fold_word(word), term)
                     surface_words.setdefault(word, term)
                     bag[term] += weight
                     length += weight
                     # Snowball stems a word typed without its accents apart
                     # ("reservons" → reservon): that stem finds the doc too.
-                    bare = stem(fold(word))
+                    bare = stem(fold_word(word))
                     if bare != term:
                         bag[bare] += weight
             weighted.append(bag)
@@ -291,7 +292,9 @@ def make_doc(resource: Resource, terms: frozenset[str]) -> Doc:
     features.add(f"kind:{resource.kind}")
     features.add(f"theme:{resource.themes[0]}")
     about = frozenset(
-        fold(w) for w in product_words(f"{resource.name} {' '.join(resource.tags)}") if is_field(w)
+        fold_word(w)
+        for w in product_words(f"{resource.name} {' '.join(resource.tags)}")
+        if is_field(w)
     )
     return Doc(
         about=about,
@@ -329,7 +332,7 @@ def tool_keys(name: str) -> list[tuple[str, ...]]:
     keys = [folded] if folded else []
     if len(folded) > 1:
         keys.append(("".join(folded),))
-    parts = tuple(fold(w) for w in product_words(name) if fold(w) not in folded)
+    parts = tuple(fold_word(w) for w in product_words(name) if fold_word(w) not in folded)
     if len(parts) > 1:
         keys.append(parts)
     return keys

@@ -203,21 +203,21 @@ def first_reached(
 ) -> npt.NDArray[np.intp]:
     """The `CANDIDATES` best resources among those reached, in the order
     evidence first reached them; among equal scores, the first reached wins."""
-    unique, first = np.unique(reached, return_index=True)
+    never = len(reached)
+    first = np.full(len(relevance), never, dtype=np.intp)
+    np.minimum.at(first, reached, np.arange(never, dtype=np.intp))
     if excluded:
-        keep = ~np.isin(unique, np.fromiter(excluded, dtype=np.intp, count=len(excluded)))
-        unique, first = unique[keep], first[keep]
-    ordered = unique[np.argsort(first)]
-    if len(ordered) <= CANDIDATES:
-        return ordered
-    values = relevance[ordered]
-    threshold = np.partition(values, len(values) - CANDIDATES)[len(values) - CANDIDATES]
-    # Positions (in reach order) at or above the threshold, ties included.
-    above = np.flatnonzero(values >= threshold)
-    if len(above) > CANDIDATES:
-        best = np.argsort(-values[above], kind="stable")[:CANDIDATES]
-        above = np.sort(above[best])
-    return ordered[above]
+        first[np.fromiter(excluded, dtype=np.intp, count=len(excluded))] = never
+    found = np.flatnonzero(first < never)
+    if len(found) > CANDIDATES:
+        values = relevance[found]
+        cut = len(values) - CANDIDATES
+        threshold = np.partition(values, cut)[cut]
+        found = found[values >= threshold]  # ties at the threshold included
+        if len(found) > CANDIDATES:
+            best = np.lexsort((first[found], -relevance[found]))[:CANDIDATES]
+            found = found[best]
+    return found[np.argsort(first[found])]
 
 
 def rank_resources(

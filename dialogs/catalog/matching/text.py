@@ -123,16 +123,23 @@ def product_words(text: str) -> list[str]:
     return found
 
 
+@lru_cache(maxsize=1 << 18)
+def fold_word(word: str) -> str:
+    """`fold` of one word, remembered: a catalog of thousands of resources
+    and the texts people type repeat the same few thousand words."""
+    return fold(word)
+
+
 def is_content(word: str) -> bool:
     """Not a stop word, a field word or a one-letter leftover of an elision."""
-    folded = fold(word)
+    folded = fold_word(word)
     lex = lexicon()
     return len(folded) > 1 and folded not in lex.stopwords and folded not in lex.field_words
 
 
 def is_field(word: str) -> bool:
     """A word of the whole field ("tiers-lieux", "association", "projet")."""
-    return fold(word) in lexicon().field_words
+    return fold_word(word) in lexicon().field_words
 
 
 def content_words(text: str) -> list[str]:
