@@ -29,7 +29,6 @@ from dialogs.catalog.load import (
 )
 from dialogs.catalog.matching import (
     AiguilleurCandidate,
-    MatchIndex,
     MatchQuery,
     MatchResult,
     Proposal,
@@ -315,8 +314,10 @@ def run_match(args: argparse.Namespace, config: Config, output: Output) -> int:
 async def match_in_database(
     config: Config, query: MatchQuery, output: Output
 ) -> tuple[MatchResult, Catalog]:
+    from bot.catalog.index_cache import build_index, cache_folder
+
     catalog, candidates = await read_for_match(config, output)
-    index = MatchIndex.build(catalog.resources)
+    index = build_index(catalog.resources, cache_folder(config.data_dir))
     people = Catalog(resources=catalog.resources, aiguilleurs=tuple(c.profile for c in candidates))
     return match(index, query, candidates), people
 

@@ -69,11 +69,12 @@ class Lexicon:
 @cache
 def lexicon() -> Lexicon:
     # BaseLoader reads every scalar as text: YAML 1.1 would turn "on" into True.
+    # Its C twin (libyaml) reads the same in a tenth of the time.
     raw: dict[str, Any] = yaml.load(
         (files("dialogs.catalog.matching") / "data" / "matching_fr.yaml").read_text(
             encoding="utf-8"
         ),
-        Loader=yaml.BaseLoader,
+        Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader),
     )
     return Lexicon(
         stopwords=frozenset(fold(str(w)) for w in raw["stopwords"]),
