@@ -291,3 +291,47 @@ def test_match_is_light_and_leaves_no_data_folder(tmp_path: Path) -> None:
     data = json.loads(done.stdout[: done.stdout.rindex("HEAVY")])
     assert data["resources"] and all("id" in r for r in data["resources"])
     assert list(work.iterdir()) == []
+
+
+def test_cold_match_on_a_filled_database_creates_nothing_then_uses_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aiguillage match --db …` on an imported catalog, run from a folder
+    without ``data``: nothing is created there. Where the data folder exists,
+    the index's analysis is kept in ``data/cache`` and the next cold run,
+    served from it, answers the same."""
+    import subprocess
+    import sys
+
+    url = f"sqlite+aiosqlite:///{(tmp_path / 'rempli.sqlite3').as_posix()}"
+    code, _out, _err = run(capsys, "catalog", "import", str(SEED), "--db", url)
+    assert code == 0
+    root = Path(__file__).resolve().parents[2]
+    work = tmp_path / "cwd"
+    work.mkdir()
+
+    def cold() -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "match", "on galère avec la compta", "--json"]
+            + ["--region", "BRE", "--db", url],
+            cwd=work,
+            env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "AIGUILLAGE_LOCALE": "fr"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        found: dict[str, object] = json.loads(done.stdout)
+        return found
+
+    first = cold()
+    assert list(work.iterdir()) == []
+    assert first["resources"]
+    (work / "data").mkdir()
+    assert cold() == first
+    cache = work / "data" / "cache"
+    assert len(list(cache.glob("index-*.npz"))) == 1
+    assert len(list(cache.glob("vectors-*.npy"))) == 2
+    stamp = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
+    assert cold() == first
+    assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == stamp, "read, not rewritten"
