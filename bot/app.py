@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import IO
 
+from bot.catalog.index_cache import cache_folder
+from bot.catalog.service import MatchIndexCache
 from bot.config.followup import CoordinatorsConfig
 from bot.config.load import Config, ConfigError, require_token
 from bot.config.matrix import MatrixConfig
@@ -148,6 +150,7 @@ class BotService:
                 "(people who answer a check-in with \"J'ai besoin d'aide\" are told so)"
             )
         self.runtime = MeteredRuntime(self.db, self.clock, followup, metrics=self.metrics)
+        self.runtime.matches = MatchIndexCache(cache_folder(self.config.data_dir))
         self.admin = coordination_desk(self.config, coordinators, self.clock)
         self.runtime.admin = self.admin
         self.dispatcher = Dispatcher(self.db, self.clock, {}, pacer=self.pacer)

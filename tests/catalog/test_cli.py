@@ -310,10 +310,11 @@ def test_cold_match_on_a_filled_database_creates_nothing_then_uses_the_cache(
     work = tmp_path / "cwd"
     work.mkdir()
 
+    argv = ["match", "on galère avec la compta", "--json", "--region", "BRE", "--db", url]
+
     def cold() -> dict[str, object]:
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "match", "on galère avec la compta", "--json"]
-            + ["--region", "BRE", "--db", url],
+            [sys.executable, "-m", "bot.cli", *argv],
             cwd=work,
             env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "AIGUILLAGE_LOCALE": "fr"},
             capture_output=True,

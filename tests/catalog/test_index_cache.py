@@ -71,9 +71,7 @@ def same_index(a: MatchIndex, b: MatchIndex) -> None:
     assert outputs(a) == outputs(b)
 
 
-def test_a_cached_index_is_the_plain_one_and_is_reused(
-    tmp_path: Path, analyses: list[int]
-) -> None:
+def test_a_cached_index_is_the_plain_one_and_is_reused(tmp_path: Path, analyses: list[int]) -> None:
     resources = seed_catalog().resources
     plain = MatchIndex.build(resources)
     first = build_index(resources, tmp_path)
