@@ -263,7 +263,8 @@ def test_match_bad_options_one_line(
 
 def test_match_is_light_and_leaves_no_data_folder(tmp_path: Path) -> None:
     """A cold `aiguillage match --db …` imports none of the bot (no Telegram,
-    no Matrix, no migrations) and creates nothing in the working directory."""
+    no Matrix, no migrations; no SQLAlchemy either while the database does not
+    exist) and creates nothing in the working directory."""
     import subprocess
     import sys
 
@@ -272,7 +273,7 @@ def test_match_is_light_and_leaves_no_data_folder(tmp_path: Path) -> None:
         "import sys\n"
         "from bot.cli.commands import main\n"
         "code = main(['match', 'on utilise Doodle', '--json', '--db', {db_url!r}])\n"
-        "heavy = [m for m in ('bot.app', 'telegram', 'nio', 'alembic', 'storage.db')"
+        "heavy = [m for m in ('bot.app', 'telegram', 'nio', 'alembic', 'storage.db', 'sqlalchemy')"
         " if m in sys.modules]\n"
         "print('HEAVY', heavy, code)\n"
     ).replace("{db_url!r}", repr(f"sqlite+aiosqlite:///{(tmp_path / 'x.sqlite3').as_posix()}"))
@@ -336,3 +337,23 @@ def test_cold_match_on_a_filled_database_creates_nothing_then_uses_the_cache(
     stamp = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
     assert cold() == first
     assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == stamp, "read, not rewritten"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite:///data/aiguillage.sqlite3",
+        "sqlite+aiosqlite:////tmp/un dossier/é.sqlite3",
+        "sqlite+aiosqlite:////tmp/%C3%A9.sqlite3",
+        "sqlite+aiosqlite:///base.sqlite3?mode=ro",
+        "sqlite:///:memory:",
+        "sqlite://",
+        "sqlite+aiosqlite:///",
+    ],
+)
+def test_sqlite_database_reads_urls_as_sqlalchemy_does(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from bot.cli.catalog import sqlite_database
+
+    assert sqlite_database(url) == make_url(url).database
