@@ -23,6 +23,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,6 @@ from dialogs.catalog.matching.text import (
 )
 from dialogs.catalog.matching.vectors import WordVectors, load_vectors
 from dialogs.kernel.options import THEMES
-from dialogs.kernel.textnorm import fold
 
 # Field weights: a word in the name or a tag says more than one in the summary.
 NAME_WEIGHT = 3.0
@@ -406,14 +406,16 @@ def bm25_idf(count: int, frequency: int) -> float:
     return math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
 
 
+@lru_cache(maxsize=1 << 16)
 def phrase(text: str) -> tuple[str, ...]:
+    # Remembered: a large catalog repeats the same few hundred tags.
     return tuple(stem(w) for w in split_words(text) if is_content(w))
 
 
 def make_doc(resource: Resource, terms: frozenset[str]) -> Doc:
     tags = tuple((p, tag) for tag in resource.tags if (p := phrase(tag)))
     features = {f"tag:{t}" for p, _tag in tags for t in p}
-    features.update(f"replaces:{fold(tool)}" for tool in resource.replaces)
+    features.update(f"replaces:{fold_word(tool)}" for tool in resource.replaces)
     features.add(f"kind:{resource.kind}")
     features.add(f"theme:{resource.themes[0]}")
     about = frozenset(
@@ -453,7 +455,7 @@ def tool_keys(name: str) -> list[tuple[str, ...]]:
     """Folded word sequences a tool name is recognised by: as written, and
     joined ("Google Drive" → google drive, googledrive; "NextCloud" →
     nextcloud, next cloud)."""
-    folded = tuple(fold(name).split())
+    folded = tuple(fold_word(name).split())
     keys = [folded] if folded else []
     if len(folded) > 1:
         keys.append(("".join(folded),))

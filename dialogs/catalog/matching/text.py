@@ -126,8 +126,9 @@ def product_words(text: str) -> list[str]:
 
 @lru_cache(maxsize=1 << 18)
 def fold_word(word: str) -> str:
-    """`fold` of one word, remembered: a catalog of thousands of resources
-    and the texts people type repeat the same few thousand words."""
+    """`fold` of one word (or a short name: "Google Drive"), remembered: a
+    catalog of thousands of resources and the texts people type repeat the
+    same few thousand words and tool names."""
     return fold(word)
 
 
