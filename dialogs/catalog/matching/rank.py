@@ -87,8 +87,8 @@ class TextScores:
     # with `scale`).
     relevance: dict[int, float] = field(default_factory=dict)
     scale: float = 1.0
-    # The words' part and the meaning's part of `relevance`, for the same
-    # resources (the meaning's part only where it counts).
+    # The words' part of `relevance` for the same resources, and the scaled
+    # cosine (0 to 1) of the resources closest in meaning.
     lexical: dict[int, float] = field(default_factory=dict)
     semantic: dict[int, float] = field(default_factory=dict)
     replaced: dict[int, str] = field(default_factory=dict)
@@ -192,9 +192,7 @@ def text_scores(index: MatchIndex, read: ReadQuery) -> TextScores:
     numbers = candidates.tolist()
     scores.relevance = dict(zip(numbers, values, strict=True))
     scores.lexical = {n: float(lexical[n]) for n in numbers}
-    scores.semantic = dict(
-        zip(meaning.docs.tolist(), (SEMANTIC * meaning.values).tolist(), strict=True)
-    )
+    scores.semantic = dict(zip(meaning.docs.tolist(), meaning.values.tolist(), strict=True))
     return scores
 
 
