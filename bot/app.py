@@ -20,6 +20,8 @@ from bot.assignment.executor import DeskExecutor
 from bot.assignment.offers import Offers
 from bot.assignment.person import PersonDesk
 from bot.assignment.rooms import Rooms
+from bot.catalog.index_cache import cache_folder
+from bot.catalog.service import MatchIndexCache
 from bot.config.followup import CoordinatorsConfig
 from bot.config.load import Config, ConfigError, require_token
 from bot.config.matrix import MatrixConfig
@@ -223,6 +225,7 @@ class BotService:
             metrics=self.metrics,
             desk=PersonDesk(executor) if executor is not None else None,
             admin=self.admin,
+            matches=MatchIndexCache(cache_folder(self.config.data_dir)),
         )
         application = build_application(self.config.telegram, self.token) if self.token else None
         senders: dict[str, Sender] = {}

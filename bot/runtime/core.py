@@ -112,12 +112,14 @@ class Runtime:
         *,
         desk: Desk | None = None,
         admin: AdminDesk | None = None,
+        matches: MatchIndexCache | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         # Per-person flood limit on what people send (not on nudges, which the bot sends).
         self.flood = flood if flood is not None else FloodGate(FloodLimit())
-        self.matches = MatchIndexCache()
+        # The match index, rebuilt when the catalog changes (cached on disk by bot/app.py).
+        self.matches = matches if matches is not None else MatchIndexCache()
         # Follow-up nudges: scheduled on case creation, their answers recorded.
         self.followup = followup or FollowupRuntime.disabled()
         # Assignment to aiguilleurs and the relay (None without Matrix).

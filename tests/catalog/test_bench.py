@@ -17,6 +17,9 @@ def test_bench_smoke() -> None:
     assert len(queries(5, rng)) == 5
     row = measure(100, 10, rng)
     assert 0 < row["p50"] <= row["p99"] <= row["max"]
+    # CPU time of the thread: the figure that does not depend on the load.
+    assert 0 < row["cpu_p50"] <= row["cpu_p99"]
+    assert row["build_cpu_s"] > 0
 
 
 def test_quality_bench_figures() -> None:

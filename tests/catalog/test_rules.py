@@ -279,7 +279,7 @@ def test_reasons_are_sentences_in_both_languages() -> None:
 def test_works_without_the_word_vectors(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(vectors_module, "_folder", lambda: None)
+    monkeypatch.setattr(vectors_module, "vectors_folder", lambda: None)
     vectors_module.load_vectors.cache_clear()
     try:
         with caplog.at_level(logging.WARNING, logger="dialogs.catalog.matching.vectors"):
