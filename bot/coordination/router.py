@@ -24,7 +24,7 @@ import bot.coordination.handlers  # noqa: F401  (registers the handlers)
 from bot.coordination import contact_requests
 from bot.coordination.call import BUTTON_PREFIX, MISUSED, AdminCall, Services
 from bot.coordination.registry import CONTINUATIONS, HANDLERS, Handler
-from bot.coordination.roles import ConfiguredCoordinators, resolve_actor
+from bot.coordination.roles import ConfiguredCoordinators, is_coordinator, resolve_actor
 from bot.runtime.clock import Clock
 from dialogs.coordination.access import Actor, Role, allowed
 from dialogs.coordination.grammar import Misused, Parsed, parse_command, parse_text, usages
@@ -61,11 +61,7 @@ class AdminDesk:
     ) -> None:
         self.clock = clock
         self.services = services or Services()
-        coordinators = self.services.coordinators
-        self.configured = configured or ConfiguredCoordinators(
-            telegram_ids=frozenset(str(i) for i in coordinators.telegram_ids),
-            matrix_ids=frozenset(coordinators.matrix_ids),
-        )
+        self.configured = configured or ConfiguredCoordinators.of(self.services.coordinators)
 
     # -- Telegram (and the console) ----------------------------------------------------
 
@@ -172,17 +168,12 @@ class AdminDesk:
             event=event,
             source_message=source_message,
         )
-        savepoint = await uow.session.begin_nested()
-        try:
+
+        async def press(call: AdminCall) -> None:
             await contact_requests.on_press(call, event.data)
-            await savepoint.commit()
-        except Exception:
-            await savepoint.rollback()
-            log.exception("contact request button failed")
-            call.outcome = "error"
-            call.queued = 0
-            await call.say(msg("admin.error"))
-        await self.log(call, "assigner")
+
+        await self.run(call, press, "assigner")
+        await self.log(call, "assigner")  # a press, not a parsed command: `run` does not
         return AdminAnswer(queued=call.queued)
 
     # -- Matrix --------------------------------------------------------------------------
@@ -291,8 +282,7 @@ class AdminDesk:
         )
 
     async def is_coordinator(self, uow: UnitOfWork, transport: str, external_id: str) -> bool:
-        actor = await resolve_actor(uow, self.configured, transport, external_id)
-        return actor.role == Role.COORDINATOR
+        return await is_coordinator(uow, self.configured, transport, external_id)
 
     # -- commands ------------------------------------------------------------------------
 
