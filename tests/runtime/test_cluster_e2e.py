@@ -70,12 +70,12 @@ PEOPLE = int(os.environ.get("AIGUILLAGE_CLUSTER_PEOPLE", "50"))
 KILLS = os.environ.get("AIGUILLAGE_CLUSTER_KILLS", "1") != "0"
 FINISHING = 30
 CONTACTS = 10
-# Long enough for a send in flight in a killed process: its row is taken over
-# when its lease ends.
+# For one reply: long enough for a kill, the takeover of the dead process's
+# roles and outbox rows, and its restart, on a loaded 2-core machine.
 PATIENCE = 100.0
 TAKEOVER_LIMIT = 10.0
 NUDGE_AFTER = "20s"
-# The counter of sends repeated after a takeover (part B of issue 16).
+# Outbox rows taken over from a dead process, by transport and outcome.
 RESENDS = "aiguillage_outbox_resumed_total"
 PROBLEM = "Nos adhésions sont dans un tableur que plus personne ne comprend."
 GOAL = "Un outil simple pour les bénévoles."
