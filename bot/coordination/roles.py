@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dialogs.coordination.access import Actor, Role
+from dialogs.coordination.access import Actor
+from dialogs.kernel.commands import Role
 from storage.db import UnitOfWork
 
 

@@ -17,7 +17,8 @@ from bot.delivery.outbox import Dispatcher
 from bot.runtime.clock import FakeClock
 from bot.runtime.core import Runtime
 from bot.transports.telegram.transport import TRANSPORT, TelegramTransport
-from dialogs.coordination.access import Actor, Role
+from dialogs.coordination.access import Actor
+from dialogs.kernel.commands import Role
 from dialogs.kernel.replies import msg
 from storage.db import Database
 from storage.migrate import upgrade
