@@ -261,8 +261,9 @@ COMMANDS = Vocabulary(
     ),
     command("intervention", REF, DURATION, FUNDING, REASON, role=Role.AIGUILLEUR),
     # The coordination's help; ``aide`` names it where coordination comes first
-    # (the coordinators' room, a coordinator who is no aiguilleur).
-    command("admin", aliases=("coordination", "aide", "help"), role=Role.ANYONE),
+    # (the coordinators' room, a coordinator who is no aiguilleur). Words after
+    # it change nothing: ``/admin aide`` is the same help.
+    command("admin", aliases=("coordination", "aide", "help"), role=Role.ANYONE, free=True),
 )
 ALL_SPECS: dict[str, Spec] = COMMANDS.by_name
 

@@ -56,7 +56,6 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
 
 
-PERSON = Role.ANYONE
 RANK = {Role.ANYONE: 0, Role.AIGUILLEUR: 1, Role.COORDINATOR: 2}
 
 

@@ -19,12 +19,16 @@ async def test_each_role_in_french_and_in_english(desk: Desk) -> None:
     assert "/intervention" in theirs and "/dossiers" not in theirs
     # A coordinator: /cases is /dossiers, /REASSIGNER is /reassigner (Telegram
     # marks only ASCII letters as a command: accents are read on Matrix).
+    helped = await ask(desk.coordinator, "/admin aide")
+    assert "/dossiers" in helped and helped == await ask(desk.coordinator, "/admin")
     listing = await ask(desk.coordinator, "/cases")
     assert ref in listing and listing == await ask(desk.coordinator, "/dossiers")
     moved = await ask(desk.coordinator, f"/REASSIGNER {ref} camille-durand")
     assert "réservée" not in moved and "s'écrit ainsi" not in moved, moved
     logged = await command_log(desk.db)
     assert [name for _, name, _ in logged] == [
+        "admin",
+        "admin",
         "admin",
         "admin",
         "dossiers",

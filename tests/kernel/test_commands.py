@@ -82,6 +82,9 @@ def test_the_place_gives_the_order() -> None:
     assert parse("!aide", "!", DESK, COORDINATION) == parse("!help", "!", DESK)
     help_first = parse("!aide", "!", COORDINATION, DESK)
     assert isinstance(help_first, Parsed) and help_first.name == "admin"
+    # ``/admin aide`` is the coordination's help too.
+    admin_aide = parse_command("admin", "aide", PERSON, COORDINATION)
+    assert isinstance(admin_aide, Parsed) and admin_aide.name == "admin"
 
 
 def test_not_a_command_unknown_and_misused() -> None:
