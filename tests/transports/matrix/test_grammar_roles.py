@@ -4,9 +4,14 @@ and one reading per message (its processed update, its command-log line)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
+import pytest
 from nio import RoomCreateResponse
 from sqlalchemy import select
 
+import bot.assignment.desk as desk_module
 from storage.models.coordination import CommandLog
 from tests.transports.matrix.conftest import World
 
@@ -15,7 +20,18 @@ def plain(body: str) -> str:
     return body.replace("\u00a0", " ")
 
 
-async def test_each_role_in_both_languages_and_refused_elsewhere(world: World) -> None:
+async def test_each_role_in_both_languages_and_refused_elsewhere(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every reading of a Matrix message goes through the desk's `parse`: count them.
+    read: list[str] = []
+    real_parse = desk_module.parse
+
+    def counted(text: str, *rest: Any) -> Any:
+        read.append(text)
+        return real_parse(text, *rest)
+
+    monkeypatch.setattr(desk_module, "parse", counted)
     bot = await world.start()
     alix = await world.member("alix")
     await world.aiguilleurs(("alix", alix, 2))
@@ -68,5 +84,16 @@ async def test_each_role_in_both_languages_and_refused_elsewhere(world: World) -
     assert ("aiguilleur", "assigner", "refused") in logged
     assert ("coordinator", "dossiers", "ok") in logged
     assert ("anyone", "accepter", "refused") in logged
-    # One line per command typed, whatever the route: read once.
+    # One line per command typed, whatever the route, and each message read once.
     assert len([r for r in logged if r[1] == "assigner"]) == 1
+    typed = [
+        f"!accept {ref}",
+        "!mine",
+        "!help",
+        f"!assign {ref} alix",
+        "!cases attribue",
+        "!help",
+        "!admin",
+        f"!accepter {ref}",
+    ]
+    assert Counter(read) == Counter(typed)
