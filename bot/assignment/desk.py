@@ -21,7 +21,7 @@ from bot.runtime.clock import Clock
 from bot.transports.matrix.client import RoomEvent, RoomFile, RoomReaction, RoomText
 from bot.transports.matrix.files import is_catalog_file, is_catalog_name
 from bot.transports.matrix.sender import TRANSPORT
-from dialogs.assignment.commands import Misused, Parsed, parse
+from dialogs.assignment.commands import COMMANDS, PREFIX
 from dialogs.assignment.desk import (
     DeskContext,
     Effects,
@@ -32,14 +32,13 @@ from dialogs.assignment.desk import (
     on_reaction,
     on_thread_text,
 )
+from dialogs.coordination.commands import COMMANDS as COORDINATION_COMMANDS
+from dialogs.kernel.commands import Domain, Misused, Parsed, Read, parse, split
 from dialogs.kernel.replies import msg
 from storage.db import Database, UnitOfWork
 from storage.repos.inbox import DuplicateUpdate
 
 log = logging.getLogger(__name__)
-
-# In the coordinators' room, help means the coordination commands.
-HELP_WORDS = frozenset({"!aide", "!help"})
 
 
 class MatrixDesk:
@@ -71,17 +70,34 @@ class MatrixDesk:
         try:
             async with self.db.unit() as uow:
                 await uow.inbox.claim(TRANSPORT, event.event_id, self.clock.now())
-                if not await self.coordination(uow, event):
-                    await self.executor.apply(uow, await self.decide(uow, event))
+                command = await self.read(uow, event)
+                if not await self.coordination(uow, event, command):
+                    await self.executor.apply(uow, await self.decide(uow, event, command))
         except DuplicateUpdate:
             return False
         self.kick()
         return True
 
-    async def coordination(self, uow: UnitOfWork, event: RoomEvent) -> bool:
-        """Coordination commands (bot/coordination/): first in the coordinators' room,
-        elsewhere only for words the aiguilleurs' commands don't know. A file is
-        only ever a coordination matter (a catalog to import), or nothing."""
+    async def read(self, uow: UnitOfWork, event: RoomEvent) -> Read | None:
+        """The one reading of a message (dialogs/kernel/commands.py), whose result
+        decides the route: the coordinators' vocabulary first in their room and
+        for a coordinator who is no aiguilleur (their ``!dossier``, ``!aide`` are
+        the coordination's), the aiguilleurs' first anywhere else."""
+        if not isinstance(event, RoomText) or split(event.body, PREFIX) is None:
+            return None
+        if self.admin is None:
+            return parse(event.body, PREFIX, COMMANDS)
+        coordination_first = (
+            bool(self.coordinators_room) and event.room_id == self.coordinators_room
+        ) or await self.coordinator_only(uow, event.sender)
+        if coordination_first:
+            return parse(event.body, PREFIX, COORDINATION_COMMANDS, COMMANDS)
+        return parse(event.body, PREFIX, COMMANDS, COORDINATION_COMMANDS)
+
+    async def coordination(self, uow: UnitOfWork, event: RoomEvent, command: Read | None) -> bool:
+        """Coordination commands (bot/coordination/), as `read` routed them, and
+        the next message of a pending coordination action. A file is only ever a
+        coordination matter (a catalog to import), or nothing."""
         if isinstance(event, RoomFile):
             if self.admin is not None and event.thread_root is None and is_catalog_name(event.name):
                 await self.admin.from_matrix_file(
@@ -96,33 +112,14 @@ class MatrixDesk:
             return True
         if self.admin is None or not isinstance(event, RoomText):
             return False
-        body = event.body
-        in_coordinators_room = bool(self.coordinators_room) and (
-            event.room_id == self.coordinators_room
-        )
-        if body.strip().lower() in HELP_WORDS and (
-            in_coordinators_room or await self.coordinator_only(uow, event.sender)
-        ):
-            # The coordination's help, for a coordinator who is no aiguilleur
-            # wherever they ask (one who is also an aiguilleur: see `decide`).
-            body = "!admin"
-        own = parse(body)
-        commands_first = (
-            in_coordinators_room
-            or own is None
-            or (isinstance(own, Misused) and own.spec is None)
-            # A coordinator who is no aiguilleur means the coordination's
-            # ``!dossier``, ``!dossiers``… wherever they type them.
-            or await self.coordinator_only(uow, event.sender)
-        )
         return await self.admin.from_matrix(
             uow,
             room_id=event.room_id,
             sender=event.sender,
-            body=body,
+            body=event.body,
             thread=event.thread_root,
             locale=self.locale,
-            commands_first=commands_first,
+            command=command,
             sender_name=event.sender_name,
         )
 
@@ -139,7 +136,7 @@ class MatrixDesk:
         async with self.db.unit() as uow:
             return await self.admin.is_coordinator(uow, "matrix", event.sender)
 
-    async def decide(self, uow: UnitOfWork, event: RoomEvent) -> Effects:
+    async def decide(self, uow: UnitOfWork, event: RoomEvent, command: Read | None) -> Effects:
         actor = await actor_view(uow, event.sender)
         now = self.clock.now()
         if isinstance(event, RoomReaction):
@@ -165,7 +162,8 @@ class MatrixDesk:
             actor=actor,
             sender=event.sender,
         )
-        command = parse(event.body)
+        if isinstance(command, Parsed | Misused) and command.domain != Domain.DESK:
+            return ()  # the coordination's, answered by `coordination`
         if command is not None:
             effects = on_command(command, await self.command_context(uow, base, command))
             if (

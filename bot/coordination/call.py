@@ -14,7 +14,7 @@ from bot.config.followup import CoordinatorsConfig
 from bot.delivery import payloads
 from dialogs.assignment.desk import Effects
 from dialogs.coordination.access import Actor, in_scope
-from dialogs.coordination.grammar import Parsed
+from dialogs.kernel.commands import Parsed
 from dialogs.kernel.events import Choice, Event
 from dialogs.kernel.render import render
 from dialogs.kernel.replies import Button, Msg, Say

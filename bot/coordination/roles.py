@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config.followup import CoordinatorsConfig
-from dialogs.coordination.access import Actor, Role
+from dialogs.coordination.access import Actor
+from dialogs.kernel.commands import Role
 from storage.db import UnitOfWork
 
 

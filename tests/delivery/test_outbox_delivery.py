@@ -16,7 +16,8 @@ from bot.delivery.marks import SentMarks
 from bot.delivery.outbox import Dispatcher
 from bot.runtime.clock import FakeClock
 from bot.transports.telegram.transport import TRANSPORT, TelegramSender, build_application
-from dialogs.coordination.access import Actor, Role
+from dialogs.coordination.access import Actor
+from dialogs.kernel.commands import Role
 from dialogs.kernel.replies import msg
 from storage.db import Database
 from storage.migrate import upgrade

@@ -54,7 +54,7 @@ from bot.delivery.payloads import (
 )
 from bot.delivery.results import Blocked, Failed, Scope, SendResult, Sent
 from bot.runtime.core import Handled, Incoming, Runtime
-from dialogs.intake.engine import MENU, MENU_EN
+from dialogs.intake.commands import MENU, MENU_EN
 from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Command, Event, Location, Text
 from dialogs.kernel.i18n import supported, translate
 from storage.errors import is_unavailable
