@@ -265,13 +265,22 @@ class FollowupRuntime:
     # -- a person who had blocked the bot writes again ---------------------------------
 
     async def resume_blocked(
-        self, uow: UnitOfWork, transport: str, address: str, now: datetime
+        self,
+        uow: UnitOfWork,
+        transport: str,
+        address: str,
+        now: datetime,
+        *,
+        blocked: bool | None = None,
     ) -> None:
-        """Called for every message a person sends (one indexed query): if their
-        follow-up was stopped because they had blocked the bot, it starts again —
-        the refused question first, `RESUME_DELAY` from now, the later ones
-        keeping their spacing — the flag goes, and whoever was told is told."""
-        if not await uow.nudges.any_blocked(transport, address):
+        """Called for every message a person sends: if their follow-up was stopped
+        because they had blocked the bot, it starts again — the refused question
+        first, `RESUME_DELAY` from now, the later ones keeping their spacing — the
+        flag goes, and whoever was told is told. `blocked`: whether any was, when the
+        caller knows it (the chat's row carries it); else one indexed query."""
+        if blocked is None:
+            blocked = await uow.nudges.any_blocked(transport, address)
+        if not blocked:
             return
         rows = await uow.nudges.blocked_of_chat(transport, address)
         by_case: dict[int, list[Nudge]] = {}

@@ -139,14 +139,24 @@ class Runtime:
     async def _handle(self, uow: UnitOfWork, incoming: Incoming, limited: bool = False) -> Handled:
         now = self.clock.now()
         await uow.inbox.claim(incoming.transport, incoming.update_key, now)
+        # Loaded before the coordination commands, which never touch it: it says
+        # whether the follow-up was stopped by a block, the question below.
+        row = await uow.conversations.for_update(incoming.transport, incoming.address)
         if limited:
             # After the claim: a redelivered duplicate takes no token.
             sender = f"{incoming.transport}:{incoming.sender_id}"
             verdict = self.flood.check(sender, incoming.update_key, now)
             if verdict is not Verdict.ADMIT:
-                return await self.refuse(uow, incoming, verdict)
+                return await self.refuse(uow, incoming, verdict, row)
             # A person who had blocked the bot writes again: their follow-up resumes.
-            await self.followup.resume_blocked(uow, incoming.transport, incoming.address, now)
+            # (Without a chat row, nudges may outlive a forgotten conversation: asked.)
+            await self.followup.resume_blocked(
+                uow,
+                incoming.transport,
+                incoming.address,
+                now,
+                blocked=row.nudges_blocked if row is not None else None,
+            )
         if self.admin is not None:
             answered = await self.admin.from_chat(
                 uow,
@@ -160,7 +170,6 @@ class Runtime:
             )
             if answered is not None:
                 return Handled(toast=answered.toast, queued=answered.queued)
-        row = await uow.conversations.for_update(incoming.transport, incoming.address)
         state = State.from_json(row.state) if row is not None else None
         person_id = row.person_id if row is not None else None
         ctx = await self.context(uow, person_id, incoming)
@@ -217,13 +226,14 @@ class Runtime:
         )
         return Handled(toast=shown_toast, queued=queued)
 
-    async def refuse(self, uow: UnitOfWork, incoming: Incoming, verdict: Verdict) -> Handled:
+    async def refuse(
+        self, uow: UnitOfWork, incoming: Incoming, verdict: Verdict, row: ChatRow | None
+    ) -> Handled:
         """A flooded update: claimed, not read. The first of an episode queues one
         warning saying so; a button press gets a short toast (its spinner must stop)."""
         is_press = isinstance(incoming.event, Choice)
         if verdict is Verdict.DROP and not is_press:
             return Handled(flooded=True)
-        row = await uow.conversations.for_update(incoming.transport, incoming.address)
         locale = State.from_json(row.state).locale if row else supported(incoming.locale_hint)
         queued = 0
         if verdict is Verdict.WARN:

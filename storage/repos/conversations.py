@@ -12,11 +12,20 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from storage.models.core import Conversation
+from storage.repos.nudges import ANY_BLOCKED
 from storage.session import DbSession, inserted_id, table_of
 
 _TABLE = table_of(Conversation)
 _FOR_UPDATE = (
-    select(_TABLE.c.id, _TABLE.c.person_id, _TABLE.c.state)
+    # Whether the chat's follow-up was stopped by a block rides along: every message
+    # a person sends asks it (`FollowupRuntime.resume_blocked`), and a statement of
+    # its own cost as much as the row's.
+    select(
+        _TABLE.c.id,
+        _TABLE.c.person_id,
+        _TABLE.c.state,
+        ANY_BLOCKED.exists().label("nudges_blocked"),
+    )
     .where(
         _TABLE.c.transport == bindparam("transport"),
         _TABLE.c.address == bindparam("address"),
@@ -37,11 +46,13 @@ _SAVE = (
 
 @dataclass(frozen=True, slots=True)
 class ChatRow:
-    """A chat's row as loaded: its id, person and dialog state (JSON)."""
+    """A chat's row as loaded: its id, person and dialog state (JSON), and whether
+    some of its nudges were stopped because the person blocked the bot."""
 
     id: int
     person_id: int | None
     state: dict[str, Any]
+    nudges_blocked: bool = False
 
 
 class ConversationsRepo:
@@ -55,7 +66,9 @@ class ConversationsRepo:
             _FOR_UPDATE, {"transport": transport, "address": address}
         )
         found = result.first()
-        return ChatRow(found.id, found.person_id, found.state) if found is not None else None
+        if found is None:
+            return None
+        return ChatRow(found.id, found.person_id, found.state, bool(found.nudges_blocked))
 
     async def save(
         self,

@@ -59,8 +59,10 @@ _PENDING_KIND = (
     )
     .limit(1)
 )
-# Asked at every message a person sends: a column, not an entity (cheaper).
-_ANY_BLOCKED = select(Nudge.id).where(*_BLOCKED_WHERE).limit(1)
+# Asked at every message a person sends: a column, not an entity (cheaper); the
+# chat's row carries it (storage/repos/conversations.py), this query serves a chat
+# without one.
+ANY_BLOCKED = select(Nudge.id).where(*_BLOCKED_WHERE).limit(1)
 _BLOCKED_OF_CHAT = select(Nudge).where(*_BLOCKED_WHERE).order_by(Nudge.case_id, Nudge.id)
 
 
@@ -333,7 +335,7 @@ class NudgesRepo:
         """Whether this chat's follow-up was stopped because the person blocked
         the bot (one prebuilt, indexed query, run for every message received)."""
         found = await self.session.scalar(
-            _ANY_BLOCKED, {"transport": transport, "address": address}
+            ANY_BLOCKED, {"transport": transport, "address": address}
         )
         return found is not None
 
