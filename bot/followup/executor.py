@@ -117,14 +117,22 @@ class FollowupRuntime:
     # -- what the dialog gets to know -----------------------------------------------
 
     async def view(
-        self, uow: UnitOfWork, transport: str, address: str, event: Event
+        self,
+        uow: UnitOfWork,
+        transport: str,
+        address: str,
+        event: Event,
+        *,
+        awaiting_text: bool | None = None,
     ) -> NudgeView | None:
+        """The nudge this event concerns. `awaiting_text`: whether one of the chat's
+        nudges waits for typed text, when the caller knows it (the chat's row)."""
         row: Nudge | None = None
         if isinstance(event, Choice) and event.data.startswith(f"{PREFIX}:"):
             number = event.data.split(":")[1]
             if number.isdigit():
                 row = await uow.nudges.of_chat(int(number), transport, address)
-        elif isinstance(event, Text):
+        elif isinstance(event, Text) and awaiting_text is not False:
             row = await uow.nudges.awaiting_text(transport, address)
         if row is None:
             return None

@@ -11,20 +11,28 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from storage.models.core import Conversation
-from storage.repos.nudges import ANY_BLOCKED
+from storage.models.core import Case, Conversation
+from storage.repos.coordination import ANY_PENDING_IN_CHAT
+from storage.repos.nudges import ANY_AWAITING_TEXT, ANY_BLOCKED
 from storage.session import DbSession, inserted_id, table_of
 
 _TABLE = table_of(Conversation)
+# Correlated with the chat's row: whether its person has any case.
+_ANY_CASE = select(Case.id).where(Case.person_id == _TABLE.c.person_id).limit(1)
 _FOR_UPDATE = (
-    # Whether the chat's follow-up was stopped by a block rides along: every message
-    # a person sends asks it (`FollowupRuntime.resume_blocked`), and a statement of
-    # its own cost as much as the row's.
+    # Four questions ride along with the row, each an indexed EXISTS: every update
+    # asked them in statements of their own, each costing as much as the row's, and
+    # their answer is "no" for most chats (no blocked follow-up, no nudge waiting for
+    # text, no case yet during an intake, no coordination command half-way), which
+    # spares the queries that follow.
     select(
         _TABLE.c.id,
         _TABLE.c.person_id,
         _TABLE.c.state,
         ANY_BLOCKED.exists().label("nudges_blocked"),
+        ANY_AWAITING_TEXT.exists().label("nudge_awaits_text"),
+        _ANY_CASE.exists().label("has_cases"),
+        ANY_PENDING_IN_CHAT.exists().label("pending_action"),
     )
     .where(
         _TABLE.c.transport == bindparam("transport"),
@@ -46,13 +54,19 @@ _SAVE = (
 
 @dataclass(frozen=True, slots=True)
 class ChatRow:
-    """A chat's row as loaded: its id, person and dialog state (JSON), and whether
-    some of its nudges were stopped because the person blocked the bot."""
+    """A chat's row as loaded: its id, person and dialog state (JSON), and what the
+    update will ask next (None: not known, ask): whether some of its nudges were
+    stopped because the person blocked the bot, whether one waits for typed text
+    (`NudgesRepo.awaiting_text`), whether its person has any case, whether anyone
+    in it has a coordination action pending (`CoordinationRepo.pending`)."""
 
     id: int
     person_id: int | None
     state: dict[str, Any]
-    nudges_blocked: bool = False
+    nudges_blocked: bool | None = None
+    nudge_awaits_text: bool | None = None
+    has_cases: bool | None = None
+    pending_action: bool | None = None
 
 
 class ConversationsRepo:
@@ -68,7 +82,15 @@ class ConversationsRepo:
         found = result.first()
         if found is None:
             return None
-        return ChatRow(found.id, found.person_id, found.state, bool(found.nudges_blocked))
+        return ChatRow(
+            found.id,
+            found.person_id,
+            found.state,
+            nudges_blocked=bool(found.nudges_blocked),
+            nudge_awaits_text=bool(found.nudge_awaits_text),
+            has_cases=bool(found.has_cases),
+            pending_action=bool(found.pending_action),
+        )
 
     async def save(
         self,

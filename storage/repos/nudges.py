@@ -34,16 +34,19 @@ _OF_CHAT = select(Nudge).where(
     Nudge.transport == bindparam("transport"),
     Nudge.address == bindparam("address"),
 )
+_AWAITING_TEXT_WHERE = (
+    Nudge.transport == bindparam("transport"),
+    Nudge.address == bindparam("address"),
+    (Nudge.state.in_(OPEN)) | (Nudge.impact_step.is_not(None)),
+)
 _AWAITING_TEXT = (
     select(Nudge)
-    .where(
-        Nudge.transport == bindparam("transport"),
-        Nudge.address == bindparam("address"),
-        (Nudge.state.in_(OPEN)) | (Nudge.impact_step.is_not(None)),
-    )
+    .where(*_AWAITING_TEXT_WHERE)
     .order_by(Nudge.sent_at.desc(), Nudge.id.desc())
     .limit(1)
 )
+# Whether `awaiting_text` can find one: the chat's row carries it.
+ANY_AWAITING_TEXT = select(Nudge.id).where(*_AWAITING_TEXT_WHERE).limit(1)
 _BLOCKED_WHERE = (
     Nudge.transport == bindparam("transport"),
     Nudge.address == bindparam("address"),
@@ -333,10 +336,9 @@ class NudgesRepo:
 
     async def any_blocked(self, transport: str, address: str) -> bool:
         """Whether this chat's follow-up was stopped because the person blocked
-        the bot (one prebuilt, indexed query, run for every message received)."""
-        found = await self.session.scalar(
-            ANY_BLOCKED, {"transport": transport, "address": address}
-        )
+        the bot (one prebuilt, indexed query, for a chat without a row: the row
+        carries the answer)."""
+        found = await self.session.scalar(ANY_BLOCKED, {"transport": transport, "address": address})
         return found is not None
 
     async def blocked_of_chat(self, transport: str, address: str) -> Sequence[Nudge]:
