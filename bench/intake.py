@@ -34,9 +34,11 @@ statements run on the loop, storage/sqlite_units.py), so CPU time is all the wor
 does, and it does not count the time a neighbour takes the core away. **The CPU ratio
 is the floor** (≥ 0.2 on every repeat): the echo's run is short (a few tenths of a
 second), so on a loaded machine one neighbour's burst moves its wall rate by half
-(2,600 to 4,000 updates/s within one run) and the wall ratio with it, while its CPU
-rate stays put. On a quiet machine the two ratios agree; the wall ratio is kept
-beside it to show that they do.
+(2,600 to 4,000 updates/s within one run) and the wall ratio with it. CPU time is not
+immune either (neighbours evict the caches, and a virtual machine's stolen time counts
+as the process's): under a load of 10 on 2 cores one bot's CPU rate still varied by up
+to 2x between repeats, hence the spread printed beside each ratio. The wall ratio, the
+one the issue named first, is kept beside it.
 
 Memory: a child process opens N conversations (people who answered the first four
 questions) through the same path and reports its RSS (VmRSS); the fake forgets each
