@@ -17,8 +17,10 @@ from storage.repos.nudges import ANY_AWAITING_TEXT, ANY_BLOCKED
 from storage.session import DbSession, inserted_id, table_of
 
 _TABLE = table_of(Conversation)
-# Correlated with the chat's row: whether its person has any case.
-_ANY_CASE = select(Case.id).where(Case.person_id == _TABLE.c.person_id).limit(1)
+# Correlated with the chat's row: whether its person has any case (Core columns, as in
+# storage/repos/nudges.py's).
+_CASES = table_of(Case)
+_ANY_CASE = select(_CASES.c.id).where(_CASES.c.person_id == _TABLE.c.person_id).limit(1)
 _FOR_UPDATE = (
     # Four questions ride along with the row, each an indexed EXISTS: every update
     # asked them in statements of their own, each costing as much as the row's, and
