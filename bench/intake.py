@@ -34,7 +34,9 @@ statements run on the loop, storage/sqlite_units.py), so CPU time is all the wor
 does, and it does not count the time a neighbour takes the core away. **The CPU ratio
 is the floor** (≥ 0.2 on every repeat): the echo's run is short (a few tenths of a
 second), so on a loaded machine one neighbour's burst moves its wall rate by half
-(2,600 to 4,000 updates/s within one run) and the wall ratio with it. CPU time is not
+(2,600 to 4,000 updates/s within one run) and the wall ratio with it — upwards, mostly:
+in one run of 5 repeats the wall ratio was 0.17 while the machine was quiet and 0.26
+once neighbours loaded it, the echo losing more of its short runs. CPU time is not
 immune either (neighbours evict the caches, and a virtual machine's stolen time counts
 as the process's): under a load of 10 on 2 cores one bot's CPU rate still varied by up
 to 2x between repeats, hence the spread printed beside each ratio. The wall ratio, the
