@@ -54,7 +54,6 @@ from telegram.request import BaseRequest, RequestData
 
 __all__ = [
     "ApiCall",
-    "PollWindow",
     "ApiError",
     "BotMessage",
     "CallbackAnswer",
@@ -62,6 +61,7 @@ __all__ = [
     "FakeTelegram",
     "FakeUser",
     "InMemoryRequest",
+    "PollWindow",
     "parse_entities",
 ]
 

@@ -156,7 +156,7 @@ async def test_kill_9_of_the_holder_hands_every_role_over_within_10_s(
         await until_roles(two, ROLES)
         took = time.monotonic() - killed
         first_poll = min(w.started for w in tg.polls if w.caller == "two") - killed
-        print(f"takeover after kill -9: every role {took:.2f} s, first getUpdates {first_poll:.2f} s")
+        print(f"takeover after kill -9: every role {took:.2f} s, first poll {first_poll:.2f} s")
         assert took <= TAKEOVER_LIMIT
         reply = await after.wait_reply(timeout=15)
         assert "Aiguillage" in (reply.plain_text or "")
