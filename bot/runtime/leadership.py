@@ -44,16 +44,18 @@ TELEGRAM_POLL = "telegram-poll"
 MATRIX_SYNC = "matrix-sync"
 SCHEDULER = "scheduler"
 
-# Seconds. A holder checks its lock connection this often...
-CHECK_EVERY = 2.0
-# ...and gives its roles up when a check takes longer than this,
-CHECK_TIMEOUT = 2.0
-# or when its last good check is older than this (its loop was held up: the
-# server may have ended the session meanwhile).
-LEASE = 4.5
+# Seconds. Every process checks its lock connection this often, trying the
+# roles it does not hold...
+CHECK_EVERY = 1.5
+# ...and a holder gives its roles up when a check takes longer than this,
+CHECK_TIMEOUT = 1.5
+# or when its last good check was sent longer ago than this (its loop was held
+# up: the server may have ended the session meanwhile).
+LEASE = 5.0
 # The server ends a lock session idle this long (a holder cut off from it):
-# longer than LEASE, so the holder has stopped first.
-IDLE_SESSION = 6.0
+# longer than LEASE, so the holder has stopped first. A cut holder's roles are
+# free IDLE_SESSION after its last check, taken CHECK_EVERY + FENCE later at most.
+IDLE_SESSION = 6.5
 # A winner waits this long before starting the role.
 FENCE = 1.0
 # Between two attempts to connect when PostgreSQL does not answer.
@@ -102,7 +104,9 @@ class Leadership:
         self.takeovers: dict[str, int] = {name: 0 for name in self.roles}
         self._connection: Any = None  # asyncpg.Connection, imported on PostgreSQL only
         self._closed = asyncio.Event()  # the lock connection closed
-        self._checked: float | None = None  # monotonic time of the last good check
+        # When the last good check was sent (time.monotonic()): the server's idle
+        # clock started after it, so the session lives until IDLE_SESSION later.
+        self._checked: float | None = None
         self._closing = False
         self._reapers: set[asyncio.Task[None]] = set()
 
@@ -129,13 +133,15 @@ class Leadership:
     async def begin(self) -> None:
         if self.sole:
             for name in self.roles:
-                await self._take(name)
-            return
-        try:
-            await self._connect()
-            await self._tick()
-        except Exception as exc:
-            await self._failed(exc)
+                self._take(name)
+        else:
+            try:
+                await self._connect()
+                await self._tick()
+            except Exception as exc:
+                await self._failed(exc)
+        # The roles won are under way before the bot says it has started.
+        await asyncio.gather(*self.tasks(), return_exceptions=True)
 
     async def run(self) -> None:
         if self.sole:
@@ -187,6 +193,7 @@ class Leadership:
         """Check the lock connection and try the roles not held; start those won."""
         connection, closed = self._connection, self._closed
         missing = [name for name in self.roles if name not in self.held]
+        sent = time.monotonic()
         if missing:
             rows = await asyncio.wait_for(
                 connection.fetch(
@@ -199,10 +206,12 @@ class Leadership:
         else:
             await asyncio.wait_for(connection.fetchval("SELECT 1"), CHECK_TIMEOUT)
             won = set()
-        now = time.monotonic()
-        if self._checked is None or now - self._checked > LEASE:
+        # Measured now, as `holds` measures it: a poller that saw the lock in
+        # doubt and stopped finds its role given up and started again, not
+        # held with no task.
+        if self._checked is None or time.monotonic() - self._checked >= LEASE:
             raise TimeoutError("the lock connection went unchecked too long")
-        self._checked = now
+        self._checked = sent
         winners = [name for name in missing if role_key(name) in won]
         if winners:
             # The previous holder hears of its closed connection meanwhile.
@@ -210,7 +219,7 @@ class Leadership:
             if closed.is_set():
                 raise ConnectionError("lock connection closed")
             for name in winners:
-                await self._take(name)
+                self._take(name)
 
     async def _failed(self, exc: Exception) -> None:
         if self.held:
@@ -226,13 +235,18 @@ class Leadership:
 
     # -- taking and losing ----------------------------------------------------------
 
-    async def _take(self, name: str) -> None:
+    def _take(self, name: str) -> None:
+        """The role's start runs in a task of its own (a Matrix sync may take a
+        while): the lock checks go on meanwhile, and losing the role cancels it."""
         role = self.roles[name]
         self.held.add(name)
         self.takeovers[name] += 1
         log.info("%s holds the role %s", self.process, name)
+        role.tasks = [asyncio.create_task(self._start(role), name=f"{name}-start")]
+
+    async def _start(self, role: Role) -> None:
         tasks = await role.start()
-        if name in self.held:
+        if role.name in self.held:
             role.tasks = tasks
         else:  # lost while starting
             for task in tasks:
