@@ -114,6 +114,31 @@ def assert_polls_one_at_a_time(tg: FakeTelegram, before: str, after: str, cut: f
     assert first_after > cut
 
 
+async def test_a_holder_that_stops_checking_loses_its_roles_on_the_server(
+    tg: FakeTelegram, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """What a network cut looks like from both sides: bot-a's checks stop (its
+    lock loop is stopped, its lock connection left open and silent). bot-a stops
+    polling when its last check is too old; the server ends the idle lock session
+    (`idle_session_timeout`); bot-b takes over within 10 s, never polling with bot-a."""
+    url = pg_url(postgres_server, tmp_path)
+    async with running_bot(named_config(tg, tmp_path / "a", url, "bot-a")) as a:
+        assert a.leadership.held == ROLES
+        lock = a.leadership._connection
+        async with running_bot(named_config(tg, tmp_path / "b", url, "bot-b")) as b:
+            checks = next(task for task in a.tasks if task.get_name() == "leadership")
+            checks.cancel()
+            cut = time.monotonic()
+            await until(lambda: b.leadership.holds(TELEGRAM_POLL), "bot-b polls", 15)
+            took = time.monotonic() - cut
+            print(f"takeover after the holder went silent: {took:.2f} s")
+            assert took <= TAKEOVER_LIMIT
+            # Closed by the server (idle_session_timeout): nothing in bot-a closed it.
+            assert lock.is_closed() and a.leadership.held == set()
+            await start_and_greet([tg.user("Après")])
+    assert_polls_one_at_a_time(tg, before="bot-a", after="bot-b", cut=cut)
+
+
 async def test_two_bots_share_the_roles_and_hand_them_over_on_stop(
     tg: FakeTelegram, postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
