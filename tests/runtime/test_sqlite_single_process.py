@@ -41,7 +41,7 @@ async def test_a_second_run_on_the_same_sqlite_file_is_refused(
         assert done.returncode == 2
         line = refusal(done.stderr)
         assert "PostgreSQL" in line and "bot.sqlite3" in line
-        assert line.startswith("aiguillage : un autre processus du bot utilise déjà la base SQLite")
+        assert line.startswith("aiguillage\u00a0: un autre processus du bot utilise déjà la base")
         assert not any(w.caller == "second" for w in tg.polls)  # it never polled
 
         await start_and_greet([tg.user("Alice")])  # the first one still answers
