@@ -7,7 +7,7 @@ under it). The server drops the lock with the session: at once when the
 process dies (the kernel closes its socket) or when an administrator ends the
 backend; within `IDLE_SESSION` seconds when the process is cut off
 (``idle_session_timeout``; TCP keepalives as a second net). The others try again
-every `CHECK_EVERY` seconds, so a role changes hands within 10 s.
+every `TRY_EVERY` seconds, so a role changes hands within 10 s.
 
 The holder checks its connection every `CHECK_EVERY` seconds (`SELECT 1`, at
 most `CHECK_TIMEOUT`) and listens for the connection closing. Either way, it
@@ -44,20 +44,22 @@ TELEGRAM_POLL = "telegram-poll"
 MATRIX_SYNC = "matrix-sync"
 SCHEDULER = "scheduler"
 
-# Seconds. Every process checks its lock connection this often, trying the
-# roles it does not hold...
+# Seconds. A holder of every role checks its lock connection this often...
 CHECK_EVERY = 1.5
-# ...and a holder gives its roles up when a check takes longer than this,
+# ...a process that misses a role tries it this often (one cheap query),
+TRY_EVERY = 1.0
+# and a holder gives its roles up when a check takes longer than this,
 CHECK_TIMEOUT = 1.5
 # or when its last good check was sent longer ago than this (its loop was held
 # up: the server may have ended the session meanwhile).
 LEASE = 5.0
 # The server ends a lock session idle this long (a holder cut off from it):
 # longer than LEASE, so the holder has stopped first. A cut holder's roles are
-# free IDLE_SESSION after its last check, taken CHECK_EVERY + FENCE later at most.
+# free IDLE_SESSION after its last check, taken TRY_EVERY + FENCE later at most.
 IDLE_SESSION = 6.5
-# A winner waits this long before starting the role.
-FENCE = 1.0
+# A winner waits this long before starting the role: the previous holder hears
+# of its closed connection in milliseconds (a frozen one has stopped long before).
+FENCE = 0.5
 # Between two attempts to connect when PostgreSQL does not answer.
 RECONNECT = 2.0
 # Server-side settings of the lock session; each is tried, and one this server
@@ -151,7 +153,8 @@ class Leadership:
                 if self._connection is None:
                     await self._connect()
                 await self._tick()
-                await _until(self._closed, CHECK_EVERY)
+                every = CHECK_EVERY if len(self.held) == len(self.roles) else TRY_EVERY
+                await _until(self._closed, every)
                 if self._closed.is_set():
                     raise ConnectionError("lock connection closed")
             except asyncio.CancelledError:
