@@ -22,6 +22,7 @@ from bot.assignment.person import PersonDesk
 from bot.assignment.rooms import Rooms
 from bot.catalog.index_cache import cache_folder
 from bot.catalog.service import MatchIndexCache
+from bot.config.cluster import process_name
 from bot.config.followup import CoordinatorsConfig
 from bot.config.load import Config, ConfigError, require_token
 from bot.config.matrix import MatrixConfig
@@ -38,6 +39,8 @@ from bot.reports.digest import WeeklyDigest
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.core import Runtime
 from bot.runtime.flood import FloodGate
+from bot.runtime.leadership import MATRIX_SYNC, TELEGRAM_POLL, Leadership, Role
+from bot.runtime.roles import matrix_role, scheduler_role, telegram_role
 from bot.transports.console.chat import TRANSPORT as CONSOLE
 from bot.transports.console.chat import ConsoleScreen, ConsoleSender, ConsoleTransport
 from bot.transports.http.health import Health, check
@@ -191,6 +194,8 @@ class BotService:
         # rate_limit=False (tests against an unlimited fake) also drops the pacing.
         self.pacer = pacer or (Pacer() if rate_limit else NoPacing())
         self.tasks: list[asyncio.Task[None]] = []
+        # What one process runs for all (bot/runtime/roles.py), started by `leadership`.
+        self.roles: list[Role] = []
         # Telegram's webhook ([telegram] mode = "webhook") and the HTTP server
         # ([http] listen) that receives it and answers /healthz and /metrics.
         self.webhook: TelegramWebhook | None = None
@@ -259,6 +264,7 @@ class BotService:
         )
         self.digest.start(self.scheduler.scheduler)
         self.tasks = []
+        self.roles = [scheduler_role(self.scheduler, self.retention, self.digest)]
         if application is not None:
             self.transport = TelegramTransport(
                 self.config.telegram, application, self.runtime, self.dispatcher.kick
@@ -270,18 +276,23 @@ class BotService:
                     self.transport, telegram.webhook_url, telegram.webhook_secret
                 )
             else:
-                self.tasks.append(asyncio.create_task(self.transport.poll(), name="telegram-poll"))
+                self.roles.append(telegram_role(self.transport, self.polls))
         if side is not None:
             await self.start_matrix(side)
-        self.scheduler.start()
+        self.scheduler.start(paused=True)
+        self.leadership = Leadership(self.db, process_name(self.config.cluster), self.roles)
+        self.metrics.leadership = self.leadership
+        await self.leadership.begin()
         self.tasks += [
             asyncio.create_task(self.dispatcher.run(), name="outbox"),
-            asyncio.create_task(self.scheduler.run(), name="nudges"),
-            asyncio.create_task(self.retention.run(), name="privacy"),
-            asyncio.create_task(self.digest.run(), name="digest"),
+            asyncio.create_task(self.leadership.run(), name="leadership"),
         ]
         await self.start_http()
         log.info("bot started")
+
+    def polls(self) -> bool:
+        """This process may call getUpdates now."""
+        return self.leadership.holds(TELEGRAM_POLL)
 
     async def start_http(self) -> None:
         """The server first, then setWebhook: Telegram may call at once."""
@@ -301,8 +312,14 @@ class BotService:
             await self.webhook.register()
 
     async def health(self) -> Health:
-        matrix = self.matrix.health() if self.matrix is not None else None
-        return await check(self.db, self.tasks, matrix)
+        # Only the process that syncs knows how the homeserver answers.
+        syncing = self.matrix is not None and self.leadership.holds(MATRIX_SYNC)
+        matrix = self.matrix.health() if self.matrix is not None and syncing else None
+        tasks = [*self.tasks, *self.leadership.tasks()]
+        health = await check(self.db, tasks, matrix)
+        health.body["process"] = self.leadership.process
+        health.body["roles"] = sorted(self.leadership.held)
+        return health
 
     async def start_matrix(self, side: AssignmentSide) -> None:
         desk = MeteredDesk(
@@ -326,25 +343,25 @@ class BotService:
             coordinators=self.config.coordinators.matrix_ids,
         )
         await self.matrix.start()
-        self.tasks += [
-            asyncio.create_task(self.matrix.run_sync(), name="matrix-sync"),
-            asyncio.create_task(self.matrix.run_ticks(), name="matrix-ticks"),
-        ]
+        self.roles.append(matrix_role(self.matrix))
 
     async def wait(self, stop: asyncio.Event) -> None:
-        """Until `stop` is set; re-raises if polling or delivery died."""
+        """Until `stop` is set; re-raises if polling or delivery died. The roles'
+        tasks come and go (bot/runtime/leadership.py): looked at every second."""
         stopper = asyncio.create_task(stop.wait())
         try:
-            done, _ = await asyncio.wait(
-                [*self.tasks, stopper], return_when=asyncio.FIRST_COMPLETED
-            )
+            while not stopper.done():
+                watched = [t for t in (*self.tasks, *self.leadership.tasks()) if not t.done()]
+                await asyncio.wait(
+                    [*watched, stopper], timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in watched:
+                    if task.done() and not task.cancelled():
+                        error = task.exception()
+                        if error is not None:
+                            raise error
         finally:
             stopper.cancel()
-        for task in done:
-            if task is not stopper and not task.cancelled():
-                error = task.exception()
-                if error is not None:
-                    raise error
 
     async def stop(self) -> None:
         # The outbox and the nudge worker finish the unit of work in hand first:
@@ -353,13 +370,10 @@ class BotService:
         # Webhook calls in hand finish their unit of work before the server closes.
         if self.http is not None:
             await self.http.stop()
-        self.scheduler.stop()
-        self.retention.stop()
-        self.digest.stop()
         self.dispatcher.stop()
-        graceful = [
-            t for t in self.tasks if t.get_name() in ("outbox", "nudges", "privacy", "digest")
-        ]
+        # The scheduler's loops finish their work in hand; then the roles' lock goes.
+        await self.leadership.stop(grace=10)
+        graceful = [t for t in self.tasks if t.get_name() == "outbox"]
         if graceful:
             await asyncio.wait(graceful, timeout=10)
         for task in self.tasks:

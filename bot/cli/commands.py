@@ -9,7 +9,8 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.cli.catalog import add_catalog_commands, run_catalog_command
@@ -157,6 +158,33 @@ async def db_current(config: Config) -> int:
     return 0
 
 
+@contextmanager
+def sole_bot_on_sqlite(config: Config) -> Iterator[None]:
+    """`run` and `chat` write as a bot does: on SQLite, one such process per file
+    (bot/runtime/leadership.py, `SqliteLock`), refused before anything is written.
+    The other commands (backup, report, privacy, catalog…) take SQLite's own
+    locks, transaction by transaction, and work beside a running bot."""
+    from storage.db import is_sqlite
+
+    if not is_sqlite(config.database.url):
+        yield
+        return
+    from bot.app import check_sqlite_folder
+    from bot.runtime.leadership import SqliteInUse, SqliteLock
+    from storage.backup import sqlite_path
+
+    check_sqlite_folder(config)
+    lock = SqliteLock(sqlite_path(config.database.url))
+    try:
+        lock.acquire()
+    except SqliteInUse as exc:
+        raise Refused(msg("cli.sqlite_in_use", path=str(exc.path))) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(only_match=given[:1] == ["match"]).parse_args(given)
@@ -172,16 +200,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.app import run_bot
 
             require_token(config)  # before touching the database
-            from bot.backup import refuse_empty_start
+            with sole_bot_on_sqlite(config):
+                from bot.backup import refuse_empty_start
 
-            refuse_empty_start(config)  # before the starter catalog fills it
-            asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=False))
-            asyncio.run(run_bot(config))
+                refuse_empty_start(config)  # before the starter catalog fills it
+                asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=False))
+                asyncio.run(run_bot(config))
         elif args.command == "chat":
             from bot.app import run_chat
 
-            asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=True))
-            asyncio.run(run_chat(config))
+            with sole_bot_on_sqlite(config):
+                asyncio.run(prepare_catalog(config, include_demo_aiguilleurs=True))
+                asyncio.run(run_chat(config))
         elif args.command in ("catalog", "match"):
             return run_catalog_command(args, config, cli_locale())
         elif args.command == "privacy":

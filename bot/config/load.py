@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.config.cluster import CLUSTER_KEYS, ClusterConfig, parse_cluster
 from bot.config.errors import ConfigError
 from bot.config.followup import SECTION_KEYS as FOLLOWUP_SECTIONS
 from bot.config.followup import (
@@ -77,6 +78,8 @@ class Config:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     # The report's roadmap milestones and the weekly digest ([report]).
     report: ReportConfig = field(default_factory=ReportConfig)
+    # This process's name among several on one PostgreSQL ([cluster]).
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     # One line each, said at start: old setting names that were read (see RENAMED).
     notices: tuple[Msg, ...] = ()
 
@@ -101,6 +104,7 @@ SCHEMA: Mapping[str, Mapping[str, type | tuple[type, ...]]] = {
     "matrix": MATRIX_KEYS,
     "privacy": PRIVACY_KEYS,
     "report": REPORT_KEYS,
+    "cluster": CLUSTER_KEYS,
 }
 ENVIRONMENT = {
     "AIGUILLAGE_TELEGRAM_TOKEN": ("telegram", "token"),
@@ -272,6 +276,7 @@ def load_config(
         http=http,
         privacy=privacy,
         report=report,
+        cluster=parse_cluster(raw.get("cluster", {})),
         notices=notices,
     )
 

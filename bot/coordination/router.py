@@ -90,14 +90,21 @@ class AdminDesk:
         locale_hint: str | None,
         event: Event,
         source_message: str | None = None,
+        pending_possible: bool | None = None,
     ) -> AdminAnswer | None:
-        """None when the update is not a coordination matter."""
+        """None when the update is not a coordination matter. `pending_possible`:
+        False when the caller knows nobody in the chat has an action pending (the
+        chat's row says so), which spares the question."""
         now = self.clock.now()
         if isinstance(event, Choice) and event.data.startswith(contact_requests.PREFIX):
             return await self.contact_press(
                 uow, transport, address, sender_id, sender_name, locale_hint, event, source_message
             )
-        pending = await uow.coordination.pending(transport, address, sender_id, now)
+        pending = (
+            await uow.coordination.pending(transport, address, sender_id, now)
+            if pending_possible is not False
+            else None
+        )
         parsed: Parsed | Misused | None = None
         match event:
             case Command(name=name, args=args):

@@ -117,14 +117,22 @@ class FollowupRuntime:
     # -- what the dialog gets to know -----------------------------------------------
 
     async def view(
-        self, uow: UnitOfWork, transport: str, address: str, event: Event
+        self,
+        uow: UnitOfWork,
+        transport: str,
+        address: str,
+        event: Event,
+        *,
+        awaiting_text: bool | None = None,
     ) -> NudgeView | None:
+        """The nudge this event concerns. `awaiting_text`: whether one of the chat's
+        nudges waits for typed text, when the caller knows it (the chat's row)."""
         row: Nudge | None = None
         if isinstance(event, Choice) and event.data.startswith(f"{PREFIX}:"):
             number = event.data.split(":")[1]
             if number.isdigit():
                 row = await uow.nudges.of_chat(int(number), transport, address)
-        elif isinstance(event, Text):
+        elif isinstance(event, Text) and awaiting_text is not False:
             row = await uow.nudges.awaiting_text(transport, address)
         if row is None:
             return None
@@ -265,13 +273,22 @@ class FollowupRuntime:
     # -- a person who had blocked the bot writes again ---------------------------------
 
     async def resume_blocked(
-        self, uow: UnitOfWork, transport: str, address: str, now: datetime
+        self,
+        uow: UnitOfWork,
+        transport: str,
+        address: str,
+        now: datetime,
+        *,
+        blocked: bool | None = None,
     ) -> None:
-        """Called for every message a person sends (one indexed query): if their
-        follow-up was stopped because they had blocked the bot, it starts again —
-        the refused question first, `RESUME_DELAY` from now, the later ones
-        keeping their spacing — the flag goes, and whoever was told is told."""
-        if not await uow.nudges.any_blocked(transport, address):
+        """Called for every message a person sends: if their follow-up was stopped
+        because they had blocked the bot, it starts again — the refused question
+        first, `RESUME_DELAY` from now, the later ones keeping their spacing — the
+        flag goes, and whoever was told is told. `blocked`: whether any was, when the
+        caller knows it (the chat's row carries it); else one indexed query."""
+        if blocked is None:
+            blocked = await uow.nudges.any_blocked(transport, address)
+        if not blocked:
             return
         rows = await uow.nudges.blocked_of_chat(transport, address)
         by_case: dict[int, list[Nudge]] = {}

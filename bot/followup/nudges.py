@@ -230,7 +230,9 @@ class NudgeScheduler:
     def kick(self) -> None:
         self._wake.set()
 
-    def start(self) -> None:
+    def start(self, paused: bool = False) -> None:
+        """`paused`: nothing wakes until `scheduler.resume()` (the process that
+        holds the scheduler role, bot/runtime/roles.py)."""
         self.scheduler.add_job(
             self.kick,
             "interval",
@@ -239,7 +241,7 @@ class NudgeScheduler:
             coalesce=True,
             max_instances=1,
         )
-        self.scheduler.start()
+        self.scheduler.start(paused=paused)
 
     def arm(self, due: datetime | None) -> None:
         """A date job at `due` (domain time, mapped onto the wall clock, so a

@@ -144,14 +144,26 @@ class Runtime:
     async def _handle(self, uow: UnitOfWork, incoming: Incoming, limited: bool = False) -> Handled:
         now = self.clock.now()
         await uow.inbox.claim(incoming.transport, incoming.update_key, now)
+        # Loaded before the coordination commands, which never touch it: it says
+        # whether the follow-up was stopped by a block, the question below.
+        # (Its answers to the questions of this update are read as they stand at
+        # its start: nothing before `step` changes them.)
+        row = await uow.conversations.for_update(incoming.transport, incoming.address)
         if limited:
             # After the claim: a redelivered duplicate takes no token.
             sender = f"{incoming.transport}:{incoming.sender_id}"
             verdict = self.flood.check(sender, incoming.update_key, now)
             if verdict is not Verdict.ADMIT:
-                return await self.refuse(uow, incoming, verdict)
+                return await self.refuse(uow, incoming, verdict, row)
             # A person who had blocked the bot writes again: their follow-up resumes.
-            await self.followup.resume_blocked(uow, incoming.transport, incoming.address, now)
+            # (Without a chat row, nudges may outlive a forgotten conversation: asked.)
+            await self.followup.resume_blocked(
+                uow,
+                incoming.transport,
+                incoming.address,
+                now,
+                blocked=row.nudges_blocked if row is not None else None,
+            )
         if self.admin is not None:
             answered = await self.admin.from_chat(
                 uow,
@@ -162,13 +174,13 @@ class Runtime:
                 locale_hint=incoming.locale_hint,
                 event=incoming.event,
                 source_message=incoming.source_message,
+                pending_possible=row.pending_action if row is not None else None,
             )
             if answered is not None:
                 return Handled(toast=answered.toast, queued=answered.queued)
-        row = await uow.conversations.for_update(incoming.transport, incoming.address)
         state = State.from_json(row.state) if row is not None else None
         person_id = row.person_id if row is not None else None
-        ctx = await self.context(uow, person_id, incoming)
+        ctx = await self.context(uow, person_id, incoming, row)
         event = incoming.event
         if isinstance(event, Choice) and event.message is None and incoming.source_message:
             # Which message the button is on: the summary is later edited in place.
@@ -222,13 +234,14 @@ class Runtime:
         )
         return Handled(toast=shown_toast, queued=queued)
 
-    async def refuse(self, uow: UnitOfWork, incoming: Incoming, verdict: Verdict) -> Handled:
+    async def refuse(
+        self, uow: UnitOfWork, incoming: Incoming, verdict: Verdict, row: ChatRow | None
+    ) -> Handled:
         """A flooded update: claimed, not read. The first of an episode queues one
         warning saying so; a button press gets a short toast (its spinner must stop)."""
         is_press = isinstance(incoming.event, Choice)
         if verdict is Verdict.DROP and not is_press:
             return Handled(flooded=True)
-        row = await uow.conversations.for_update(incoming.transport, incoming.address)
         locale = State.from_json(row.state).locale if row else supported(incoming.locale_hint)
         queued = 0
         if verdict is Verdict.WARN:
@@ -262,22 +275,32 @@ class Runtime:
             now=self.clock.now(),
         )
 
-    async def context(self, uow: UnitOfWork, person_id: int | None, incoming: Incoming) -> Context:
+    async def context(
+        self, uow: UnitOfWork, person_id: int | None, incoming: Incoming, row: ChatRow | None
+    ) -> Context:
         """What the step may look at: the person's cases (one query), their
-        pending nudge, who holds their case."""
+        pending nudge, who holds their case. What the chat's `row` already says
+        spares a query: no nudge waiting for text, no case (then none to list and
+        none held by an aiguilleur)."""
+        # A person without a case: no cases to list, none held by an aiguilleur.
+        with_case = person_id if row is None or row.has_cases is not False else None
         ctx = Context(
             now=self.clock.now(),
             locale_hint=incoming.locale_hint,
             nudge=await self.followup.view(
-                uow, incoming.transport, incoming.address, incoming.event
+                uow,
+                incoming.transport,
+                incoming.address,
+                incoming.event,
+                awaiting_text=row.nudge_awaits_text if row is not None else None,
             ),
             relay=(
-                await self.desk.relay_view(uow, person_id)
-                if self.desk is not None and person_id is not None
+                await self.desk.relay_view(uow, with_case)
+                if self.desk is not None and with_case is not None
                 else None
             ),
         )
-        return await self.with_cases(uow, ctx, person_id) if person_id is not None else ctx
+        return await self.with_cases(uow, ctx, with_case) if with_case is not None else ctx
 
     async def with_cases(self, uow: UnitOfWork, ctx: Context, person_id: int | None) -> Context:
         cases: tuple[Case, ...] = ()

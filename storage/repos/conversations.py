@@ -11,12 +11,31 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from storage.models.core import Conversation
+from storage.models.core import Case, Conversation
+from storage.repos.coordination import ANY_PENDING_IN_CHAT
+from storage.repos.nudges import ANY_AWAITING_TEXT, ANY_BLOCKED
 from storage.session import DbSession, inserted_id, table_of
 
 _TABLE = table_of(Conversation)
+# Correlated with the chat's row: whether its person has any case (Core columns, as in
+# storage/repos/nudges.py's).
+_CASES = table_of(Case)
+_ANY_CASE = select(_CASES.c.id).where(_CASES.c.person_id == _TABLE.c.person_id).limit(1)
 _FOR_UPDATE = (
-    select(_TABLE.c.id, _TABLE.c.person_id, _TABLE.c.state)
+    # Four questions ride along with the row, each an indexed EXISTS: every update
+    # asked them in statements of their own, each costing as much as the row's, and
+    # their answer is "no" for most chats (no blocked follow-up, no nudge waiting for
+    # text, no case yet during an intake, no coordination command half-way), which
+    # spares the queries that follow.
+    select(
+        _TABLE.c.id,
+        _TABLE.c.person_id,
+        _TABLE.c.state,
+        ANY_BLOCKED.exists().label("nudges_blocked"),
+        ANY_AWAITING_TEXT.exists().label("nudge_awaits_text"),
+        _ANY_CASE.exists().label("has_cases"),
+        ANY_PENDING_IN_CHAT.exists().label("pending_action"),
+    )
     .where(
         _TABLE.c.transport == bindparam("transport"),
         _TABLE.c.address == bindparam("address"),
@@ -37,11 +56,19 @@ _SAVE = (
 
 @dataclass(frozen=True, slots=True)
 class ChatRow:
-    """A chat's row as loaded: its id, person and dialog state (JSON)."""
+    """A chat's row as loaded: its id, person and dialog state (JSON), and what the
+    update will ask next (None: not known, ask): whether some of its nudges were
+    stopped because the person blocked the bot, whether one waits for typed text
+    (`NudgesRepo.awaiting_text`), whether its person has any case, whether anyone
+    in it has a coordination action pending (`CoordinationRepo.pending`)."""
 
     id: int
     person_id: int | None
     state: dict[str, Any]
+    nudges_blocked: bool | None = None
+    nudge_awaits_text: bool | None = None
+    has_cases: bool | None = None
+    pending_action: bool | None = None
 
 
 class ConversationsRepo:
@@ -55,7 +82,17 @@ class ConversationsRepo:
             _FOR_UPDATE, {"transport": transport, "address": address}
         )
         found = result.first()
-        return ChatRow(found.id, found.person_id, found.state) if found is not None else None
+        if found is None:
+            return None
+        return ChatRow(
+            found.id,
+            found.person_id,
+            found.state,
+            nudges_blocked=bool(found.nudges_blocked),
+            nudge_awaits_text=bool(found.nudge_awaits_text),
+            has_cases=bool(found.has_cases),
+            pending_action=bool(found.pending_action),
+        )
 
     async def save(
         self,

@@ -23,6 +23,16 @@ _ANY_PENDING = select(_PENDING_TABLE.c.expires_at).where(
     _PENDING_TABLE.c.address == bindparam("address"),
     _PENDING_TABLE.c.actor == bindparam("actor"),
 )
+# Whether anyone in a chat has a pending action: the chat's row carries it
+# (storage/repos/conversations.py), so that most updates skip `pending`.
+ANY_PENDING_IN_CHAT = (
+    select(_PENDING_TABLE.c.actor)
+    .where(
+        _PENDING_TABLE.c.transport == bindparam("transport"),
+        _PENDING_TABLE.c.address == bindparam("address"),
+    )
+    .limit(1)
+)
 
 
 class CoordinationRepo:

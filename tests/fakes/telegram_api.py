@@ -61,6 +61,7 @@ __all__ = [
     "FakeTelegram",
     "FakeUser",
     "InMemoryRequest",
+    "PollWindow",
     "parse_entities",
 ]
 
@@ -124,6 +125,19 @@ def _utf16_units(c: int) -> int:
     if not _is_first_unit(c):
         return 0
     return 2 if c >= 0xF0 else 1
+
+
+_CONTINUATION_BYTES = bytes(range(0x80, 0xC0))
+_FOUR_BYTE_LEADS = bytes(range(0xF0, 0x100))
+_MARKUP = re.compile(rb"[&<]")
+
+
+def _utf16_units_of(data: bytes, start: int, stop: int) -> int:
+    """`_utf16_units` summed over ``data[start:stop]``: one unit per first byte, two
+    for the first byte of a four-byte sequence."""
+    chunk = data[start:stop]
+    firsts = len(chunk.translate(None, _CONTINUATION_BYTES))
+    return firsts + len(chunk) - len(chunk.translate(None, _FOUR_BYTE_LEADS))
 
 
 class _Bytes:
@@ -246,8 +260,14 @@ def _parse_html(source: str) -> tuple[str, list[JSON]]:
                 i = end - 1
                 continue
         if c != ord("<"):
-            utf16 += _utf16_units(c)
-            out.append(c)
+            # Plain text up to the next "&" or "<" is copied and counted at once: a
+            # byte-by-byte loop made the fake's parsing cost more than the bot's work
+            # in bench/intake.py. Same count as `_utf16_units` byte by byte.
+            found = _MARKUP.search(text.data, i + 1)
+            stop = found.start() if found else text.n
+            out += text.data[i:stop]
+            utf16 += _utf16_units_of(text.data, i, stop)
+            i = stop - 1
             continue
 
         begin = i
@@ -855,6 +875,22 @@ class ApiCall:
     at: float
 
 
+@dataclass
+class PollWindow:
+    """One `getUpdates` call as the server saw it: from the request's arrival to its answer,
+    or to the moment its client went away (a cancelled long poll). `caller` is the path prefix
+    of `FakeTelegram.base_url_for` ("" for `base_url`): which bot process asked."""
+
+    caller: str
+    started: float  # time.monotonic()
+    ended: float | None = None
+    status: int = 0  # 0: the client went away before the answer
+
+    def overlaps(self, other: PollWindow) -> bool:
+        end, other_end = self.ended or math.inf, other.ended or math.inf
+        return self.started < other_end and other.started < end
+
+
 # ---------------------------------------------------------------------------------------------
 # Internal state
 # ---------------------------------------------------------------------------------------------
@@ -1087,6 +1123,8 @@ class FakeTelegram:
         self.clock = clock
         self.stats = FakeStats()
         self.calls: deque[ApiCall] = deque(maxlen=max_recorded_calls)
+        # Every getUpdates call over HTTP, with who made it (see `base_url_for`).
+        self.polls: list[PollWindow] = []
         self.webhook: JSON = {"url": ""}
         # Webhook delivery (see route_webhook): where HTTPS calls really go, and
         # (update_id, HTTP status or 0 when unreachable) for each attempt.
@@ -1151,6 +1189,7 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_route("*", "/{caller}/bot{token}/{method}", self._handle_api)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
         self._runner = web.AppRunner(
             app, handle_signals=False, access_log=None, handler_cancellation=True,
@@ -1180,6 +1219,11 @@ class FakeTelegram:
     def base_url(self) -> str:
         """For ``ApplicationBuilder.base_url`` / ``Bot(base_url=...)`` (PTB appends the token)."""
         return f"http://127.0.0.1:{self.port}/bot"
+
+    def base_url_for(self, caller: str) -> str:
+        """A base URL naming its caller (one per bot process sharing this fake): the same API,
+        and `polls` says which caller each getUpdates came from."""
+        return f"http://127.0.0.1:{self.port}/{caller}/bot"
 
     @property
     def base_file_url(self) -> str:
@@ -1607,7 +1651,18 @@ class FakeTelegram:
         entry = self._methods.get(request.match_info["method"].lower())
         if entry is None:
             return _error_response(404, "Not Found")
-        status, body = await self._run(entry, self._read_params(request), request.content_type)
+        if entry[0] != "getUpdates":
+            status, body = await self._run(entry, self._read_params(request), request.content_type)
+            return _json_response(status, body)
+        window = PollWindow(request.match_info.get("caller", ""), time.monotonic())
+        self.polls.append(window)
+        try:
+            status, body = await self._run(entry, self._read_params(request), request.content_type)
+            window.status = status
+        finally:
+            # Also when the client goes away: the server cancels the handler
+            # (handler_cancellation), and the long poll ends there.
+            window.ended = time.monotonic()
         return _json_response(status, body)
 
     async def _run(

@@ -157,6 +157,53 @@ def test_parse_entities_reports_utf16_offsets() -> None:
     ]
 
 
+# Tricky UTF-16 counting (emoji with modifiers, flags, astral letters, accents, entities,
+# nested tags): the entities expected are what the byte-by-byte parser gave before plain
+# text was counted in runs, each with the text it covers cut by UTF-16 units.
+HTML_UTF16_CASES = [
+    (
+        "😀 <b>é<i>👍🏽 ça</i> va</b> &lt;3 &amp; &#128512;<u>x</u>",
+        "😀 é👍🏽 ça va <3 & 😀x",
+        [("bold", 3, 11, "é👍🏽 ça va"), ("italic", 4, 7, "👍🏽 ça"), ("underline", 22, 1, "x")],
+    ),
+    (
+        "<b>Aiguillage</b> — Café « Le Fil » : 🇫🇷 <i>tiers-lieu</i>\n"
+        "<a href='https://ex.org/é'>lien 🔗</a> & fin",
+        "Aiguillage — Café « Le Fil » : 🇫🇷 tiers-lieu\nlien 🔗 & fin",
+        [
+            ("bold", 0, 10, "Aiguillage"),
+            ("italic", 36, 10, "tiers-lieu"),
+            ("text_link", 47, 7, "lien 🔗"),
+        ],
+    ),
+    (
+        "&bogus; 🎉<s>𝒳𝒴</s>\u00a0<code>a&lt;b</code>"
+        '<pre><code class="language-py">π = 3</code></pre>',
+        "&bogus; 🎉𝒳𝒴\u00a0a<bπ = 3",
+        [("strikethrough", 10, 4, "𝒳𝒴"), ("code", 15, 3, "a<b"), ("pre", 18, 5, "π = 3")],
+    ),
+    (
+        "<blockquote expandable>ligne 1\nligne 2 ✅</blockquote><tg-spoiler>secret 🤫</tg-spoiler>",
+        "ligne 1\nligne 2 ✅secret 🤫",
+        [("expandable_blockquote", 0, 17, "ligne 1\nligne 2 ✅"), ("spoiler", 17, 9, "secret 🤫")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "plain", "expected"), HTML_UTF16_CASES)
+def test_html_entity_offsets_count_utf16_units(
+    source: str, plain: str, expected: list[tuple[str, int, int, str]]
+) -> None:
+    text, entities = parse_entities(source, "HTML")
+    assert text == plain
+    assert [(e["type"], e["offset"], e["length"]) for e in entities] == [
+        (kind, offset, length) for kind, offset, length, _ in expected
+    ]
+    units = text.encode("utf-16-le")
+    for _, offset, length, covered in expected:
+        assert units[2 * offset : 2 * (offset + length)].decode("utf-16-le") == covered
+
+
 async def test_unknown_chat_and_blocked_user(tg: FakeTelegram, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(424242, "hello?")

@@ -13,6 +13,9 @@ async def test_intake_bench_smoke() -> None:
     assert run.misses == 0  # the scripts still match the flow's buttons
     assert extra["cases"] == 3
     assert run.updates == len(run.latencies) == 3 * 17
+    # CPU time of the run, for the load-independent ratio: positive, and no more than
+    # the wall time allows on the one thread the bot runs on (plus clock granularity).
+    assert 0 < run.cpu_s <= run.wall_s + 0.05
     assert drain >= 0 and 0 < run.pct(0.5) <= run.pct(0.99)
     # Every reply went out: one sendMessage or edit per queued payload at least.
     assert extra["api_calls"].get("sendMessage", 0) >= 3 * 10
@@ -21,7 +24,7 @@ async def test_intake_bench_smoke() -> None:
 
 async def test_durable_echo_baseline_and_memory_child_smoke() -> None:
     echo = await durable_echo_run(20, 4)
-    assert echo.updates == 20 and echo.rate > 0
+    assert echo.updates == 20 and echo.rate > 0 and echo.cpu_rate > 0
     memory = await memory_child(16)
     assert memory["conversations"] == 16
     assert memory["misses"] == 0
@@ -30,7 +33,7 @@ async def test_durable_echo_baseline_and_memory_child_smoke() -> None:
 
 def test_the_median_run_is_reported() -> None:
     """Repeats on a shared machine: neither the luckiest nor the unluckiest run."""
-    runs = [Run(100, wall, []) for wall in (1.0, 4.0, 2.0)]
+    runs = [Run(100, wall, [], cpu_s=wall / 2) for wall in (1.0, 4.0, 2.0)]
     assert median_run(runs, lambda r: r.rate).wall_s == 2.0
     assert median_run(runs[:2], lambda r: r.rate).wall_s == 4.0  # the lower of two
     assert median_run(runs[:1], lambda r: r.rate) is runs[0]

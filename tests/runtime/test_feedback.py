@@ -63,7 +63,7 @@ async def test_every_fed_back_event_is_replayed_once_in_order(
 
     monkeypatch.setattr(bot.runtime.core, "step", recording_step)
     runtime = ConsentFeedsBackTwo(database, FakeClock(T0))
-    await runtime.handle(incoming(1, Command(name="start", args=())))
+    await runtime.handle(incoming(1, Command(name="start")))
     stepped.clear()
 
     consent = Text(text="oui")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage.db import Database
+from storage.repos.conversations import ChatRow
 from storage.repos.inbox import DuplicateUpdate
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -86,3 +87,69 @@ async def test_outbox_keeps_order_per_chat_and_holds_a_delayed_chat(database: Da
         assert [row.payload["n"] for row in due] == [3]
         later = await uow.outbox.due("telegram", NOW + timedelta(seconds=31))
         assert [row.payload["n"] for row in later] == [1, 2, 3]
+
+
+async def test_a_chats_row_answers_what_each_update_would_ask(database: Database) -> None:
+    """The chat's row carries four answers (storage/repos/conversations.py) that the
+    runtime reads instead of asking: each agrees with the query it spares."""
+    chat = {"transport": "telegram", "address": "501"}
+
+    async def row_and_queries() -> tuple[ChatRow, tuple[bool, bool, bool, bool]]:
+        async with database.unit() as uow:
+            row = await uow.conversations.for_update(**chat)
+            assert row is not None
+            asked = (
+                await uow.nudges.any_blocked(**chat),
+                await uow.nudges.awaiting_text(**chat) is not None,
+                bool(await uow.cases.of_person(person_id)),
+                await uow.coordination.pending(**chat, actor="501", now=NOW) is not None,
+            )
+        return row, asked
+
+    async with database.unit() as uow:
+        person = await uow.people.record_consent(
+            transport="telegram", external_id="501", display_name="A", locale="fr", now=NOW
+        )
+        person_id = person.id
+        await uow.conversations.save(None, **chat, person_id=person_id, state={}, now=NOW)
+    row, asked = await row_and_queries()
+    assert (row.nudges_blocked, row.nudge_awaits_text, row.has_cases, row.pending_action) == (
+        False,
+        False,
+        False,
+        False,
+    )
+    assert asked == (False, False, False, False)
+
+    async with database.unit() as uow:
+        case = await uow.cases.create(person_id=person_id, locale="fr", sheet={}, now=NOW)
+        first, _pending = await uow.nudges.schedule(
+            case_id=case.id,
+            **chat,
+            locale="fr",
+            steps=[("j7", NOW), ("j30", NOW + timedelta(days=30))],
+            now=NOW,
+        )
+        await uow.nudges.mark_sent(first.id, now=NOW, escalate_at=NOW + timedelta(days=2))
+        await uow.coordination.set_pending(
+            **chat,
+            actor="501",
+            kind="inscription",
+            data={},
+            now=NOW,
+            expires_at=NOW + timedelta(hours=1),
+        )
+    row, asked = await row_and_queries()
+    assert (row.nudges_blocked, row.nudge_awaits_text, row.has_cases, row.pending_action) == (
+        False,
+        True,
+        True,
+        True,
+    )
+    assert asked == (False, True, True, True)
+
+    async with database.unit() as uow:
+        await uow.nudges.mark_blocked([first.id], now=NOW)
+    row, asked = await row_and_queries()
+    assert (row.nudges_blocked, row.nudge_awaits_text) == (True, False)
+    assert asked[:2] == (True, False)

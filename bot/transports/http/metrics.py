@@ -21,6 +21,7 @@ from typing import Any
 from bot.assignment.desk import MatrixDesk
 from bot.runtime.clock import Clock
 from bot.runtime.core import Handled, Incoming, Runtime
+from bot.runtime.leadership import Leadership
 from bot.transports.matrix.client import RoomEvent
 from bot.transports.matrix.sender import TRANSPORT as MATRIX
 from storage.db import Database
@@ -62,6 +63,8 @@ class Metrics:
             (transport, outcome): 0 for transport in transports for outcome in OUTCOMES
         }
         self.latency: dict[str, Histogram] = {transport: Histogram() for transport in transports}
+        # The roles this process holds or waits for (set once the bot has started).
+        self.leadership: Leadership | None = None
 
     def observe(self, transport: str, outcome: str, seconds: float) -> None:
         key = (transport, outcome)
@@ -94,6 +97,7 @@ class Metrics:
             labels = labels_of(transport=transport)
             lines.append(f"{name}_sum{labels} {number(histogram.total)}")
             lines.append(f"{name}_count{labels} {histogram.count}")
+        lines += self.render_roles()
         lines += [
             "# HELP aiguillage_database_up Whether the database answered this scrape.",
             "# TYPE aiguillage_database_up gauge",
@@ -109,6 +113,25 @@ class Metrics:
                 f"aiguillage_nudges_due {gauges.nudges_due}",
             ]
         return "\n".join(lines) + "\n"
+
+    def render_roles(self) -> list[str]:
+        leadership = self.leadership
+        if leadership is None:
+            return []
+        lines = [
+            "# HELP aiguillage_role_held Whether this process holds the role (1) or waits (0).",
+            "# TYPE aiguillage_role_held gauge",
+        ]
+        for role in sorted(leadership.roles):
+            held = 1 if leadership.holds(role) else 0
+            lines.append(f"aiguillage_role_held{labels_of(role=role)} {held}")
+        lines += [
+            "# HELP aiguillage_role_takeovers_total Times this process took the role.",
+            "# TYPE aiguillage_role_takeovers_total counter",
+        ]
+        for role, times in sorted(leadership.takeovers.items()):
+            lines.append(f"aiguillage_role_takeovers_total{labels_of(role=role)} {times}")
+        return lines
 
 
 async def read_gauges(db: Database, clock: Clock) -> Gauges:

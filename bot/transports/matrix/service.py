@@ -5,8 +5,12 @@ saved only after every event of a batch went through its unit of work. A crash
 in between replays the batch, and `processed_updates` drops what was done. The
 very first start skips history: only what happens after it is handled.
 
-Every start syncs once with full state (from the saved token): nio then knows
-every room again, which it needs to send into encrypted ones.
+Every start syncs once with full state (from the saved token) and handles
+nothing: nio then knows every room again, which it needs to send into encrypted
+ones. The process that holds the ``matrix-sync`` role (bot/runtime/roles.py)
+then runs `take_over` and the sync loop: from the saved token, the events are
+handled and the token moves on. Only one process syncs for the device:
+to-device messages (room keys) go to whoever syncs.
 """
 
 from __future__ import annotations
@@ -133,7 +137,15 @@ class MatrixService:
             joined = await self.client.join(room_id)
             if not isinstance(joined, JoinResponse):
                 log.warning("could not join configured room %s: %s", room_id, joined)
-        await self.sync_once(timeout_ms=0, full_state=True)
+        await self.sync_once(timeout_ms=0, full_state=True, handle=False)
+
+    async def take_over(self) -> None:
+        """Before `run_sync` in the role's holder: one sync from the token saved by
+        the last holder (this process's own may be ahead of what was handled),
+        handled; then the rooms missing."""
+        async with self.db.unit() as uow:
+            self.token = await uow.matrix.sync_token()
+        await self.sync_once(timeout_ms=0)
         await self.ensure_rooms()
 
     async def stop(self) -> None:
@@ -141,9 +153,12 @@ class MatrixService:
 
     # -- sync --------------------------------------------------------------------------
 
-    async def sync_once(self, timeout_ms: int | None = None, full_state: bool = False) -> int:
+    async def sync_once(
+        self, timeout_ms: int | None = None, full_state: bool = False, handle: bool = True
+    ) -> int:
         """One sync: invites, then each event in its own unit of work, then the
-        token. Returns how many events were handled (duplicates excluded)."""
+        token. Returns how many events were handled (duplicates excluded).
+        `handle` False: only nio learns the rooms and keys."""
         first = self.token is None
         response = await self.client.sync(
             timeout=self.config.sync_timeout * 1000 if timeout_ms is None else timeout_ms,
@@ -157,6 +172,8 @@ class MatrixService:
         self.membership.saw_sync()
         self.sync_failure = None
         await keep_keys(self.client)
+        if not handle:
+            return 0
         self.key_requests.take(response)
         await self.key_requests.answer(self.client, self.joined)
         for invite in invites(self.client, response):

@@ -473,15 +473,17 @@ class TelegramTransport:
         except TelegramError as exc:
             log.warning("deleteWebhook failed: %s", exc.message)
 
-    async def poll(self) -> None:
-        """Fetch, handle, then confirm by asking for the next offset."""
+    async def poll(self, held: Callable[[], bool] | None = None) -> None:
+        """Fetch, handle, then confirm by asking for the next offset. `held`
+        (several processes, bot/runtime/roles.py): asked before each
+        `getUpdates`; False ends the loop, another process may be polling."""
         bot = self.application.bot
         offset: int | None = None
         delay = 1.0
         pause = 1.0  # while the database is away
         timeout = self.config.poll_timeout
         await self.leave_webhook()
-        while True:
+        while held is None or held():
             try:
                 updates = await bot.get_updates(
                     offset=offset,

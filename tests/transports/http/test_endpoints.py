@@ -107,7 +107,7 @@ async def test_healthz_fails_when_polling_died(tg: FakeTelegram, bot: BotService
     assert (await healthz(bot))[0] == 200
     # The token is revoked with @BotFather: getUpdates answers 401 and polling stops.
     tg.token = "999999:revoked"
-    poll = next(task for task in bot.tasks if task.get_name() == "telegram-poll")
+    poll = next(task for task in bot.leadership.tasks() if task.get_name() == "telegram-poll")
     await asyncio.wait([poll], timeout=10)
     status, body = await healthz(bot)
     assert status == 503
