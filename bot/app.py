@@ -160,6 +160,7 @@ class BotService:
             pace=self.pacer.interval / 2,
         )
         self.dispatcher.on_blocked = self.nudges.contact_failed
+        self.dispatcher.on_resumed = self.metrics.count_resumed
         self.scheduler = NudgeScheduler(self.nudges, self.clock, self.config.followup.wake_interval)
         # The nightly retention purge ([privacy]), woken by the same APScheduler.
         self.retention = RetentionJob(self.db, self.clock, self.config.privacy)

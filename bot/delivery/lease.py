@@ -29,9 +29,12 @@ _LIVE: set[str] = set()
 
 def new_owner() -> str:
     """A name no other process, and no earlier incarnation of this one, has."""
-    owner = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def register(owner: str) -> None:
+    """The owner runs in this process (until `retire`)."""
     _LIVE.add(owner)
-    return owner
 
 
 def retire(owner: str) -> None:

@@ -463,6 +463,7 @@ class Dispatcher:
         self.clock = clock
         # This process's name on the rows it claims (hostname-pid-random).
         self.owner = owner or leases.new_owner()
+        leases.register(self.owner)
         self.lease = lease
         # SQLite runs one process at a time: any other owner is a dead one.
         self.single_process = db.dialect == "sqlite"
