@@ -142,6 +142,12 @@ class Lane:
     def paused(self) -> bool:
         return self.paused_until is not None and self.clock.now() < self.paused_until
 
+    def held_back(self) -> bool:
+        """Paused, or this process may not send on this transport now (see
+        `Dispatcher.may_send`)."""
+        may_send = self.dispatcher.may_send.get(self.transport)
+        return self.paused() or (may_send is not None and not may_send())
+
     async def deliver_due(self) -> int:
         """One pass, to its end: the conversations in hand finish, then what is
         due now is sent (tests, benches)."""
@@ -155,7 +161,7 @@ class Lane:
         chat) never holds the others, and its next rows are taken when it is
         done. Each conversation's rows in order, every send paced."""
         async with self.lock:
-            if self.paused() or self.stopping:
+            if self.held_back() or self.stopping:
                 return []
             if self.recovered_at is None:
                 await self.recover()
@@ -236,7 +242,7 @@ class Lane:
             async with self.gate:
                 while index < len(queue):
                     row = queue[index]
-                    if self.paused() or self.stopping:
+                    if self.held_back() or self.stopping:
                         break
                     if not self._lease_holds(until):
                         log.warning(
@@ -476,6 +482,10 @@ class Dispatcher:
         self.on_blocked: BlockedHook | None = None
         self.on_sent: dict[str, SentHook] = {}
         self.on_resumed: ResumedHook | None = None
+        # Per transport, whether this process may send on it now; absent: always.
+        # Matrix needs the process that syncs (room state, device keys): a lane
+        # elsewhere would take its rows only to be told "not ready".
+        self.may_send: dict[str, Callable[[], bool]] = {}
         self.stopping = False
         self._lanes: dict[str, Lane] = {}
 

@@ -273,3 +273,19 @@ async def test_rows_left_unsent_are_released(database: Database) -> None:
     assert await after.deliver_due() == 1
     assert [(o, t) for o, _, t in log] == [(ON_B, "x1"), (ON_B, "x2"), (ON_C, "x3")]
     assert resumed(metrics, "resent") == 0
+
+
+async def test_a_lane_this_process_may_not_send_on_claims_nothing(database: Database) -> None:
+    """`may_send` false (Matrix, in a process that does not sync): the rows are
+    left to the process that may send them, unleased."""
+    clock = FakeClock()
+    log: list[tuple[str, str, str]] = []
+    await queue(database, clock.now, "1", "x1")
+    syncing = False
+    follower = dispatcher(database, clock, Recorder(log, ON_A))
+    follower.may_send[TELEGRAM] = lambda: syncing
+    assert await follower.deliver_due() == 0
+    assert [(r.state, r.lease_owner) for r in await rows(database)] == [("pending", None)]
+    syncing = True
+    assert await follower.deliver_due() == 1
+    assert log == [(ON_A, "1", "x1")]
