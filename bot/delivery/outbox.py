@@ -244,14 +244,14 @@ class Lane:
                     row = queue[index]
                     if self.held_back() or self.stopping:
                         break
-                    if not self._lease_holds(until):
+                    result = await self._send(row, until)
+                    if result is None:
                         log.warning(
                             "%s delivery to %s stopped: its lease could not be renewed",
                             self.transport,
                             row.address,
                         )
                         break
-                    result = await self._send(row)
                     await self._record_surely(row, result)
                     index += 1
                     match result:
@@ -316,12 +316,16 @@ class Lane:
         if self.recovered_at is None or now - self.recovered_at >= every:
             await self.recover()
 
-    async def _send(self, row: OutboxMessage) -> SendResult:
+    async def _send(self, row: OutboxMessage, until: datetime) -> SendResult | None:
+        """The send's result; None, not sent: the lease may end before the send
+        would (checked after the pacer's wait, which can be long)."""
         try:
             payload = from_row(row.payload)
         except PayloadError as exc:
             return Failed(reason=str(exc))
         async with self.pacer.slot(f"{self.transport}:{row.address}", cost(payload)):
+            if not self._lease_holds(until):
+                return None
             try:
                 async with asyncio.timeout(self.dispatcher.send_timeout):
                     return await self.sender.send(row.address, payload)
@@ -419,11 +423,12 @@ class Lane:
                 began = loop.time()
                 try:
                     await self._upkeep()
-                    await self.start_due()
+                    started = await self.start_due()
                     # Kicked meanwhile: the next pass starts at once, whatever is due.
                     wait = 0.0 if self.wake.is_set() else await self.seconds_until_next()
-                    if wait == 0.0 and self.in_flight and not self.wake.is_set():
-                        # What is due is in hand; its end wakes the lane.
+                    if wait == 0.0 and (self.in_flight or not started) and not self.wake.is_set():
+                        # What is due is in hand, here (its end wakes the lane) or in
+                        # another process, or this process may not send it now.
                         wait = 1.0
                 except Exception:
                     log.exception("%s delivery pass failed; retrying shortly", self.transport)
