@@ -81,7 +81,12 @@ from bot.delivery.pacing import NoPacing  # noqa: E402
 from bot.followup.executor import FollowupRuntime  # noqa: E402
 from bot.runtime.clock import SystemClock  # noqa: E402
 from bot.transports.http.metrics import MeteredRuntime, Metrics  # noqa: E402
-from bot.transports.telegram.transport import TRANSPORT, TelegramTransport  # noqa: E402
+from bot.transports.telegram.transport import (  # noqa: E402
+    TRANSPORT,
+    TelegramSender,
+    TelegramTransport,
+    build_application,
+)
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models.core import Case, Conversation  # noqa: E402
@@ -260,17 +265,19 @@ async def start_intake_bot(data_dir: Path, tg: FakeTelegram) -> IntakeBot:
     await load_starter_catalog(db, include_demo_aiguilleurs=True)
     clock = SystemClock()
     followup = FollowupRuntime(config.followup, config.coordinators)
-    runtime = MeteredRuntime(db, clock, followup, metrics=Metrics([TRANSPORT]))
-    runtime.admin = coordination_desk(config, config.coordinators, clock)
-    dispatcher = Dispatcher(db, clock, {}, pacer=NoPacing())
-    transport = TelegramTransport(
-        TelegramConfig(token=TOKEN),
-        TOKEN,
-        runtime,
-        dispatcher,
-        requests=(InMemoryRequest(tg), InMemoryRequest(tg)),
+    runtime = MeteredRuntime(
+        db,
+        clock,
+        followup,
+        metrics=Metrics([TRANSPORT]),
+        admin=coordination_desk(config, config.coordinators, clock),
     )
-    dispatcher.senders[TRANSPORT] = transport.sender
+    telegram = TelegramConfig(token=TOKEN)
+    application = build_application(
+        telegram, TOKEN, requests=(InMemoryRequest(tg), InMemoryRequest(tg))
+    )
+    dispatcher = Dispatcher(db, clock, {TRANSPORT: TelegramSender(application)}, pacer=NoPacing())
+    transport = TelegramTransport(telegram, application, runtime, dispatcher.kick)
     await transport.application.initialize()
     await transport.register_commands()
     delivery = asyncio.create_task(dispatcher.run(), name="outbox")

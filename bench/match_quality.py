@@ -11,7 +11,9 @@ Sets:
 Figures per set: nDCG@5 (gain 2^grade − 1), P@3 (share of the first three
 places holding a relevant resource), proprietary resources in a top 3
 (intrusions), aiguilleur top-1 validity (held-out sets: the first proposed
-aiguilleur is one of ``aiguilleurs_valid``), catalog coverage (share of the
+aiguilleur is one of ``aiguilleurs_valid``), main-theme accuracy (held-out
+sets, requests with no ticked theme: the first inferred theme is the labelled
+``main_theme``; it decides the aiguilleur), catalog coverage (share of the
 catalog in some top 3) and the largest share of top-3 places held by one
 resource (anti-lock-in).
 
@@ -53,12 +55,15 @@ class Request:
     region: str | None
     grades: Mapping[str, int]
     valid_aiguilleurs: frozenset[str]
+    # The labelled main theme (held-out sets), or None.
+    main_theme: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
     resources: tuple[str, ...]
     aiguilleur: str | None
+    main_theme: str | None = None
 
 
 def load_catalog(path: Path) -> Catalog:
@@ -99,6 +104,7 @@ def heldout_requests(name: str) -> list[Request] | None:
             region=_region(r.get("region")),
             grades={str(k): int(v) for k, v in (r.get("relevant") or {}).items()},
             valid_aiguilleurs=frozenset(str(a) for a in r.get("aiguilleurs_valid") or ()),
+            main_theme=str(r["main_theme"]) if r.get("main_theme") else None,
         )
         for r in items
     ]
@@ -129,6 +135,7 @@ def engine(catalog: Catalog) -> Callable[[Request], Ranked]:
         return Ranked(
             resources=tuple(p.id for p in result.resources),
             aiguilleur=result.aiguilleurs[0].id if result.aiguilleurs else None,
+            main_theme=result.themes[0] if result.themes else None,
         )
 
     return run
@@ -166,7 +173,7 @@ def evaluate(
     catalog: Catalog, requests: Sequence[Request], ranker: Callable[[Request], Ranked]
 ) -> dict[str, float]:
     proprietary = {r.id for r in catalog.resources if not r.libre}
-    ndcgs, precisions, valid = [], [], []
+    ndcgs, precisions, valid, themes = [], [], [], []
     intrusions = 0
     places: Counter[str] = Counter()
     for request in requests:
@@ -178,12 +185,17 @@ def evaluate(
         places.update(top3)
         if request.valid_aiguilleurs:
             valid.append(float(ranked.aiguilleur in request.valid_aiguilleurs))
+        # Theme inference decides the aiguilleur: measured where the person
+        # ticked no theme ("je ne sais pas encore"), the only case it runs.
+        if request.main_theme and not request.themes:
+            themes.append(float(ranked.main_theme == request.main_theme))
     total_places = sum(places.values())
     return {
         "ndcg5": sum(ndcgs) / len(ndcgs),
         "p3": sum(precisions) / len(precisions),
         "intrusions": float(intrusions),
         "aiguilleur_top1": (sum(valid) / len(valid)) if valid else float("nan"),
+        "theme_top1": (sum(themes) / len(themes)) if themes else float("nan"),
         "coverage": len(places) / max(len(catalog.resources), 1),
         "top_share_max": (max(places.values()) / total_places) if total_places else 0.0,
         "requests": float(len(requests)),
@@ -216,12 +228,13 @@ def run(sets: Sequence[str]) -> dict[str, float]:
 
     print(
         f"{'set':<14}{'ranker':<8}{'n':>4}{'nDCG@5':>8}{'P@3':>7}{'prop3':>7}"
-        f"{'aig@1':>7}{'cover':>7}{'share':>7}"
+        f"{'aig@1':>7}{'theme1':>7}{'cover':>7}{'share':>7}"
     )
     for name, label, f in rows:
         print(
             f"{name:<14}{label:<8}{int(f['requests']):>4}{f['ndcg5']:>8.3f}{f['p3']:>7.3f}"
-            f"{int(f['intrusions']):>7}{f['aiguilleur_top1']:>7.3f}{f['coverage']:>7.3f}"
+            f"{int(f['intrusions']):>7}{f['aiguilleur_top1']:>7.3f}{f['theme_top1']:>7.3f}"
+            f"{f['coverage']:>7.3f}"
             f"{f['top_share_max']:>7.3f}"
         )
 
@@ -242,6 +255,7 @@ def run(sets: Sequence[str]) -> dict[str, float]:
         put(f"match_p3_heldout{suffix}", e["p3"])
         put(f"match_intrusions_heldout{suffix}", e["intrusions"])
         put(f"aiguilleur_top1_heldout{suffix}", e["aiguilleur_top1"])
+        put(f"match_theme_top1_heldout{suffix}", e["theme_top1"])
         put(f"match_ndcg5_bm25_heldout{suffix}", b["ndcg5"])
         put(f"match_p3_bm25_heldout{suffix}", b["p3"])
         put(f"match_intrusions_bm25_heldout{suffix}", b["intrusions"])

@@ -11,15 +11,26 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO
 
+from nio import AsyncClient
+
+from bot.assignment.executor import DeskExecutor
+from bot.assignment.offers import Offers
+from bot.assignment.person import PersonDesk
+from bot.assignment.rooms import Rooms
+from bot.catalog.index_cache import cache_folder
+from bot.catalog.service import MatchIndexCache
 from bot.config.followup import CoordinatorsConfig
 from bot.config.load import Config, ConfigError, require_token
 from bot.config.matrix import MatrixConfig
-from bot.coordination.call import Services
+from bot.coordination.call import AssignmentDesk, Services
+from bot.coordination.roles import ConfiguredCoordinators
 from bot.coordination.router import AdminDesk
-from bot.delivery.outbox import Dispatcher
+from bot.delivery.outbox import Dispatcher, Sender
 from bot.delivery.pacing import NoPacing, Pacer
+from bot.followup.blocked import BlockedChats
 from bot.followup.executor import FollowupRuntime
 from bot.followup.nudges import NudgeScheduler, NudgeWorker
 from bot.privacy.service import RetentionJob
@@ -32,10 +43,16 @@ from bot.transports.console.chat import ConsoleScreen, ConsoleSender, ConsoleTra
 from bot.transports.http.health import Health, check
 from bot.transports.http.metrics import MeteredDesk, MeteredRuntime, Metrics, read_gauges
 from bot.transports.http.server import HttpServer
+from bot.transports.matrix.client import Membership, build_client
 from bot.transports.matrix.sender import TRANSPORT as MATRIX
+from bot.transports.matrix.sender import MatrixSender
 from bot.transports.matrix.service import MatrixService
 from bot.transports.telegram.transport import TRANSPORT as TELEGRAM
-from bot.transports.telegram.transport import TelegramTransport
+from bot.transports.telegram.transport import (
+    TelegramSender,
+    TelegramTransport,
+    build_application,
+)
 from bot.transports.telegram.webhook import TelegramWebhook
 from dialogs.kernel.replies import msg
 from storage.db import Database, is_sqlite
@@ -101,9 +118,53 @@ async def run_chat(
         await db.dispose()
 
 
-def coordination_desk(config: Config, coordinators: CoordinatorsConfig, clock: Clock) -> AdminDesk:
-    """Coordination commands, for the people of [coordinators] and the coordinators table."""
-    return AdminDesk(clock, Services(coordinators=coordinators, settings={"report": config.report}))
+def coordination_desk(
+    config: Config,
+    coordinators: CoordinatorsConfig,
+    clock: Clock,
+    desk: AssignmentDesk | None = None,
+) -> AdminDesk:
+    """Coordination commands, for the people of [coordinators] and the coordinators
+    table; `desk` carries out their assignments (None without Matrix)."""
+    services = Services(coordinators=coordinators, settings={"report": config.report}, desk=desk)
+    return AdminDesk(clock, services)
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentSide:
+    """What the aiguilleurs' desk is made of, built before the coordination desk,
+    the runtime and the outbox, which each take a part of it; the Matrix desk
+    and service, which need the outbox, come after it (`BotService.start_matrix`)."""
+
+    matrix: MatrixConfig
+    client: AsyncClient
+    sender: MatrixSender
+    membership: Membership
+    executor: DeskExecutor
+    offers: Offers
+
+
+def assignment_side(
+    config: Config, matrix: MatrixConfig, db: Database, clock: Clock
+) -> AssignmentSide:
+    client = build_client(matrix)
+    membership = Membership(client)
+    executor = DeskExecutor(
+        clock,
+        Rooms(membership.joined),
+        locale=config.locale,
+        offer_timeout=matrix.offer_timeout,
+        coordinators_room=config.coordinators.matrix_room,
+        coordinators=ConfiguredCoordinators.of(config.coordinators),
+    )
+    return AssignmentSide(
+        matrix=matrix,
+        client=client,
+        sender=MatrixSender(client),
+        membership=membership,
+        executor=executor,
+        offers=Offers(db, clock, executor),
+    )
 
 
 class BotService:
@@ -138,6 +199,9 @@ class BotService:
         self.metrics = Metrics(transports)
 
     async def start(self) -> None:
+        # Each object gets its collaborators at construction, so they are built in
+        # dependency order: the desk's parts, coordination, the runtime, the
+        # outbox (with the senders and its hooks), then what wakes the outbox.
         self.db = await open_database(self.config)
         coordinators = self.config.coordinators
         followup = FollowupRuntime(self.config.followup, coordinators)
@@ -147,10 +211,37 @@ class BotService:
                 "help requests reach nobody: set [coordinators] telegram_ids or matrix_room "
                 "(people who answer a check-in with \"J'ai besoin d'aide\" are told so)"
             )
-        self.runtime = MeteredRuntime(self.db, self.clock, followup, metrics=self.metrics)
-        self.admin = coordination_desk(self.config, coordinators, self.clock)
-        self.runtime.admin = self.admin
-        self.dispatcher = Dispatcher(self.db, self.clock, {}, pacer=self.pacer)
+        side = (
+            assignment_side(self.config, self.config.matrix, self.db, self.clock)
+            if self.config.matrix is not None
+            else None
+        )
+        executor = side.executor if side is not None else None
+        self.admin = coordination_desk(self.config, coordinators, self.clock, desk=executor)
+        self.runtime = MeteredRuntime(
+            self.db,
+            self.clock,
+            followup,
+            metrics=self.metrics,
+            desk=PersonDesk(executor) if executor is not None else None,
+            admin=self.admin,
+            matches=MatchIndexCache(cache_folder(self.config.data_dir)),
+        )
+        application = build_application(self.config.telegram, self.token) if self.token else None
+        senders: dict[str, Sender] = {}
+        if application is not None:
+            senders[TELEGRAM] = TelegramSender(application)
+        if side is not None:
+            senders[MATRIX] = side.sender
+        self.dispatcher = Dispatcher(
+            self.db,
+            self.clock,
+            senders,
+            pacer=self.pacer,
+            on_blocked=BlockedChats(self.db, self.clock, followup).contact_failed,
+            on_sent={MATRIX: side.offers.posted} if side is not None else {},
+            on_resumed=self.metrics.count_resumed,
+        )
         self.nudges = NudgeWorker(
             self.db,
             self.clock,
@@ -159,8 +250,6 @@ class BotService:
             on_queued=self.dispatcher.kick,
             pace=self.pacer.interval / 2,
         )
-        self.dispatcher.on_blocked = self.nudges.contact_failed
-        self.dispatcher.on_resumed = self.metrics.count_resumed
         self.scheduler = NudgeScheduler(self.nudges, self.clock, self.config.followup.wake_interval)
         # The nightly retention purge ([privacy]), woken by the same APScheduler.
         self.retention = RetentionJob(self.db, self.clock, self.config.privacy)
@@ -171,11 +260,10 @@ class BotService:
         )
         self.digest.start(self.scheduler.scheduler)
         self.tasks = []
-        if self.token:
+        if application is not None:
             self.transport = TelegramTransport(
-                self.config.telegram, self.token, self.runtime, self.dispatcher
+                self.config.telegram, application, self.runtime, self.dispatcher.kick
             )
-            self.dispatcher.senders[TELEGRAM] = self.transport.sender
             await self.transport.start()
             telegram = self.config.telegram
             if telegram.mode == "webhook":
@@ -184,8 +272,8 @@ class BotService:
                 )
             else:
                 self.tasks.append(asyncio.create_task(self.transport.poll(), name="telegram-poll"))
-        if self.config.matrix is not None:
-            await self.start_matrix(self.config.matrix)
+        if side is not None:
+            await self.start_matrix(side)
         self.scheduler.start()
         self.tasks += [
             asyncio.create_task(self.dispatcher.run(), name="outbox"),
@@ -217,29 +305,27 @@ class BotService:
         matrix = self.matrix.health() if self.matrix is not None else None
         return await check(self.db, self.tasks, matrix)
 
-    async def start_matrix(self, matrix: MatrixConfig) -> None:
+    async def start_matrix(self, side: AssignmentSide) -> None:
         desk = MeteredDesk(
             self.db,
             self.clock,
-            locale=self.config.locale,
-            offer_timeout=matrix.offer_timeout,
-            coordinators_room=self.config.coordinators.matrix_room,
+            side.executor,
+            side.offers,
+            admin=self.admin,
+            kick=self.dispatcher.kick,
             metrics=self.metrics,
         )
-        desk.kick = self.dispatcher.kick
-        self.runtime.desk = desk
-        desk.admin = self.admin
-        self.admin.services.desk = desk
         self.matrix = MatrixService(
-            matrix,
+            side.matrix,
             self.db,
             self.clock,
             desk,
+            client=side.client,
+            sender=side.sender,
+            membership=side.membership,
             locale=self.config.locale,
             coordinators=self.config.coordinators.matrix_ids,
         )
-        self.dispatcher.senders[MATRIX] = self.matrix.sender
-        self.dispatcher.on_sent[MATRIX] = desk.on_sent
         await self.matrix.start()
         self.tasks += [
             asyncio.create_task(self.matrix.run_sync(), name="matrix-sync"),

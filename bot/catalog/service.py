@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.resources import files
+from pathlib import Path
 
 from dialogs.catalog.load import Catalog, parse_catalog_yaml
 from dialogs.catalog.matching import AiguilleurCandidate, MatchIndex, MatchQuery, MatchResult, match
@@ -79,16 +80,25 @@ async def load_starter_catalog(
 
 class MatchIndexCache:
     """The match index of the active resources, rebuilt only when an import
-    changed them (`CatalogRepo.version`), even from another process."""
+    changed them (`CatalogRepo.version`), even from another process. With a
+    `folder` (``<data_dir>/cache``), the costly part of a rebuild is kept on
+    disk for the next start (`bot.catalog.index_cache`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         self._version: tuple[int, datetime | None] | None = None
         self._index: MatchIndex | None = None
+        self._folder = folder
 
     async def get(self, uow: UnitOfWork) -> MatchIndex:
         version = await uow.catalog.version()
         if self._index is None or version != self._version:
-            self._index = MatchIndex.build(await uow.catalog.active_resources())
+            resources = await uow.catalog.active_resources()
+            if self._folder is None:
+                self._index = MatchIndex.build(resources)
+            else:
+                from bot.catalog.index_cache import build_index
+
+                self._index = build_index(resources, self._folder)
             self._version = version
         return self._index
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from bot.cli.errors import Refused, os_error_msg
+from bot.cli.output import Output
 from bot.config.load import Config
 from dialogs.kernel.i18n import translate
-from dialogs.kernel.render import html_to_plain, render_msg
 from dialogs.kernel.replies import Msg, msg
 
 if TYPE_CHECKING:  # the database layer is imported when a backup command runs
@@ -54,15 +53,14 @@ def run_backup_command(args: argparse.Namespace, config: Config, locale: str) ->
     from bot.backup import backup, counts_msg, restore
     from storage.backup import ToolFailed, ToolMissing
 
-    def say(message: Msg, stream: TextIO | None = None) -> None:
-        print(html_to_plain(render_msg(locale, message)), file=stream or sys.stdout)
+    output = Output(locale)
 
     try:
         if args.command == "backup":
             done = backup(config, args.dir)
             for note in done.notes:
-                say(note)
-            say(
+                output.out(note)
+            output.out(
                 msg(
                     "backup.done",
                     path=str(done.path),
@@ -74,25 +72,25 @@ def run_backup_command(args: argparse.Namespace, config: Config, locale: str) ->
             return 0
         restored = restore(config, args.dir, force=args.force)
     except Refused as exc:
-        say(exc.message, sys.stderr)
+        output.err(exc.message)
         return 2
     except ToolMissing as exc:
-        say(msg("backup.tool_missing", program=exc.program), sys.stderr)
+        output.err(msg("backup.tool_missing", program=exc.program))
         return 2
     except ToolFailed as exc:
-        say(tool_failed_msg(exc), sys.stderr)
+        output.err(tool_failed_msg(exc))
         return 2
     except sqlite3.Error as exc:
-        say(msg("backup.sqlite_error", detail=str(exc)[:200]), sys.stderr)
+        output.err(msg("backup.sqlite_error", detail=str(exc)[:200]))
         return 2
     except OSError as exc:
         where = str(exc.filename) if exc.filename else str(args.dir)
-        say(msg("backup.io_error", path=where, detail=os_error_msg(exc)), sys.stderr)
+        output.err(msg("backup.io_error", path=where, detail=os_error_msg(exc)))
         return 2
     for note in restored.notes:
-        say(note)
+        output.out(note)
     created = datetime.fromisoformat(restored.manifest.created_at)
-    say(
+    output.out(
         msg(
             "restore.done",
             path=str(args.dir),
@@ -102,7 +100,7 @@ def run_backup_command(args: argparse.Namespace, config: Config, locale: str) ->
             counts=counts_msg(restored.counts),
         )
     )
-    say(msg("restore.next"))
+    output.out(msg("restore.next"))
     return 0
 
 

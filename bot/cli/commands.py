@@ -11,13 +11,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from bot.cli.catalog import add_catalog_commands, run_catalog_command
 from bot.cli.errors import Refused, database_error_msg, os_error_msg, speak_argparse
+from bot.cli.output import Output
 from bot.config.load import Config, ConfigError, load_config, require_token
 from dialogs.kernel.i18n import supported, translate
-from dialogs.kernel.render import html_to_plain, render_msg
 from dialogs.kernel.replies import Msg, msg
 
 
@@ -25,13 +24,8 @@ def cli_locale() -> str:
     return supported(os.environ.get("AIGUILLAGE_LOCALE") or os.environ.get("LANG", "fr")[:2])
 
 
-def say(message: Msg, stream: TextIO | None = None) -> None:
-    print(html_to_plain(render_msg(cli_locale(), message)), file=stream or sys.stdout)
-
-
-def fail(message: Msg) -> int:
-    say(message, sys.stderr)
-    return 2
+def output() -> Output:
+    return Output(cli_locale())
 
 
 def add_db_options(parser: argparse.ArgumentParser) -> None:
@@ -118,7 +112,7 @@ async def db_upgrade(config: Config) -> None:
 
     db = await open_database(config)
     try:
-        say(msg("cli.db.upgraded", revision=str(await current_revision(db))))
+        output().out(msg("cli.db.upgraded", revision=str(await current_revision(db))))
     finally:
         await db.dispose()
 
@@ -145,7 +139,7 @@ async def db_current(config: Config) -> int:
     url = config.database.url
     head = ", ".join(head_revisions())
     if is_sqlite(url) and not sqlite_path(url).exists():
-        say(msg("cli.db.current.no_file", path=str(sqlite_path(url)), head=head))
+        output().out(msg("cli.db.current.no_file", path=str(sqlite_path(url)), head=head))
         return 1
     db = Database(url)
     try:
@@ -153,13 +147,13 @@ async def db_current(config: Config) -> int:
     finally:
         await db.dispose()
     if found.revision is None:
-        say(msg("cli.db.current.empty", head=head))
+        output().out(msg("cli.db.current.empty", head=head))
         return 1
-    say(msg("cli.db.current.result", revision=found.revision, head=head))
+    output().out(msg("cli.db.current.result", revision=found.revision, head=head))
     if found.revision not in head_revisions():
-        say(msg("cli.db.current.behind"))
+        output().out(msg("cli.db.current.behind"))
     elif not found.has_rows:
-        say(msg("cli.db.current.no_rows"))
+        output().out(msg("cli.db.current.no_rows"))
     return 0
 
 
@@ -169,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(config_path(args.config), db_override=args.db)
     except ConfigError as exc:
-        return fail(msg("cli.config_error", detail=exc.message))
+        return output().fail(msg("cli.config_error", detail=exc.message))
     for notice in config.notices:  # an old setting name: one line each, then carry on
-        say(notice, sys.stderr)
+        output().err(notice)
     configure_logging(config, interactive=args.command == "chat")
     try:
         if args.command == "run":
@@ -207,13 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "db" and args.db_command == "current":
             return asyncio.run(db_current(config))
     except ConfigError as exc:
-        return fail(msg("cli.config_error", detail=exc.message))
+        return output().fail(msg("cli.config_error", detail=exc.message))
     except Refused as exc:
-        return fail(exc.message)
+        return output().fail(exc.message)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        return fail(explain(exc))
+        return output().fail(explain(exc))
     return 0
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.catalog.service import load_starter_catalog, starter_catalog
 from dialogs.catalog.entries import AiguilleurProfile
-from dialogs.coordination.grammar import FUNDINGS
+from dialogs.coordination.commands import FUNDINGS
 from dialogs.kernel.dates import PARIS
 from dialogs.kernel.lifecycles import SETTLED_STATUSES, AssignmentState, CaseStatus
 from dialogs.kernel.options import HELP_KINDS, ROLES, THEMES, URGENCIES

@@ -7,12 +7,12 @@ import argparse
 import asyncio
 from collections.abc import Callable
 
+from bot.cli.output import Output
 from bot.config.load import Config
 from bot.privacy.service import PurgeReport, purge
 from bot.runtime.clock import Clock, SystemClock
 from dialogs.kernel.dates import PARIS
 from dialogs.kernel.i18n import translate
-from dialogs.kernel.render import html_to_plain, render_msg
 from dialogs.kernel.replies import Msg, msg
 
 # Case references listed after the counts, at most.
@@ -37,8 +37,9 @@ def run_privacy_command(
     args: argparse.Namespace, config: Config, locale: str, clock: Clock | None = None
 ) -> int:
     report = asyncio.run(run_purge(config, bool(args.dry_run), clock or SystemClock()))
+    output = Output(locale)
     for line in report_lines(report):
-        print(html_to_plain(render_msg(locale, line)))
+        output.out(line)
     if report.cases:
         refs = ", ".join(report.cases[:LISTED])
         print(refs + (" …" if len(report.cases) > LISTED else ""))

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
+from bot.cli.output import Output
 from bot.config.load import Config
 from bot.runtime.clock import Clock, SystemClock
 from dialogs.kernel.i18n import translate
-from dialogs.kernel.render import html_to_plain, render_msg
 from dialogs.kernel.replies import Msg, msg
 
 if TYPE_CHECKING:
@@ -53,15 +53,6 @@ def add_report_commands(
     demo = commands.add_parser("demo-data", help=translate(loc, "cli.demo"))
     demo.add_argument("--force", action="store_true", help=translate(loc, "cli.demo.force"))
     add_db_options(demo)
-
-
-def _print(locale: str, message: Msg, stream: TextIO | None = None) -> None:
-    print(html_to_plain(render_msg(locale, message)), file=stream or sys.stdout)
-
-
-def _fail(locale: str, message: Msg) -> int:
-    _print(locale, message, sys.stderr)
-    return 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,14 +88,14 @@ def run_report_command(
         return run_demo(args, config, locale, clock or SystemClock())
     request = read_request(args)
     if isinstance(request, Msg):
-        return _fail(locale, request)
+        return Output(locale).fail(request)
     from bot.reports.service import EmptyPeriod
 
     try:
         content = asyncio.run(make_report(config, request, locale, clock or SystemClock()))
     except EmptyPeriod as exc:
         period = msg("cli.report.bad_period", start=exc.start.isoformat(), end=exc.end.isoformat())
-        return _fail(locale, period)
+        return Output(locale).fail(period)
     if request.output is None:
         assert isinstance(content, str)  # png always has an output file
         sys.stdout.write(content)
@@ -118,8 +109,9 @@ def run_report_command(
         from bot.cli.errors import os_error_msg
 
         detail = os_error_msg(exc)
-        return _fail(locale, msg("cli.report.write_error", path=str(request.output), detail=detail))
-    _print(locale, msg("cli.report.written", path=str(request.output)))
+        where = str(request.output)
+        return Output(locale).fail(msg("cli.report.write_error", path=where, detail=detail))
+    Output(locale).out(msg("cli.report.written", path=str(request.output)))
     return 0
 
 
@@ -153,9 +145,8 @@ def run_demo(args: argparse.Namespace, config: Config, locale: str, clock: Clock
     try:
         summary = asyncio.run(fill(config, clock, bool(args.force)))
     except DatabaseNotEmpty as exc:
-        return _fail(locale, msg("cli.demo.refused", count=exc.cases))
-    _print(
-        locale,
+        return Output(locale).fail(msg("cli.demo.refused", count=exc.cases))
+    Output(locale).out(
         msg(
             "cli.demo.done",
             cases=summary.cases,

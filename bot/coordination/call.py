@@ -5,7 +5,7 @@ same transaction, rendered now (as every other reply)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -14,7 +14,7 @@ from bot.config.followup import CoordinatorsConfig
 from bot.delivery import payloads
 from dialogs.assignment.desk import Effects
 from dialogs.coordination.access import Actor, in_scope
-from dialogs.coordination.grammar import Parsed
+from dialogs.kernel.commands import Parsed
 from dialogs.kernel.events import Choice, Event
 from dialogs.kernel.render import render
 from dialogs.kernel.replies import Button, Msg, Say
@@ -23,13 +23,16 @@ from storage.models.coordination import PendingAction
 
 
 class AssignmentDesk(Protocol):
-    """What coordination needs of the aiguilleurs' desk (bot/assignment/desk.py): its
-    language and carrying out assignment effects in a unit of work. A protocol, so that
-    coordination does not import the desk, which routes coordinators' Matrix messages here."""
+    """What coordination needs of the aiguilleurs' desk (bot/assignment/executor.py):
+    its language and carrying out assignment effects in a unit of work. A protocol, so
+    that coordination does not import the desk, which routes coordinators' Matrix
+    messages here."""
 
     locale: str
-    # Whether a Matrix account joined a room (set by the Matrix service from its sync).
-    joined: Callable[[str, str], bool]
+
+    def joined(self, room_id: str, user_id: str) -> bool:
+        """Whether a Matrix account joined a room (as the Matrix sync says)."""
+        ...
 
     async def apply(self, uow: UnitOfWork, effects: Effects) -> None: ...
 
@@ -58,7 +61,7 @@ def button_action(event: Event | None) -> str | None:
 
 @dataclass(slots=True, kw_only=True)
 class Services:
-    """Long-lived collaborators handlers may need (set by the wiring)."""
+    """Long-lived collaborators handlers may need (given by the wiring, bot/app.py)."""
 
     coordinators: CoordinatorsConfig = field(default_factory=CoordinatorsConfig)
     # The Matrix desk: offers and assignments (None without Matrix).

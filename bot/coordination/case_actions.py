@@ -1,7 +1,7 @@
 """What a coordinator does to a case — assign, reassign, close, reopen — with
 the aiguilleurs and the person told, in the unit of work of the command.
 
-Rules (coordinators decide; the desk of bot/assignment/desk.py carries it out):
+Rules (coordinators decide; the desk of bot/assignment/executor.py carries it out):
 - ``assigner`` gives the case straight to the aiguilleur (an ``accepted``
   assignment, status "attribue"): no offer to answer, the coordination already
   agreed with them. An offer waiting for someone else is withdrawn; an offer
@@ -209,7 +209,7 @@ async def assign(call: AdminCall, case: Case, target: Aiguilleur, *, replace: bo
                 )
             )
         elif row.room_id:
-            # Told once they join their room (bot.assignment.desk: tell_joined).
+            # Told once they join their room (bot.assignment.rooms: joined_now).
             await desk.tell_on_join(uow, row.id, now)
         if previous is not None:
             effects.append(Drain())  # the previous aiguilleur may have room now

@@ -26,9 +26,9 @@ from bot.coordination.call import AdminCall
 from bot.coordination.roles import ConfiguredCoordinators
 from bot.delivery import payloads
 from bot.intake.case_views import answers_of
-from dialogs.coordination.access import Role
 from dialogs.coordination.cases import regions_label
 from dialogs.intake.sheet import sheet_lines
+from dialogs.kernel.commands import Role
 from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.replies import Button, Msg, Say, msg
 from storage.db import UnitOfWork

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dialogs.coordination.access import Actor, Role
+from bot.config.followup import CoordinatorsConfig
+from dialogs.coordination.access import Actor
+from dialogs.kernel.commands import Role
 from storage.db import UnitOfWork
 
 
@@ -15,6 +17,13 @@ class ConfiguredCoordinators:
 
     telegram_ids: frozenset[str] = frozenset()
     matrix_ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, config: CoordinatorsConfig) -> ConfiguredCoordinators:
+        return cls(
+            telegram_ids=frozenset(str(i) for i in config.telegram_ids),
+            matrix_ids=frozenset(config.matrix_ids),
+        )
 
     def has(self, transport: str, external_id: str) -> bool:
         ids = self.telegram_ids if transport == "telegram" else self.matrix_ids
@@ -53,3 +62,10 @@ async def resolve_actor(
     return Actor(
         transport=transport, external_id=external_id, role=role, name=shown, aiguilleur_id=slug
     )
+
+
+async def is_coordinator(
+    uow: UnitOfWork, configured: ConfiguredCoordinators, transport: str, external_id: str
+) -> bool:
+    actor = await resolve_actor(uow, configured, transport, external_id)
+    return actor.role == Role.COORDINATOR

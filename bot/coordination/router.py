@@ -1,14 +1,16 @@
 """Coordination commands from both transports, in the unit of work of the
 message that carries them (deduplicated like any other update).
 
-Telegram: a command of the coordination grammar (``/dossiers``) is answered
-here; any other command, text or button goes to the person's conversation —
-unless this person has a pending coordination action in this chat (a form, a
-confirmation), whose next message is theirs.
-Matrix: in the coordinators' room the coordination grammar comes first; in an
-aiguilleur's room their own commands (bot/assignment/desk.py) come first and the
-coordination grammar takes what they don't know. A catalog file sent in a room
-(fetched by bot/transports/matrix/files.py) goes to the same handler as on Telegram.
+Telegram: a command is read once against the persons' and the coordinators'
+vocabularies (dialogs/kernel/commands.py; the person's come first); a
+coordination command (``/dossiers``) is answered here; any other command, text
+or button goes to the person's conversation — unless this person has a pending
+coordination action in this chat (a form, a confirmation), whose next message
+is theirs.
+Matrix: the desk (bot/assignment/desk.py) reads the message once, in the order
+of the place (the coordinators' vocabulary first in their room), and hands a
+coordination command here already read. A catalog file sent in a room (fetched
+by bot/transports/matrix/files.py) goes to the same handler as on Telegram.
 
 Every command is logged with its outcome (refusals included). A handler that
 fails is rolled back to a savepoint: the person gets an apology, the update
@@ -24,10 +26,22 @@ import bot.coordination.handlers  # noqa: F401  (registers the handlers)
 from bot.coordination import contact_requests
 from bot.coordination.call import BUTTON_PREFIX, MISUSED, AdminCall, Services
 from bot.coordination.registry import CONTINUATIONS, HANDLERS, Handler
-from bot.coordination.roles import ConfiguredCoordinators, resolve_actor
+from bot.coordination.roles import ConfiguredCoordinators, is_coordinator, resolve_actor
 from bot.runtime.clock import Clock
-from dialogs.coordination.access import Actor, Role, allowed
-from dialogs.coordination.grammar import Misused, Parsed, parse_command, parse_text, usages
+from dialogs.coordination.access import Actor
+from dialogs.coordination.commands import COMMANDS
+from dialogs.intake.commands import COMMANDS as PERSON_COMMANDS
+from dialogs.kernel.commands import (
+    Domain,
+    Misused,
+    Parsed,
+    Read,
+    Role,
+    Unknown,
+    allowed,
+    misused_lines,
+    parse_command,
+)
 from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Command, Event, Text
 from dialogs.kernel.i18n import supported
 from dialogs.kernel.render import render_msg
@@ -40,8 +54,8 @@ log = logging.getLogger(__name__)
 
 # Handler of a catalog file (YAML or CSV) a coordinator sends to the bot.
 CATALOG_UPLOAD = "catalogue.fichier"
-# Words that abandon a pending action (besides /annuler on Telegram).
-CANCEL_COMMANDS = frozenset({"annuler", "cancel"})
+# What abandons a pending action: the person's /annuler on Telegram, !annuler on Matrix.
+CANCEL = "annuler"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,11 +75,7 @@ class AdminDesk:
     ) -> None:
         self.clock = clock
         self.services = services or Services()
-        coordinators = self.services.coordinators
-        self.configured = configured or ConfiguredCoordinators(
-            telegram_ids=frozenset(str(i) for i in coordinators.telegram_ids),
-            matrix_ids=frozenset(coordinators.matrix_ids),
-        )
+        self.configured = configured or ConfiguredCoordinators.of(self.services.coordinators)
 
     # -- Telegram (and the console) ----------------------------------------------------
 
@@ -91,12 +101,13 @@ class AdminDesk:
         parsed: Parsed | Misused | None = None
         match event:
             case Command(name=name, args=args):
-                parsed = parse_command(name, args)
-                if parsed is None:
-                    if pending is not None and name.lower() in CANCEL_COMMANDS:
-                        parsed = None  # handled below as an abandon
-                    else:
-                        return None
+                # The one reading of a command typed in a chat: the person's
+                # vocabulary first (``/aide`` is theirs), then the coordinators'.
+                read = parse_command(name, args, PERSON_COMMANDS, COMMANDS)
+                if isinstance(read, Parsed | Misused) and read.domain == Domain.COORDINATION:
+                    parsed = read
+                elif not (pending is not None and is_cancel(read)):
+                    return None  # the person's (or unknown: the conversation says so)
             case Choice(data=data) if data.startswith(BUTTON_PREFIX):
                 if pending is None or not data.startswith(f"{BUTTON_PREFIX}{pending.version}:"):
                     locale = supported(locale_hint)
@@ -172,17 +183,12 @@ class AdminDesk:
             event=event,
             source_message=source_message,
         )
-        savepoint = await uow.session.begin_nested()
-        try:
+
+        async def press(call: AdminCall) -> None:
             await contact_requests.on_press(call, event.data)
-            await savepoint.commit()
-        except Exception:
-            await savepoint.rollback()
-            log.exception("contact request button failed")
-            call.outcome = "error"
-            call.queued = 0
-            await call.say(msg("admin.error"))
-        await self.log(call, "assigner")
+
+        await self.run(call, press, "assigner")
+        await self.log(call, "assigner")  # a press, not a parsed command: `run` does not
         return AdminAnswer(queued=call.queued)
 
     # -- Matrix --------------------------------------------------------------------------
@@ -196,22 +202,24 @@ class AdminDesk:
         body: str,
         thread: str | None,
         locale: str,
-        commands_first: bool,
+        command: Read | None,
         sender_name: str | None = None,
     ) -> bool:
-        """True when the message was a coordination matter. `commands_first`: the
-        coordinators' room, or a room where the aiguilleurs' commands did not
-        recognise the word."""
+        """True when the message was a coordination matter: a coordination
+        command (`command`, as the desk read it), or the next message of a
+        pending action (a form, a confirmation) typed in the room's timeline."""
         now = self.clock.now()
         pending = await uow.coordination.pending("matrix", room_id, sender, now)
         if thread is not None:
             # Forms are answered in the room's timeline; a thread is a case's
             # conversation with the person (its messages are relayed, not read here).
             pending = None
-        parsed = parse_text(body, "!")
-        if parsed is None and pending is None:
-            return False
-        if parsed is not None and not commands_first:
+        parsed: Parsed | Misused | None = None
+        if isinstance(command, Parsed | Misused):
+            if command.domain != Domain.COORDINATION:
+                return False  # the aiguilleurs' command: the desk's
+            parsed = command
+        elif pending is None:
             return False
         actor = await resolve_actor(uow, self.configured, "matrix", sender, sender_name)
         call = AdminCall(
@@ -230,7 +238,7 @@ class AdminDesk:
         if parsed is not None:
             await self.command(call, parsed)
         elif pending is not None:
-            if body.strip().lower() in {"!annuler", "!cancel"}:
+            if is_cancel(command):
                 await call.finish()
                 await call.say(msg("admin.pending.cancelled"))
             else:
@@ -291,8 +299,7 @@ class AdminDesk:
         )
 
     async def is_coordinator(self, uow: UnitOfWork, transport: str, external_id: str) -> bool:
-        actor = await resolve_actor(uow, self.configured, transport, external_id)
-        return actor.role == Role.COORDINATOR
+        return await is_coordinator(uow, self.configured, transport, external_id)
 
     # -- commands ------------------------------------------------------------------------
 
@@ -304,7 +311,7 @@ class AdminDesk:
             return
         if isinstance(parsed, Misused):
             call.outcome = MISUSED
-            await call.say(msg("admin.misused"), *usages(spec, call.prefix))
+            await call.say(*misused_lines(parsed, call.prefix))
             await self.log(call, spec.name)
             return
         call.parsed = parsed
@@ -341,6 +348,18 @@ class AdminDesk:
             now=call.now,
         )
         log.info("command %s by a %s: %s", name, call.actor.role.value, call.outcome)
+
+
+def is_cancel(command: Read | None) -> bool:
+    """``/annuler``, ``!cancel``…: the person's word for giving up (on Matrix, where
+    persons' commands are not read, the word no vocabulary there knows)."""
+    cancel = PERSON_COMMANDS[CANCEL]
+    match command:
+        case Parsed(spec=spec):
+            return spec is cancel
+        case Unknown(word=word):
+            return PERSON_COMMANDS.find(word) is cancel
+    return False
 
 
 def refusal(actor: Actor, needed: Role) -> Msg:

@@ -11,7 +11,7 @@ Telegram's 30/s), and every send waits for its slot from the lane's `Pacer`
 (bot/delivery/pacing.py). The sender's typed answer (bot/delivery/results.py)
 decides: `RetryAfter` holds back the row, or the whole lane when its scope is
 the transport; `Blocked` stops that conversation's rows and calls `on_blocked`
-once (the follow-up flags the case, see bot/followup/nudges.py); `Failed`
+once (the follow-up flags the case, see bot/followup/blocked.py); `Failed`
 gives up on the row alone.
 
 Every process runs a dispatcher, on one database. A pass *claims* its rows:
@@ -35,7 +35,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, assert_never
 
@@ -401,6 +401,8 @@ class Lane:
             await hook(self.transport, address, reason, lost)
         except Exception:
             log.exception("blocked hook for %s:%s failed", self.transport, address)
+        # The hook may have queued messages (the coordinators told), on any transport.
+        self.dispatcher.kick()
 
     async def seconds_until_next(self) -> float | None:
         async with self.db.unit() as uow:
@@ -467,6 +469,10 @@ class Dispatcher:
         pacer: Pacer | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         send_timeout: float = DEFAULT_SEND_TIMEOUT,
+        *,
+        on_blocked: BlockedHook | None = None,
+        on_sent: Mapping[str, SentHook] | None = None,
+        on_resumed: ResumedHook | None = None,
         owner: str | None = None,
         lease: timedelta = leases.LEASE,
     ) -> None:
@@ -478,34 +484,30 @@ class Dispatcher:
         self.lease = lease
         # SQLite runs one process at a time: any other owner is a dead one.
         self.single_process = db.dialect == "sqlite"
-        # Senders may be added after construction (the wiring starts transports
-        # one by one); a lane is made for each on first use.
-        self.senders = senders
         self.pacer = pacer or Pacer()
         self.concurrency = concurrency
         self.send_timeout = send_timeout
-        self.on_blocked: BlockedHook | None = None
-        self.on_sent: dict[str, SentHook] = {}
-        self.on_resumed: ResumedHook | None = None
+        self.on_blocked = on_blocked
+        self.on_sent: Mapping[str, SentHook] = on_sent or {}
+        self.on_resumed = on_resumed
         # Per transport, whether this process may send on it now; absent: always.
         # Matrix needs the process that syncs (room state, device keys): a lane
         # elsewhere would take its rows only to be told "not ready".
         self.may_send: dict[str, Callable[[], bool]] = {}
         self.stopping = False
-        self._lanes: dict[str, Lane] = {}
+        self._lanes = {
+            transport: Lane(self, transport, sender, self.pacer_for(transport))
+            for transport, sender in senders.items()
+        }
+
+    def pacer_for(self, transport: str) -> Pacer:
+        return self.pacer if transport == TELEGRAM else self.pacer.twin()
 
     def lane(self, transport: str) -> Lane:
-        lane = self._lanes.get(transport)
-        if lane is None or lane.sender is not self.senders[transport]:
-            pacer = self.pacer if transport == TELEGRAM else self.pacer.twin()
-            if lane is not None:
-                pacer = lane.pacer
-            lane = Lane(self, transport, self.senders[transport], pacer)
-            self._lanes[transport] = lane
-        return lane
+        return self._lanes[transport]
 
     def lanes(self) -> list[Lane]:
-        return [self.lane(transport) for transport in list(self.senders)]
+        return list(self._lanes.values())
 
     def kick(self, transport: str | None = None) -> None:
         """Wake one lane, or all of them."""

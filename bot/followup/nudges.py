@@ -18,26 +18,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config.followup import FollowupConfig
-from bot.delivery.payloads import EditMessage, Message, Payload
 from bot.followup.executor import BLOCKED_FLAG, FollowupRuntime, reminder
 from bot.followup.schedule import Overdue, next_allowed, plan_catch_up
 from bot.runtime.clock import Clock
 from bot.runtime.core import Incoming, Runtime
-from dialogs.followup.steps import IMPACT, PREFIX
+from dialogs.followup.steps import IMPACT
 from dialogs.kernel.events import NudgeDue, NudgeUnanswered
 from dialogs.kernel.lifecycles import CaseStatus
-from dialogs.kernel.replies import msg
 from storage.db import Database, UnitOfWork
-from storage.models.core import Case
 from storage.models.followup import Nudge
 from storage.repos.inbox import DuplicateUpdate
-from storage.repos.nudges import ACTIVE, BLOCKED_REASON, PENDING
+from storage.repos.nudges import ACTIVE, PENDING
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +74,9 @@ class NudgeWorker:
         self._cursor: datetime | None = None
         # Set on shutdown: finish the nudge in hand, start no other.
         self.stopping = False
+
+    def stop(self) -> None:
+        self.stopping = True
 
     @property
     def config(self) -> FollowupConfig:
@@ -211,72 +211,6 @@ class NudgeWorker:
         async with self.db.unit() as uow:
             return await uow.nudges.next_due_at()
 
-    # -- a chat that refuses our messages ----------------------------------------
-
-    async def contact_failed(
-        self,
-        transport: str,
-        address: str,
-        reason: str,
-        refused: Sequence[Payload] = (),
-    ) -> None:
-        """Dispatcher hook (`Blocked`): a person blocked the bot (403). A nudge
-        among the refused messages was not asked after all (state ``blocked``, its
-        line of the timeline says so); the chat's open cases are flagged, their
-        follow-up stopped, and the coordinators told, once per blocking. When the
-        person writes again, `FollowupRuntime.resume_blocked` starts it again."""
-        now = self.clock.now()
-        async with self.db.unit() as uow:
-            for nudge in await uow.nudges.mark_blocked(nudge_ids_in(refused), now=now):
-                blocked_case = await uow.cases.by_id(nudge.case_id)
-                if blocked_case is not None:
-                    await uow.cases.retag_nudge_event(
-                        blocked_case,
-                        nudge_id=nudge.id,
-                        kind="nudge_sent",
-                        to="nudge_blocked",
-                        data={"reason": reason[:200]},
-                    )
-            case_ids = await uow.nudges.case_ids_of_chat(transport, address)
-            flagged: list[Case] = []
-            for case_id in case_ids:
-                case = await uow.cases.by_id(case_id)
-                if case is None or case.status == CaseStatus.CLOSED:
-                    continue
-                if not await uow.nudges.flag_case(case.id, BLOCKED_FLAG, now=now):
-                    continue  # known already: the coordinators were told
-                stopped = await uow.nudges.cancel_for_case(case.id, reason=BLOCKED_REASON, now=now)
-                await uow.cases.add_event(
-                    case,
-                    actor="bot",
-                    kind="contact_blocked",
-                    data={"reason": reason[:200], "cancelled_nudges": stopped},
-                    now=now,
-                )
-                flagged.append(case)
-            if flagged:
-                refs = tuple(c.ref for c in flagged)
-                targets = await self.followup.targets_for(uow, flagged[0])
-                alert = (msg("escalation.blocked", refs=refs),)
-                await self.followup.alert(uow, targets, alert, now)
-                log.warning("contact blocked for %s", ", ".join(refs))
-        self.on_queued()
-
-
-def nudge_ids_in(refused: Sequence[Payload]) -> set[int]:
-    """The nudges whose question is among these payloads (its buttons carry
-    ``f:<nudge id>:…``, dialogs/followup/steps.py)."""
-    ids: set[int] = set()
-    for payload in refused:
-        if not isinstance(payload, Message | EditMessage):
-            continue
-        for row in payload.buttons:
-            for _, data in row:
-                parts = data.split(":")
-                if len(parts) > 2 and parts[0] == PREFIX and parts[1].isdigit():
-                    ids.add(int(parts[1]))
-    return ids
-
 
 class NudgeScheduler:
     """APScheduler wakes the worker; the worker loop does the work.
@@ -323,7 +257,7 @@ class NudgeScheduler:
         )
 
     def stop(self) -> None:
-        self.worker.stopping = True
+        self.worker.stop()
         self.kick()
 
     async def run(self) -> None:

@@ -80,7 +80,7 @@ class Incoming:
 
 
 class Desk(Protocol):
-    """The aiguilleurs' side (bot/assignment/desk.py), called inside the person's
+    """The aiguilleurs' side (bot/assignment/person.py), called inside the person's
     unit of work: who holds their case, their relay effects, contact requests."""
 
     async def relay_view(self, uow: UnitOfWork, person_id: int) -> RelayView | None: ...
@@ -109,18 +109,23 @@ class Runtime:
         clock: Clock,
         followup: FollowupRuntime | None = None,
         flood: FloodGate | None = None,
+        *,
+        desk: Desk | None = None,
+        admin: AdminDesk | None = None,
+        matches: MatchIndexCache | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         # Per-person flood limit on what people send (not on nudges, which the bot sends).
         self.flood = flood if flood is not None else FloodGate(FloodLimit())
-        self.matches = MatchIndexCache()
+        # The match index, rebuilt when the catalog changes (cached on disk by bot/app.py).
+        self.matches = matches if matches is not None else MatchIndexCache()
         # Follow-up nudges: scheduled on case creation, their answers recorded.
         self.followup = followup or FollowupRuntime.disabled()
-        # Assignment to aiguilleurs and the relay (set when Matrix is configured).
-        self.desk: Desk | None = None
+        # Assignment to aiguilleurs and the relay (None without Matrix).
+        self.desk = desk
         # Coordination commands (bot/coordination/), answered before the conversation.
-        self.admin: AdminDesk | None = None
+        self.admin = admin
 
     async def handle(self, incoming: Incoming) -> Handled:
         try:

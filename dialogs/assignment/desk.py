@@ -24,15 +24,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialogs.assignment.commands import Misused, Parsed, help_lines, usage
+from dialogs.assignment.commands import COMMANDS, PREFIX
 from dialogs.assignment.relay import MAX_TEXT as MAX_RELAYED
 from dialogs.assignment.relay import buttons as relay_buttons
 from dialogs.catalog.matching.model import AiguilleurCandidate
 from dialogs.catalog.matching.people import rank_aiguilleurs
-from dialogs.coordination.access import Role
-from dialogs.coordination.grammar import COMMANDS as COORDINATION_COMMANDS
-from dialogs.coordination.grammar import usage as coordination_usage
+from dialogs.coordination.commands import COMMANDS as COORDINATION_COMMANDS
 from dialogs.intake.sheet import sheet_lines
+from dialogs.kernel.commands import (
+    SWITCH,
+    Misused,
+    Parsed,
+    Read,
+    Role,
+    Unknown,
+    help_lines,
+    misused_lines,
+    parsed,
+)
 from dialogs.kernel.context import RelayView
 from dialogs.kernel.lifecycles import AssignmentState, CaseStatus
 from dialogs.kernel.replies import Button, Msg, msg
@@ -294,11 +303,12 @@ def here(ctx: DeskContext, *lines: Msg) -> Tell:
     return Tell(to=ToRoom(room_id=ctx.room_id, thread_root=ctx.thread_root), lines=lines)
 
 
-def on_command(command: Parsed | Misused, ctx: DeskContext) -> Effects:
+def on_command(command: Read, ctx: DeskContext) -> Effects:
+    """An aiguilleur's command (`Unknown`: a word no vocabulary of the room knows)."""
+    if isinstance(command, Unknown):
+        return (here(ctx, msg("desk.unknown_command", word=command.word)),)
     if isinstance(command, Misused):
-        if command.spec is None:
-            return (here(ctx, msg("desk.unknown_command", word=command.word)),)
-        return (here(ctx, msg("desk.usage_hint", usage=usage(command.spec))),)
+        return (here(ctx, *misused_lines(command, PREFIX)),)
     if command.name == "aide":
         return (here(ctx, *aiguilleur_help()),)
     actor = ctx.actor
@@ -307,7 +317,7 @@ def on_command(command: Parsed | Misused, ctx: DeskContext) -> Effects:
         return (here(ctx, msg("desk.stranger")), refused)
     match command.name:
         case "dispo":
-            on = bool(command.switch)
+            on = command.get(SWITCH)
             change = SetAvailable(aiguilleur_id=actor.id, available=on)
             said = here(ctx, msg("desk.dispo.on" if on else "desk.dispo.off"))
             return (change, said, Drain()) if on else (change, said)
@@ -317,15 +327,11 @@ def on_command(command: Parsed | Misused, ctx: DeskContext) -> Effects:
 
 
 def aiguilleur_help() -> tuple[Msg, ...]:
-    """The desk's commands, then those of the coordination grammar made for
-    aiguilleurs (``!intervention``), then the word on reactions and threads."""
-    desk = help_lines()
-    theirs = tuple(
-        msg("desk.help.line", usage=coordination_usage(spec, "!"), text=msg(spec.help_key))
-        for spec in COORDINATION_COMMANDS
-        if spec.role == Role.AIGUILLEUR
-    )
-    return (*desk[:-1], *theirs, desk[-1])
+    """``!aide``: the commands that need the aiguilleur role, generated from the
+    desk's vocabulary and the coordination's (``!intervention``), then the word
+    on reactions and threads."""
+    lines = help_lines(Role.AIGUILLEUR, PREFIX, COMMANDS, COORDINATION_COMMANDS, exact=True)
+    return (msg("desk.help.title"), *lines, msg("desk.help.react"))
 
 
 def on_case(command: Parsed, actor: ActorView, ctx: DeskContext) -> Effects:
@@ -433,7 +439,7 @@ def on_reaction(key: str, ctx: DeskContext) -> Effects:
     meaning = {THUMBS_UP: "accepter", THUMBS_DOWN: "refuser"}.get(plain_emoji(key))
     if meaning is None or held is None:
         return ()
-    return on_command(Parsed(name=meaning, ref=held.ref), ctx)
+    return on_command(parsed(COMMANDS[meaning], ref=held.ref), ctx)
 
 
 def plain_emoji(key: str) -> str:

@@ -1,27 +1,16 @@
-"""Who may do what: three roles, and a coordinator's régions.
+"""Who may act where: the actor typing a command, and a coordinator's régions.
 
 Coordinators from the configuration file see every région; those added in chat
 may be scoped to some (a regional network acts on its régions only). An
-aiguilleur who is also a coordinator acts as a coordinator.
+aiguilleur who is also a coordinator acts as a coordinator. Which role a
+command needs is the grammar's (`dialogs.kernel.commands`: `Role`, `allowed`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from dialogs.coordination.grammar import Spec
-
-
-class Role(StrEnum):
-    COORDINATOR = "coordinator"
-    AIGUILLEUR = "aiguilleur"
-    ANYONE = "anyone"
-
-
-RANK = {Role.ANYONE: 0, Role.AIGUILLEUR: 1, Role.COORDINATOR: 2}
+from dialogs.kernel.commands import Role
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,10 +32,6 @@ class Actor:
         if self.aiguilleur_id:
             return f"aiguilleur:{self.aiguilleur_id}"
         return f"{self.role.value}:{self.transport}:{self.external_id}"
-
-
-def allowed(spec: Spec, role: Role) -> bool:
-    return RANK[role] >= RANK[spec.role]
 
 
 def in_scope(actor: Actor, region: str | None) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dialogs.coordination.grammar import FUNDINGS, Filters
+from dialogs.coordination.commands import FUNDINGS, Filters
 from dialogs.coordination.interventions import duration, funding
 from dialogs.intake.sheet import sheet_lines
 from dialogs.kernel.dates import PARIS, short_date

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from dialogs.catalog.check import Checker, RawEntry
 from dialogs.catalog.entries import CatalogIssue, Resource
-from dialogs.coordination.grammar import Filters, theme_of
+from dialogs.coordination.commands import Filters, theme_of
 from dialogs.coordination.people import page_footer, paginate, regions_msg, slugify, themes_msg
 from dialogs.kernel.flow import options_in
 from dialogs.kernel.options import THEMES

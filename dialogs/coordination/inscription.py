@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from dialogs.coordination.grammar import region_of, theme_of
+from dialogs.coordination.commands import region_of, theme_of
 from dialogs.coordination.people import (
     MAX_CAPACITY,
     MIN_CAPACITY,

@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from dialogs.coordination.grammar import Filters
+from dialogs.coordination.commands import Filters
 from dialogs.kernel.dates import short_date
 from dialogs.kernel.replies import Msg, msg
 from dialogs.kernel.textnorm import fold

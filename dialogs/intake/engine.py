@@ -15,11 +15,16 @@ import dataclasses
 from collections.abc import Callable
 
 from dialogs.assignment import relay
+from dialogs.assignment.commands import COMMANDS as DESK_COMMANDS
+from dialogs.assignment.commands import PREFIX as MATRIX_PREFIX
+from dialogs.coordination.commands import COMMANDS as COORDINATION_COMMANDS
 from dialogs.followup import steps as followup
 from dialogs.intake import bursts
+from dialogs.intake.commands import COMMANDS, PREFIX, help_text
 from dialogs.intake.proposals import CONTACT_HELP, proposals_draft
 from dialogs.intake.sheet import display
 from dialogs.intake.table import QUESTIONS, previous
+from dialogs.kernel.commands import Domain, Misused, Parsed, parse, parse_command, usage
 from dialogs.kernel.context import Context
 from dialogs.kernel.dates import short_date
 from dialogs.kernel.effects import Effect, RequestContact, SetLocale
@@ -52,54 +57,14 @@ from dialogs.kernel.replies import Button, ClearButtons, Echo, Edit, Msg, Reply,
 from dialogs.kernel.state import Stage, State
 from dialogs.kernel.textnorm import fold
 from dialogs.privacy import steps as privacy
+from dialogs.privacy.commands import EXPORT, FORGET
 
-# French names first; English ones so that the English command menu works too.
-COMMAND_ALIASES = {
-    "start": "start",
-    "aide": "aide",
-    "help": "aide",
-    "annuler": "annuler",
-    "cancel": "annuler",
-    "retour": "retour",
-    "back": "retour",
-    "recommencer": "recommencer",
-    "restart": "recommencer",
-    "statut": "statut",
-    "status": "statut",
-    "nouveau": "nouveau",
-    "new": "nouveau",
-    "fin": "fin",
-    "end": "fin",
-    "mesdonnees": "mesdonnees",
-    "mydata": "mesdonnees",
-    "oublier": "oublier",
-    "forget": "oublier",
-    "langue": "langue",
-    "language": "langue",
-}
-# Command name, help key, in menu order; registered with setMyCommands.
-MENU: tuple[tuple[str, str], ...] = (
-    ("aide", "menu.aide"),
-    ("statut", "menu.statut"),
-    ("nouveau", "menu.nouveau"),
-    ("retour", "menu.retour"),
-    ("recommencer", "menu.recommencer"),
-    ("annuler", "menu.annuler"),
-    ("fin", "menu.fin"),
-    ("mesdonnees", "menu.mesdonnees"),
-    ("oublier", "menu.oublier"),
-    ("langue", "menu.langue"),
-)
 # /langue: one button per language; the data is not versioned (choosing again is
 # harmless), so the buttons stay valid whatever happens to the conversation.
 LANGUAGE_PREFIX = "lang:"
 LANGUAGES = (("fr", "language.fr"), ("en", "language.en"))
-# /aide: the commands, then what the person can do with their data.
-HELP = (msg("help.body"), msg("help.privacy"), msg("help.admin"))
 # Stages between requests: the person is not answering intake questions.
 RESTING = frozenset({Stage.IDLE, Stage.PROPOSALS})
-# English command names for the English menu: the aliases that are not French.
-MENU_EN = {french: english for english, french in COMMAND_ALIASES.items() if english != french}
 
 
 def step(state: State | None, event: Event, ctx: Context) -> Outcome:
@@ -134,6 +99,9 @@ def flow_step(state: State | None, event: Event, ctx: Context) -> Outcome:
                 return stale(state, version, message)
             return answer(state, Picked(action=action, message=message), ctx)
         case Text():
+            elsewhere = not_theirs(event.text)
+            if elsewhere is not None:
+                return reask(state, ctx, before=(elsewhere,))
             return answer_text(state, event, ctx)
         case Location():
             return answer(state, event, ctx)
@@ -214,19 +182,39 @@ def first_contact(event: Event, ctx: Context) -> Outcome:
     if isinstance(event, Choice):
         # A button from a conversation we forgot (consent refused, erased).
         return Outcome(state=None, replies=(ClearButtons(),), toast=msg("button.stale"))
-    if is_command(event, privacy.EXPORT) or is_command(event, privacy.FORGET):
+    if is_command(event, EXPORT) or is_command(event, FORGET):
         return privacy.nothing_stored()
     if is_command(event, "statut"):
         # Nothing stored (never started, or erased by /oublier): say so, keep nothing.
         return Outcome(state=None, replies=(Say(lines=(msg("status.nothing_stored"),)),))
     if is_command(event, "langue"):
         return Outcome(state=None, replies=(language_question(),))
-    before = HELP if is_command(event, "aide") else ()
+    before = help_text() if is_command(event, "aide") else ()
     return enter(fresh, Stage.WELCOME, ctx, before=before)
 
 
 def is_command(event: Event, name: str) -> bool:
-    return isinstance(event, Command) and COMMAND_ALIASES.get(event.name.lower()) == name
+    return isinstance(event, Command) and command_name(event) == name
+
+
+def not_theirs(text: str) -> Msg | None:
+    """A command typed as in a Matrix room (``!accepter AIG-0042``) is no answer
+    to a question: an aiguilleur's is said to be theirs, in Matrix; a person's
+    or a coordinator's is shown as typed here (whether this person may type a
+    coordinator's is the router's to say, if they do)."""
+    read = parse(text, MATRIX_PREFIX, COMMANDS, COORDINATION_COMMANDS, DESK_COMMANDS)
+    if not isinstance(read, Parsed | Misused):
+        return None
+    if read.domain == Domain.DESK:
+        return msg("command.desk_elsewhere", usage=usage(read.spec, MATRIX_PREFIX))
+    return msg("command.slash", usage=usage(read.spec, PREFIX))
+
+
+def command_name(cmd: Command) -> str | None:
+    """The canonical name of a person's command (``/Help``, ``/aide@bot`` → ``aide``),
+    read by the kernel's grammar; None for a word they have no command for."""
+    read = parse_command(cmd.name, cmd.args, COMMANDS)
+    return read.name if isinstance(read, Parsed) else None
 
 
 def enter(
@@ -414,7 +402,7 @@ def answered_in_place(
 
 
 def command(state: State, cmd: Command, ctx: Context) -> Outcome:
-    name = COMMAND_ALIASES.get(cmd.name.lower())
+    name = command_name(cmd)
     in_intake = state.stage in INTAKE_STAGES
     match name:
         case "start":
@@ -424,7 +412,7 @@ def command(state: State, cmd: Command, ctx: Context) -> Outcome:
                 return new_request(state, ctx)
             return reask(state, ctx, before=(msg("start.resume"),))
         case "aide":
-            return reask(state, ctx, before=HELP)
+            return reask(state, ctx, before=help_text())
         case "annuler":
             if in_intake:
                 asking = dataclasses.replace(state, resume=state.stage)
@@ -542,4 +530,4 @@ def status(state: State, ctx: Context) -> Outcome:
     return reask(state, ctx, before=lines)
 
 
-__all__ = ["MENU", "MENU_EN", "Outcome", "Text", "step"]
+__all__ = ["Outcome", "Text", "step"]

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from dialogs.kernel.i18n import translate
-from dialogs.kernel.replies import Button, Msg, Param
+from dialogs.kernel.replies import Button, Localized, Msg, Param
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -55,6 +55,8 @@ def render_param(locale: str, value: Param, variant: str | None = None) -> str |
         case tuple():
             separator = translate(locale, "list.separator")
             return separator.join(str(render_param(locale, item, variant)) for item in value)
+        case Localized():
+            return html.escape(value.text(locale), quote=False)
         case bool():
             return str(value)
         case int():

@@ -23,7 +23,19 @@ class Msg:
     params: Mapping[str, Param] = field(default_factory=lambda: _EMPTY)
 
 
-Param = Union[str, int, Msg, tuple["Param", ...]]  # noqa: UP007 - recursive alias
+@dataclass(frozen=True, slots=True)
+class Localized:
+    """A text with a form per language that is no catalog entry: a command's
+    name, declared once in its spec (dialogs/kernel/commands.py). The first form
+    stands in for a language it lacks. Escaped like user text."""
+
+    forms: tuple[tuple[str, str], ...]  # (locale, text), the default language first
+
+    def text(self, locale: str) -> str:
+        return next((text for code, text in self.forms if code == locale), self.forms[0][1])
+
+
+Param = Union[str, int, Msg, Localized, tuple["Param", ...]]  # noqa: UP007 - recursive alias
 
 
 def msg(key: str, /, **params: Param) -> Msg:
@@ -88,6 +100,8 @@ def msg_to_json(message: Msg) -> dict[str, object]:
                 return {"msg": msg_to_json(value)}
             case tuple():
                 return {"list": [param(item) for item in value]}
+            case Localized(forms=forms):
+                return {"localized": [list(form) for form in forms]}
             case _:
                 return value
 
@@ -100,6 +114,8 @@ def msg_from_json(data: Mapping[str, object]) -> Msg:
             return msg_from_json(value["msg"])
         if isinstance(value, Mapping) and "list" in value:
             return tuple(param(item) for item in value["list"])
+        if isinstance(value, Mapping) and "localized" in value:
+            return Localized(forms=tuple((str(c), str(t)) for c, t in value["localized"]))
         if isinstance(value, int | str):
             return value
         return str(value)

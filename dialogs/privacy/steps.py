@@ -18,8 +18,6 @@ from dialogs.kernel.outcome import Outcome
 from dialogs.kernel.replies import Say, msg
 from dialogs.kernel.state import Stage, State
 
-EXPORT = "mesdonnees"
-FORGET = "oublier"
 # Confirmation questions: a second one keeps the first one's way back.
 CONFIRMING = frozenset({Stage.CONFIRM_CANCEL, Stage.CONFIRM_RESTART, Stage.CONFIRM_FORGET})
 

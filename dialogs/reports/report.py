@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from dialogs.coordination.grammar import FUNDINGS
+from dialogs.coordination.commands import FUNDINGS
 from dialogs.kernel.dates import PARIS
 from dialogs.kernel.lifecycles import AssignmentState, CaseStatus
 from dialogs.kernel.options import THEMES

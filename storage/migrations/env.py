@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from storage.db import make_engine
-from storage.models.core import Base
+from storage.models.base import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -20,7 +20,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialogs.kernel.lifecycles import OPEN_STATES, AssignmentState
-from storage.models.core import Base
+from storage.models.base import Base
 
 __all__ = [
     "ACCEPTED",

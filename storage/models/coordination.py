@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.core import Base
+from storage.models.base import Base
 
 # Ways an intervention was paid for; the report sums time per way.
 FUNDINGS = ("autofinancement", "subvention", "salarie", "contributif")

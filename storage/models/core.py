@@ -1,5 +1,5 @@
-"""Tables. Times are stored as naive UTC and returned timezone-aware (UTC), the
-same on SQLite and PostgreSQL; people see them in Europe/Paris.
+"""The core tables: people, conversations, processed updates, cases and their
+timeline, the outbox.
 
 Relationships are `lazy="raise"`: repositories load what they need explicitly,
 so no query hides behind an attribute access in async code.
@@ -7,56 +7,16 @@ so no query hides behind an attribute access in async code.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    UniqueConstraint,
-)
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+# UTCDateTime is re-exported: the migrations name it `storage.models.core.UTCDateTime`.
+from storage.models.base import Base, UTCDateTime
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    impl = DateTime(timezone=False)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use an aware one")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UTCDateTime,
-        dict[str, Any]: JSON,
-        list[Any]: JSON,
-    }
+__all__ = ["Base", "UTCDateTime"]
 
 
 class Person(Base):
@@ -188,10 +148,3 @@ class OutboxMessage(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None]
     takeovers: Mapped[int | None] = mapped_column(Integer)
-
-
-# Tables defined in their own modules register on `Base.metadata` when imported;
-# importing them here means every user of the metadata (create_all, Alembic
-# autogenerate) sees them.
-import storage.models.catalog  # noqa: E402
-import storage.models.coordination  # noqa: E402, F401

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.core import Base
+from storage.models.base import Base
 
 
 class Nudge(Base):

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.core import Base
+from storage.models.base import Base
 
 
 class MatrixRoom(Base):

@@ -263,7 +263,8 @@ def test_match_bad_options_one_line(
 
 def test_match_is_light_and_leaves_no_data_folder(tmp_path: Path) -> None:
     """A cold `aiguillage match --db …` imports none of the bot (no Telegram,
-    no Matrix, no migrations) and creates nothing in the working directory."""
+    no Matrix, no migrations; no SQLAlchemy either while the database does not
+    exist) and creates nothing in the working directory."""
     import subprocess
     import sys
 
@@ -272,7 +273,7 @@ def test_match_is_light_and_leaves_no_data_folder(tmp_path: Path) -> None:
         "import sys\n"
         "from bot.cli.commands import main\n"
         "code = main(['match', 'on utilise Doodle', '--json', '--db', {db_url!r}])\n"
-        "heavy = [m for m in ('bot.app', 'telegram', 'nio', 'alembic', 'storage.db')"
+        "heavy = [m for m in ('bot.app', 'telegram', 'nio', 'alembic', 'storage.db', 'sqlalchemy')"
         " if m in sys.modules]\n"
         "print('HEAVY', heavy, code)\n"
     ).replace("{db_url!r}", repr(f"sqlite+aiosqlite:///{(tmp_path / 'x.sqlite3').as_posix()}"))
@@ -291,3 +292,68 @@ def test_match_is_light_and_leaves_no_data_folder(tmp_path: Path) -> None:
     data = json.loads(done.stdout[: done.stdout.rindex("HEAVY")])
     assert data["resources"] and all("id" in r for r in data["resources"])
     assert list(work.iterdir()) == []
+
+
+def test_cold_match_on_a_filled_database_creates_nothing_then_uses_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aiguillage match --db …` on an imported catalog, run from a folder
+    without ``data``: nothing is created there. Where the data folder exists,
+    the index's analysis is kept in ``data/cache`` and the next cold run,
+    served from it, answers the same."""
+    import subprocess
+    import sys
+
+    url = f"sqlite+aiosqlite:///{(tmp_path / 'rempli.sqlite3').as_posix()}"
+    code, _out, _err = run(capsys, "catalog", "import", str(SEED), "--db", url)
+    assert code == 0
+    root = Path(__file__).resolve().parents[2]
+    work = tmp_path / "cwd"
+    work.mkdir()
+
+    argv = ["match", "on galère avec la compta", "--json", "--region", "BRE", "--db", url]
+
+    def cold() -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *argv],
+            cwd=work,
+            env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "AIGUILLAGE_LOCALE": "fr"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        found: dict[str, object] = json.loads(done.stdout)
+        return found
+
+    first = cold()
+    assert list(work.iterdir()) == []
+    assert first["resources"]
+    (work / "data").mkdir()
+    assert cold() == first
+    cache = work / "data" / "cache"
+    assert len(list(cache.glob("index-*.npz"))) == 1
+    assert len(list(cache.glob("vectors-*.npy"))) == 2
+    stamp = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
+    assert cold() == first
+    assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == stamp, "read, not rewritten"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite:///data/aiguillage.sqlite3",
+        "sqlite+aiosqlite:////tmp/un dossier/é.sqlite3",
+        "sqlite+aiosqlite:////tmp/%C3%A9.sqlite3",
+        "sqlite+aiosqlite:///base.sqlite3?mode=ro",
+        "sqlite:///:memory:",
+        "sqlite://",
+        "sqlite+aiosqlite:///",
+    ],
+)
+def test_sqlite_database_reads_urls_as_sqlalchemy_does(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from bot.cli.catalog import sqlite_database
+
+    assert sqlite_database(url) == make_url(url).database

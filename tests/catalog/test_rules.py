@@ -234,6 +234,25 @@ def test_a_shortened_theme_word_points_to_its_theme() -> None:
     assert infer_themes("des panneaux photovolt sur le toit")[:1] == ("energie",)
 
 
+@pytest.mark.parametrize(
+    ("text", "theme", "not_theme"),
+    [
+        ("des dons", "financement", "numerique"),
+        ("les données", "numerique", "financement"),
+        ("l'isolation des combles", "energie", "mobilite"),
+        ("l'isolement des villages", "mobilite", "energie"),
+    ],
+)
+def test_a_stem_two_themes_share_counts_for_the_word_typed(
+    text: str, theme: str, not_theme: str
+) -> None:
+    """Snowball gives two themes' hint words one stem (données/dons,
+    isolation/isolement): the word the person typed decides, not its stem."""
+    themes = infer_themes(text)
+    assert themes[:1] == (theme,)
+    assert not_theme not in themes
+
+
 # ----------------------------------------------------------------- reasons
 
 
@@ -260,7 +279,7 @@ def test_reasons_are_sentences_in_both_languages() -> None:
 def test_works_without_the_word_vectors(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(vectors_module, "_folder", lambda: None)
+    monkeypatch.setattr(vectors_module, "vectors_folder", lambda: None)
     vectors_module.load_vectors.cache_clear()
     try:
         with caplog.at_level(logging.WARNING, logger="dialogs.catalog.matching.vectors"):

@@ -22,7 +22,8 @@ from dialogs.coordination.cases import (
     timeline_lines,
     who,
 )
-from dialogs.coordination.grammar import Filters, Parsed, parse_command
+from dialogs.coordination.commands import COMMANDS, FILTERS, Filters
+from dialogs.kernel.commands import Parsed, parse_command
 from dialogs.kernel.options import CASE_STATUSES
 from dialogs.kernel.render import html_to_plain, render_lines
 from dialogs.kernel.replies import Msg
@@ -95,8 +96,8 @@ def test_listing_line_and_footer(locale: str) -> None:
     assert "Camille Durand" in text and "Alix" in text
     # The next page's command, typed back, gives the same filters.
     assert "/dossiers attribue gestion BRE page 2" in text
-    again = parse_command("dossiers", "attribue gestion BRE page 2")
-    assert isinstance(again, Parsed) and again.filters == Filters(
+    again = parse_command("dossiers", "attribue gestion BRE page 2", COMMANDS)
+    assert isinstance(again, Parsed) and again.get(FILTERS) == Filters(
         status="attribue", theme="gestion", region="BRE", page=2
     )
     if locale == "fr":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.coordination.registry import HANDLERS
-from dialogs.coordination.grammar import ALL_SPECS
+from dialogs.coordination.commands import ALL_SPECS
 from tests.coordination.support import Desk, command_log, say
 
 

@@ -15,7 +15,7 @@ from dialogs.coordination.catalog import (
     read_themes,
     resources_lines,
 )
-from dialogs.coordination.grammar import Filters
+from dialogs.coordination.commands import Filters
 from dialogs.coordination.inscription import (
     Ask,
     Cancelled,

@@ -4,26 +4,49 @@ grammar declares are the ones refused; every command is in the log."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from dialogs.coordination.access import Role, allowed
-from dialogs.coordination.grammar import ALL_SPECS, Arg, Spec
+from dialogs.coordination.commands import (
+    ALL_SPECS,
+    DAYS,
+    DURATION,
+    FILTERS,
+    FUNDING,
+    PERIOD,
+    REGIONS,
+)
+from dialogs.kernel.commands import (
+    IDENT,
+    NAME,
+    NUMBER,
+    REASON,
+    REF,
+    SLUG,
+    TEXT,
+    Arg,
+    Role,
+    Spec,
+    allowed,
+)
 from tests.coordination.support import Desk, command_log, make_case, say
 
 # A well-formed value per argument kind (the case and aiguilleur exist in `desk`).
-EXAMPLES = {
-    Arg.REF: "AIG-0001",
-    Arg.SLUG: "camille-durand",
-    Arg.IDENT: "@nouvelle:example.org",
-    Arg.NUMBER: "1",
-    Arg.DURATION: "1h30",
-    Arg.FUNDING: "subvention",
-    Arg.FILTERS: "",
-    Arg.PERIOD: "",
-    Arg.REGIONS: "",
-    Arg.NAME: "Nina Nouvelle",
-    Arg.TEXT: "Bonjour à toutes et à tous",
-    Arg.REASON: "",
+EXAMPLES: dict[Arg[Any], str] = {
+    REF: "AIG-0001",
+    SLUG: "camille-durand",
+    IDENT: "@nouvelle:example.org",
+    NUMBER: "1",
+    DURATION: "1h30",
+    DAYS: "7j",
+    FUNDING: "subvention",
+    FILTERS: "",
+    PERIOD: "",
+    REGIONS: "",
+    NAME: "Nina Nouvelle",
+    TEXT: "Bonjour à toutes et à tous",
+    REASON: "",
 }
 TYPED = [spec for spec in ALL_SPECS.values() if spec.args or spec.bare or not spec.subs]
 
@@ -31,8 +54,7 @@ TYPED = [spec for spec in ALL_SPECS.values() if spec.args or spec.bare or not sp
 def typed(spec: Spec) -> str:
     words = [spec.words]
     for arg in spec.args:
-        value = "7j" if spec.name == "relances.reporter" and arg == Arg.DURATION else EXAMPLES[arg]
-        words.append(value)
+        words.append(EXAMPLES[arg])
     return "/" + " ".join(w for w in words if w)
 
 

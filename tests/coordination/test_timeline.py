@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.assignment.desk import MatrixDesk
+from bot.assignment.executor import DeskExecutor
+from bot.assignment.rooms import Rooms
 from bot.followup.executor import FollowupRuntime
 from bot.runtime.clock import FakeClock
 from dialogs.assignment.desk import (
@@ -33,7 +34,7 @@ async def timeline(db: Database, ref: str) -> list[tuple[str, str, dict[str, obj
 
 async def test_queueing_and_relayed_messages_get_a_row(database: Database) -> None:
     clock = FakeClock(T0)
-    desk = MatrixDesk(database, clock, locale="fr", offer_timeout=timedelta(hours=1))
+    desk = DeskExecutor(clock, Rooms(), locale="fr", offer_timeout=timedelta(hours=1))
     ref = await make_case(database, {})
     async with database.unit() as uow:
         await desk.apply(uow, (Queue(ref=ref),))

@@ -15,9 +15,9 @@ from bot.coordination.call import AdminCall, Services
 from bot.delivery.marks import SentMarks
 from bot.delivery.outbox import Dispatcher
 from bot.runtime.clock import FakeClock
-from bot.runtime.core import Runtime
-from bot.transports.telegram.transport import TRANSPORT, TelegramTransport
-from dialogs.coordination.access import Actor, Role
+from bot.transports.telegram.transport import TRANSPORT, TelegramSender, build_application
+from dialogs.coordination.access import Actor
+from dialogs.kernel.commands import Role
 from dialogs.kernel.replies import msg
 from storage.db import Database
 from storage.migrate import upgrade
@@ -40,14 +40,13 @@ async def parts(
     db = Database(config.database.url)
     await upgrade(db)
     clock = FakeClock()
-    dispatcher = Dispatcher(db, clock, {})
-    transport = TelegramTransport(config.telegram, TOKEN, Runtime(db, clock), dispatcher)
-    await transport.application.initialize()
-    dispatcher.senders[TRANSPORT] = transport.sender
+    application = build_application(config.telegram, TOKEN)
+    dispatcher = Dispatcher(db, clock, {TRANSPORT: TelegramSender(application)})
+    await application.initialize()
     try:
         yield db, dispatcher, clock
     finally:
-        await transport.application.shutdown()
+        await application.shutdown()
         await db.dispose()
 
 

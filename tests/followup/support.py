@@ -11,6 +11,7 @@ from bot.config.followup import CoordinatorsConfig, FollowupConfig, PolicyStep
 from bot.delivery.outbox import Blocked, Dispatcher, SendResult, Sent
 from bot.delivery.pacing import NoPacing
 from bot.delivery.payloads import Payload
+from bot.followup.blocked import BlockedChats
 from bot.followup.executor import FollowupRuntime
 from bot.followup.nudges import NudgeWorker
 from bot.runtime.clock import FakeClock
@@ -58,6 +59,7 @@ class World:
     followup: FollowupRuntime
     runtime: Runtime
     worker: NudgeWorker
+    blocked: BlockedChats
     dispatcher: Dispatcher
     sender: Recorder
     updates: int = 0
@@ -170,10 +172,12 @@ def build_world(db: Database, config: FollowupConfig | None = None) -> World:
     )
     runtime = Runtime(db, clock, followup)
     sender = Recorder()
-    dispatcher = Dispatcher(db, clock, {TRANSPORT: sender}, pacer=NoPacing())
+    blocked = BlockedChats(db, clock, followup)
+    dispatcher = Dispatcher(
+        db, clock, {TRANSPORT: sender}, pacer=NoPacing(), on_blocked=blocked.contact_failed
+    )
     worker = NudgeWorker(db, clock, runtime, followup, on_queued=dispatcher.kick)
-    dispatcher.on_blocked = worker.contact_failed
-    return World(db, clock, followup, runtime, worker, dispatcher, sender)
+    return World(db, clock, followup, runtime, worker, blocked, dispatcher, sender)
 
 
 def buttons(payload: dict[str, Any]) -> list[str]:

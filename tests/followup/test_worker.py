@@ -314,7 +314,7 @@ async def test_blocked_person_flags_the_case_and_tells_coordinators_once(world: 
         assert await uow.nudges.flags_of(case.id) == {"contact_blocked"}
     assert "contact_blocked" in [e.kind for e in await world.timeline(case)]
     # No retry storm: nothing more is tried, nobody is told twice.
-    await world.worker.contact_failed("telegram", "1001", "forbidden: again")
+    await world.blocked.contact_failed("telegram", "1001", "forbidden: again")
     assert await world.tick(60 * DAY) == 0
     sends = [r for r in await world.outbox() if r.address == "1001"]
     assert [r.attempts for r in sends] == [1]
@@ -384,7 +384,7 @@ async def test_blocked_person_with_several_cases_alert_lists_them_in_order(world
                 person_id=first.person_id, locale="fr", sheet={}, now=world.clock.now()
             )
             await world.followup.schedule(uow, case, "telegram", "1001", world.clock.now())
-    await world.worker.contact_failed("telegram", "1001", "forbidden: bot was blocked")
+    await world.blocked.contact_failed("telegram", "1001", "forbidden: bot was blocked")
     await world.dispatcher.deliver_due()
     [alert] = world.sender.to(COORDINATOR)
     refs = [f"AIG-{n:04d}" for n in range(1, 7)]

@@ -20,7 +20,8 @@ from telegram import Bot, Update
 
 from bot.runtime.core import Incoming
 from bot.transports.telegram.transport import incoming_from
-from dialogs.intake.engine import COMMAND_ALIASES, step
+from dialogs.intake.commands import COMMAND_ALIASES
+from dialogs.intake.engine import step
 from dialogs.kernel.context import CaseSummary, Context
 from dialogs.kernel.effects import SubmitCase
 from dialogs.kernel.events import (

@@ -4,7 +4,7 @@ French with a word saying so (issue 14, item 8)."""
 
 from __future__ import annotations
 
-from dialogs.intake.engine import MENU, MENU_EN
+from dialogs.intake.commands import MENU, MENU_EN
 from dialogs.intake.proposals import summary_in
 from dialogs.kernel.context import Context
 from dialogs.kernel.effects import SetLocale
@@ -70,7 +70,7 @@ def test_langue_is_in_both_menus() -> None:
 
 
 def t_command_alias(name: str) -> str:
-    from dialogs.intake.engine import COMMAND_ALIASES
+    from dialogs.intake.commands import COMMAND_ALIASES
 
     return COMMAND_ALIASES[name]
 

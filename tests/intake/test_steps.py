@@ -419,7 +419,17 @@ def test_recommencer_asks_then_restarts() -> None:
 def test_aide_then_same_question() -> None:
     t = to_themes(Transcript())
     t.command("aide")
-    assert t.said() == ["help.body", "help.privacy", "help.admin", "intake.themes.ask"]
+    # Generated: a line per command (8 of the intake, 2 about data, 2 open to anyone).
+    line = "command.line"
+    assert t.said() == [
+        "help.body",
+        *[line] * 8,
+        "help.privacy",
+        *[line] * 2,
+        "help.admin",
+        *[line] * 2,
+        "intake.themes.ask",
+    ]
     assert t.stage == Stage.THEMES
     t.command("help")
     assert t.said()[0] == "help.body"
@@ -431,6 +441,27 @@ def test_unknown_command() -> None:
     assert t.said()[0] == "command.unknown"
     assert "/licorne" in t.text()
     assert t.stage == Stage.THEMES
+
+
+def test_another_roles_command_is_no_answer() -> None:
+    """A person typing an aiguilleur's ``!accepter`` (or a coordinator's
+    ``!dossiers``, as in Matrix) is told so politely; nothing is answered."""
+    t = Transcript()
+    t.say("bonjour")
+    t.press("yes")
+    assert t.stage == Stage.LIEU_NAME
+    t.say("!accepter AIG-0042")
+    assert t.said() == ["command.desk_elsewhere", "intake.lieu_name.ask"]
+    assert "<code>!accepter AIG-0042</code>" in t.text("fr")
+    assert "aiguilleur" in t.text("en") and "/help" in t.text("en")
+    assert t.stage == Stage.LIEU_NAME and t.state is not None and not t.state.answers
+    t.say("!Dossiers clos")
+    assert t.said()[0] == "command.slash" and "<code>/dossiers " in t.text("fr")
+    t.say("!aide")
+    assert t.said()[0] == "command.slash" and "<code>/aide</code>" in t.text("fr")
+    # A place whose name starts with "!" is still a place name.
+    t.say("!Fabrique")
+    assert t.stage != Stage.LIEU_NAME
 
 
 def test_statut_lists_cases() -> None:

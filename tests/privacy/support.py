@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from storage.db import Database
+from storage.models.base import Base
 from storage.models.coordination import Inscription, Intervention, PendingAction
-from storage.models.core import Base
 from tests.coordination.support import aiguilleur_row
 
 MARK = "Zorglub"

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 
 from storage.db import Database
 from storage.migrate import current_revision, head_revisions
-from storage.models.core import Base
+from storage.models.base import Base
 
 
 def test_one_head() -> None:

@@ -31,8 +31,9 @@ from dialogs.coordination.cases import (
     region_label,
     regions_label,
 )
-from dialogs.coordination.grammar import Parsed
+from dialogs.coordination.commands import DAYS, FILTERS
 from dialogs.followup.steps import HELP_STEP
+from dialogs.kernel.commands import Parsed
 from dialogs.kernel.lifecycles import CaseStatus
 from dialogs.kernel.replies import msg
 from storage.models.assignment import Assignment
@@ -83,7 +84,7 @@ def case_row(case: Case, holder: Holder | None) -> CaseRow:
 
 @handles("dossiers")
 async def list_cases(call: AdminCall) -> None:
-    filters = parsed(call).filters
+    filters = parsed(call).get(FILTERS)
     scope = call.actor.regions
     if filters.region is not None and not call.in_scope(filters.region):
         await call.refuse(
@@ -256,7 +257,7 @@ async def postpone_nudges(call: AdminCall) -> None:
     case = await find_case(call)
     if case is None:
         return
-    days = parsed(call).number or 1
+    days = parsed(call).get(DAYS)
     pending = await call.uow.nudges.pending_of_case(case.id)
     moved = []
     for nudge in pending:

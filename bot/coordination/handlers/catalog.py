@@ -37,6 +37,7 @@ from dialogs.coordination.catalog import (
     parse_resource_line,
     resources_lines,
 )
+from dialogs.coordination.commands import FILTERS
 from dialogs.kernel.events import Attachment, Text
 from dialogs.kernel.flow import is_no, is_yes
 from dialogs.kernel.replies import Msg, msg
@@ -71,7 +72,7 @@ async def list_resources(call: AdminCall) -> None:
     assert call.parsed is not None
     resources = await call.uow.catalog.active_resources()
     resources.sort(key=lambda r: (r.name.lower(), r.id))
-    await call.say(*resources_lines(resources, call.parsed.filters, call.prefix))
+    await call.say(*resources_lines(resources, call.parsed.get(FILTERS), call.prefix))
 
 
 @handles("ressource.ajouter")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from bot.coordination.call import AdminCall
 from bot.coordination.registry import handles
-from dialogs.coordination.access import Role
+from dialogs.coordination.commands import DURATION, FUNDING
 from dialogs.coordination.interventions import recorded
+from dialogs.kernel.commands import Role
 from dialogs.kernel.replies import msg
 
 
@@ -20,7 +21,7 @@ from dialogs.kernel.replies import msg
 async def record_intervention(call: AdminCall) -> None:
     parsed = call.parsed
     assert parsed is not None and parsed.ref is not None
-    assert parsed.minutes is not None and parsed.funding is not None
+    minutes, funding = parsed.get(DURATION), parsed.get(FUNDING)
     case = await call.uow.cases.by_ref(parsed.ref)
     if case is None:
         await call.not_found(msg("admin.intervention.unknown_case", ref=parsed.ref))
@@ -42,16 +43,16 @@ async def record_intervention(call: AdminCall) -> None:
     await call.uow.interventions.add(
         case_id=case.id,
         aiguilleur_id=aiguilleur,
-        minutes=parsed.minutes,
-        funding=parsed.funding,
+        minutes=minutes,
+        funding=funding,
         note=parsed.text,
         recorded_by=call.actor.label,
         now=call.now,
     )
     data: dict[str, object] = {
         "aiguilleur": aiguilleur,
-        "minutes": parsed.minutes,
-        "funding": parsed.funding,
+        "minutes": minutes,
+        "funding": funding,
     }
     if parsed.text:
         data["note"] = parsed.text
@@ -61,6 +62,4 @@ async def record_intervention(call: AdminCall) -> None:
     total = await call.uow.interventions.case_total(case.id)
     person = await call.uow.catalog.aiguilleur(aiguilleur)
     name = person.name if person is not None else aiguilleur
-    await call.say(
-        *recorded(case.ref, parsed.minutes, parsed.funding, name, total.count, total.minutes)
-    )
+    await call.say(*recorded(case.ref, minutes, funding, name, total.count, total.minutes))

@@ -16,6 +16,7 @@ from bot.coordination.registry import handles
 from dialogs.assignment.desk import Drain
 from dialogs.catalog.load import AiguilleurProfile
 from dialogs.coordination.access import any_in_scope
+from dialogs.coordination.commands import FILTERS, REGIONS
 from dialogs.coordination.people import (
     AiguilleurView,
     CoordinatorView,
@@ -97,7 +98,7 @@ async def list_aiguilleurs(call: AdminCall) -> None:
     ]
     rows.sort(key=lambda row: (row.name.lower(), row.id))
     people = [view(row, loads) for row in rows]
-    await call.say(*aiguilleurs_lines(people, call.parsed.filters, call.prefix))
+    await call.say(*aiguilleurs_lines(people, call.parsed.get(FILTERS), call.prefix))
 
 
 @handles("aiguilleur.ajouter")
@@ -242,7 +243,7 @@ async def add_coordinator(call: AdminCall) -> None:
     if target is None:
         return
     transport, external_id, who = target
-    regions = tuple(call.parsed.regions)
+    regions: tuple[str, ...] = call.parsed.get(REGIONS)
     scope = call.actor.regions
     if scope is not None:
         # A régional coordinator shares what they have, never more.

@@ -12,6 +12,7 @@ from bot.coordination.call import MISUSED, AdminCall
 from bot.coordination.registry import handles
 from bot.reports.chart import render_png
 from bot.reports.service import EmptyPeriod, load_report, load_stats, period_of
+from dialogs.coordination.commands import PERIOD
 from dialogs.kernel.replies import msg
 from dialogs.reports.render import day, report_lines
 from dialogs.reports.report import local_day
@@ -34,7 +35,7 @@ async def show_stats(call: AdminCall) -> None:
 @handles("rapport")
 async def show_report(call: AdminCall) -> None:
     assert call.parsed is not None
-    start, end = call.parsed.period
+    start, end = call.parsed.get(PERIOD)
     config = report_config(call)
     try:
         period = await period_of(call.uow, config, call.now, start, end)

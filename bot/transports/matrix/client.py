@@ -125,6 +125,29 @@ def build_client(config: MatrixConfig) -> AsyncClient:
     )
 
 
+class Membership:
+    """Who is in which room, as the client's last sync says. Built with the
+    client, before the desk (which offers cases only to aiguilleurs who joined)
+    and the service (which tells it when a sync came back)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+        self.synced = False
+
+    def saw_sync(self) -> None:
+        self.synced = True
+
+    def joined(self, room_id: str, user_id: str) -> bool:
+        """`user_id` is a member of `room_id` (joined, not merely invited); the
+        bot itself must be in the room. Before the first sync of this start the
+        rooms are not known yet: a request handled in that second (Telegram
+        starts at once) trusts the room, as the sync will tell."""
+        if not self.synced:
+            return True
+        room = self.client.rooms.get(room_id)
+        return room is not None and user_id in room.users and user_id not in room.invited_users
+
+
 async def login(client: AsyncClient, config: MatrixConfig) -> None:
     """Access token (with its device) or password; either way the encryption
     store of that device is loaded."""

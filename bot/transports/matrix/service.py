@@ -33,9 +33,9 @@ from bot.runtime.clock import Clock
 from bot.transports.matrix.client import (
     Invite,
     KeyRequests,
+    Membership,
     OwnEcho,
     RoomFile,
-    build_client,
     invites,
     keep_keys,
     login,
@@ -73,6 +73,10 @@ def no_such_account(error: ProfileGetError) -> bool:
 
 
 class MatrixService:
+    """`client`, `sender` and `membership` are built first (bot/app.py): the
+    outbox needs the sender and the desk needs the membership before this
+    service, which needs the desk, exists."""
+
     def __init__(
         self,
         config: MatrixConfig,
@@ -80,9 +84,11 @@ class MatrixService:
         clock: Clock,
         desk: MatrixDesk,
         *,
+        client: AsyncClient,
+        sender: MatrixSender,
+        membership: Membership,
         locale: str = "fr",
         tick_seconds: float = 15.0,
-        client: AsyncClient | None = None,
         coordinators: Collection[str] = (),
     ) -> None:
         self.config = config
@@ -93,15 +99,16 @@ class MatrixService:
         self.desk = desk
         self.locale = locale
         self.tick_seconds = tick_seconds
-        self.client = client or build_client(config)
-        self.sender = MatrixSender(self.client)
+        self.client = client
+        self.sender = sender
+        self.membership = membership
+        self.joined = membership.joined
         self.token: str | None = None
         # Aiguilleurs whose room could not be created: not retried every tick.
         self._unreachable: set[str] = set()
         # For /healthz: when a sync last came back, and why the last one failed.
         self.last_sync: datetime | None = None
         self.sync_failure: str | None = None
-        desk.joined = self.joined
         self.key_requests = KeyRequests()
 
     @property
@@ -141,6 +148,7 @@ class MatrixService:
         if not isinstance(response, SyncResponse):
             raise ConnectionError(f"sync failed: {response}")
         self.last_sync = self.clock.now()
+        self.membership.saw_sync()
         self.sync_failure = None
         await keep_keys(self.client)
         self.key_requests.take(response)
@@ -151,14 +159,14 @@ class MatrixService:
             # An aiguilleur may have just joined their room: the people whose
             # case a coordinator gave them meanwhile are told, then the queue is served.
             async with self.db.unit() as uow:
-                await self.desk.tell_joined(uow)
-                await self.desk.apply(uow, (Drain(),))
+                await self.desk.executor.tell_joined(uow)
+                await self.desk.executor.apply(uow, (Drain(),))
             self.desk.kick()
         handled = 0
         if not first:
             for event in room_events(response, self.client.user_id, self.client):
                 if isinstance(event, OwnEcho):
-                    await self.desk.echo(event)
+                    await self.desk.offers.echo(event.txn_id, event.event_id)
                     continue
                 if isinstance(event, RoomFile) and await self.desk.wants_file(event):
                     # Fetched before the event's unit of work (no network inside it).
@@ -187,16 +195,6 @@ class MatrixService:
     def local(self, user_id: str) -> bool:
         """An account on the bot's own homeserver."""
         return user_id.partition(":")[2] == self.config.user_id.partition(":")[2]
-
-    def joined(self, room_id: str, user_id: str) -> bool:
-        """`user_id` is a member of `room_id` (joined, not merely invited), as
-        the last sync says; the bot itself must be in the room. Before the first
-        sync of this start the rooms are not known yet: a request handled in that
-        second (Telegram starts at once) trusts the room, as the sync will tell."""
-        if self.last_sync is None:
-            return True
-        room = self.client.rooms.get(room_id)
-        return room is not None and user_id in room.users and user_id not in room.invited_users
 
     def health(self) -> str:
         """``ok``; ``unreachable`` when the last sync failed (homeserver down);
@@ -251,7 +249,7 @@ class MatrixService:
                 await uow.matrix.set_room(
                     person.id, invite.room_id, created_by_bot=False, now=self.clock.now()
                 )
-                await self.desk.apply(uow, (Drain(),))
+                await self.desk.executor.apply(uow, (Drain(),))
         self.desk.kick()
 
     async def cannot_invite(self, slug: str, name: str, matrix_id: str) -> None:
@@ -259,7 +257,7 @@ class MatrixService:
         self._unreachable.add(slug)
         told = msg("desk.invite.failed", name=name, matrix_id=matrix_id)
         async with self.db.unit() as uow:
-            await self.desk.apply(uow, (Tell(to=ToCoordinators(), lines=(told,)),))
+            await self.desk.executor.apply(uow, (Tell(to=ToCoordinators(), lines=(told,)),))
         self.desk.kick()
 
     async def unanswered_invites(self) -> int:
@@ -267,7 +265,7 @@ class MatrixService:
         joined their room with the bot `offer_timeout` after it was set: no case
         is offered to them meanwhile. Returns how many were reported."""
         now = self.clock.now()
-        patience = self.desk.offer_timeout
+        patience = self.desk.executor.offer_timeout
         told = 0
         async with self.db.unit() as uow:
             for room in await uow.matrix.room_rows():
@@ -288,7 +286,7 @@ class MatrixService:
                     matrix_id=person.matrix_id,
                     delay=delay(patience),
                 )
-                await self.desk.apply(uow, (Tell(to=ToCoordinators(), lines=(line,)),))
+                await self.desk.executor.apply(uow, (Tell(to=ToCoordinators(), lines=(line,)),))
                 told += 1
         if told:
             self.desk.kick()
@@ -350,6 +348,6 @@ class MatrixService:
             created += 1
         if created:
             async with self.db.unit() as uow:
-                await self.desk.apply(uow, (Drain(),))
+                await self.desk.executor.apply(uow, (Drain(),))
             self.desk.kick()
         return created

@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import logging
 import warnings
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, assert_never
 
@@ -42,7 +43,6 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config.load import TelegramConfig
 from bot.delivery import payloads, results
-from bot.delivery.outbox import Dispatcher
 from bot.delivery.payloads import (
     Buttons,
     Document,
@@ -54,7 +54,7 @@ from bot.delivery.payloads import (
 )
 from bot.delivery.results import Blocked, Failed, Scope, SendResult, Sent
 from bot.runtime.core import Handled, Incoming, Runtime
-from dialogs.intake.engine import MENU, MENU_EN
+from dialogs.intake.commands import MENU, MENU_EN
 from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Command, Event, Location, Text
 from dialogs.kernel.i18n import supported, translate
 from storage.errors import is_unavailable
@@ -323,30 +323,39 @@ def incoming_from(update: Update) -> Incoming | None:
     )
 
 
+def build_application(
+    config: TelegramConfig,
+    token: str,
+    requests: tuple[BaseRequest, BaseRequest] | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """python-telegram-bot's `Application`, built before the transport: its
+    sender goes to the outbox, which the transport then wakes. `requests`
+    (calls, getUpdates) replaces HTTP, e.g. for an in-memory benchmark."""
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(config.api_base_url)
+        .base_file_url(config.file_base_url)
+        .updater(None)
+    )
+    if requests is not None:
+        builder = builder.request(requests[0]).get_updates_request(requests[1])
+    return builder.build()
+
+
 class TelegramTransport:
     def __init__(
         self,
         config: TelegramConfig,
-        token: str,
+        application: Application[Any, Any, Any, Any, Any, Any],
         runtime: Runtime,
-        dispatcher: Dispatcher,
-        requests: tuple[BaseRequest, BaseRequest] | None = None,
+        kick: Callable[[], None],
     ) -> None:
-        """`requests` (calls, getUpdates) replaces HTTP, e.g. for an in-memory benchmark."""
+        """`kick` wakes the outbox after each update."""
         self.config = config
+        self.application = application
         self.runtime = runtime
-        self.dispatcher = dispatcher
-        builder = (
-            Application.builder()
-            .token(token)
-            .base_url(config.api_base_url)
-            .base_file_url(config.file_base_url)
-            .updater(None)
-        )
-        if requests is not None:
-            builder = builder.request(requests[0]).get_updates_request(requests[1])
-        self.application = builder.build()
-        self.sender = TelegramSender(self.application)
+        self.kick = kick
 
     async def process(self, update: Update) -> bool:
         """Handle one update. False: it must come again (the database was away,
@@ -377,7 +386,7 @@ class TelegramTransport:
         finally:
             if update.callback_query is not None:
                 await self.answer_callback(update, toast)
-            self.dispatcher.kick()
+            self.kick()
         return settled
 
     async def with_catalog_file(self, update: Update, incoming: Incoming) -> Incoming:

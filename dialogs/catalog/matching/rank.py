@@ -26,7 +26,6 @@ Every proposal says why, in sentences (`reasons`).
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -81,11 +80,15 @@ MAX_TOPICS = 2
 class TextScores:
     """Query-dependent, theme-independent evidence per resource."""
 
-    # Relevance of each resource, times `scale` (the words' part is left as
-    # BM25 gave it, so that thousands of entries need no division; the few
-    # candidates ranked are scaled back with `scale`).
-    relevance: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    # The `CANDIDATES` most relevant resources (all, when fewer have any
+    # evidence), in the order evidence first reached them: ties keep that
+    # order wherever they are ranked. Relevance is times `scale` (the words'
+    # part is left as BM25 gave it; the few candidates ranked are scaled back
+    # with `scale`).
+    relevance: dict[int, float] = field(default_factory=dict)
     scale: float = 1.0
+    # The words' part of `relevance` for the same resources, and the scaled
+    # cosine (0 to 1) of the resources closest in meaning.
     lexical: dict[int, float] = field(default_factory=dict)
     semantic: dict[int, float] = field(default_factory=dict)
     replaced: dict[int, str] = field(default_factory=dict)
@@ -95,8 +98,17 @@ class TextScores:
     meaning: npt.NDArray[np.float32] | None = None
 
 
-def lexical_scores(index: MatchIndex, read: ReadQuery, scores: TextScores) -> dict[int, float]:
-    relevance: dict[int, float] = defaultdict(float)
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Additions to resources' scores, in the order they were made: `docs[i]`
+    gets `values[i]`. Summed with `np.bincount`, which adds in that order, so
+    every resource's total is the same float as a loop over them would give."""
+
+    docs: npt.NDArray[np.intp]
+    values: npt.NDArray[np.float64]
+
+
+def lexical_scores(index: MatchIndex, read: ReadQuery, scores: TextScores) -> Evidence:
     terms = dict(read.terms)
     for number in scores.excluded:
         for stems, _tag in index.docs[number].tags:
@@ -106,20 +118,30 @@ def lexical_scores(index: MatchIndex, read: ReadQuery, scores: TextScores) -> di
     # Long texts read less of each list, and guesses (synonyms, neighbours in
     # meaning) less than typed words, so that the total work stays bounded.
     total = sum(terms.values()) or 1.0
+    docs: list[npt.NDArray[np.intp]] = []
+    values: list[npt.NDArray[np.float64]] = []
     for term, weight in terms.items():
         depth = min(POSTINGS_READ, int(POSTINGS_BUDGET * weight / total) + 10)
-        for number, contribution in index.postings[term][:depth]:
-            relevance[number] += weight * contribution
+        start, end = index.posting_spans[term]
+        stop = min(end, start + depth)
+        docs.append(index.posting_docs[start:stop])
+        values.append(index.posting_values[start:stop] * weight)
+    bonus_docs: list[int] = []
+    bonus_values: list[float] = []
     for key in ngrams(read.stems, 3):
         if len(key) > 1 and key in index.tag_phrases:
             for number in index.tag_phrases[key][:POSTINGS_READ]:
-                relevance[number] += TAG_PHRASE_BONUS * index.tag_idf[key]
+                bonus_docs.append(number)
+                bonus_values.append(TAG_PHRASE_BONUS * index.tag_idf[key])
     for key, tool in read.named_tools:
         for number, _written in index.replaces.get(key, ()):
             if number not in scores.replaced:
-                relevance[number] += REPLACES_BONUS
+                bonus_docs.append(number)
+                bonus_values.append(REPLACES_BONUS)
                 scores.replaced[number] = tool
-    return relevance
+    docs.append(np.asarray(bonus_docs, dtype=np.intp))
+    values.append(np.asarray(bonus_values, dtype=np.float64))
+    return Evidence(np.concatenate(docs), np.concatenate(values))
 
 
 def query_vector(index: MatchIndex, read: ReadQuery) -> npt.NDArray[np.float32] | None:
@@ -131,43 +153,69 @@ def query_vector(index: MatchIndex, read: ReadQuery) -> npt.NDArray[np.float32] 
     return index.vectors.mean([(w, 1.0) for w in read.content])
 
 
-def semantic_scores(index: MatchIndex, query: npt.NDArray[np.float32] | None) -> dict[int, float]:
+def semantic_scores(index: MatchIndex, query: npt.NDArray[np.float32] | None) -> Evidence:
     """Scaled cosine (0 to 1) of the best-matching resources by meaning."""
+    none = Evidence(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float64))
     if query is None or index.doc_vectors is None or not len(index.docs):
-        return {}
+        return none
     cosines = index.doc_vectors @ query
     count = min(SEMANTIC_CANDIDATES, len(cosines))
     top = np.argpartition(-cosines, count - 1)[:count]
-    best = float(cosines[top].max())
-    floor = best - SEMANTIC_SPAN
-    return {
-        int(n): (float(cosines[n]) - floor) / SEMANTIC_SPAN
-        for n in top
-        if float(cosines[n]) > floor and float(cosines[n]) >= SEMANTIC_MIN
-    }
+    found = cosines[top].astype(np.float64)
+    floor = float(found.max()) - SEMANTIC_SPAN
+    kept = (found > floor) & (found >= SEMANTIC_MIN)
+    return Evidence(top[kept].astype(np.intp), (found[kept] - floor) / SEMANTIC_SPAN)
 
 
 def text_scores(index: MatchIndex, read: ReadQuery) -> TextScores:
     excluded = frozenset(n for n in read.named_docs if not index.docs[n].resource.libre)
     scores = TextScores(excluded=excluded, meaning=query_vector(index, read))
-    lexical = lexical_scores(index, read, scores)
-    semantic = semantic_scores(index, scores.meaning)
-    top_lexical = max(lexical.values(), default=0.0)
-    scores.lexical = lexical
-    scores.semantic = semantic
+    words = lexical_scores(index, read, scores)
+    meaning = semantic_scores(index, scores.meaning)
+    size = len(index.docs)
+    # (Without any entry, bincount gives integers: hence the cast.)
+    lexical = np.bincount(words.docs, weights=words.values, minlength=size).astype(np.float64)
+    top_lexical = float(lexical.max()) if len(words.docs) else 0.0
     # Words count relative to the best candidate (1 for it): kept as they are,
     # with the other evidence multiplied by the best words' score instead.
     unit = top_lexical if top_lexical > 0 else 1.0
     scores.scale = 1.0 / unit
-    scores.relevance = lexical
-    for number, value in semantic.items():
-        scores.relevance[number] += SEMANTIC * value * unit
-    about = {n for word in read.field for n in index.about.get(word, ())}
-    for number in about:
-        scores.relevance[number] += FIELD_BONUS * unit
-    for number in excluded:
-        scores.relevance.pop(number, None)
+    read_field = {n for word in read.field for n in index.about.get(word, ())}
+    about = np.fromiter(read_field, dtype=np.intp, count=len(read_field))
+    relevance = lexical.copy()
+    # Each resource appears at most once in each of these: a plain += is exact.
+    relevance[meaning.docs] += SEMANTIC * meaning.values * unit
+    relevance[about] += FIELD_BONUS * unit
+    reached = np.concatenate((words.docs, meaning.docs, about))
+    candidates = first_reached(reached, relevance, excluded)
+    values = relevance[candidates].tolist()
+    numbers = candidates.tolist()
+    scores.relevance = dict(zip(numbers, values, strict=True))
+    scores.lexical = {n: float(lexical[n]) for n in numbers}
+    scores.semantic = dict(zip(meaning.docs.tolist(), meaning.values.tolist(), strict=True))
     return scores
+
+
+def first_reached(
+    reached: npt.NDArray[np.intp], relevance: npt.NDArray[np.float64], excluded: frozenset[int]
+) -> npt.NDArray[np.intp]:
+    """The `CANDIDATES` best resources among those reached, in the order
+    evidence first reached them; among equal scores, the first reached wins."""
+    never = len(reached)
+    first = np.full(len(relevance), never, dtype=np.intp)
+    np.minimum.at(first, reached, np.arange(never, dtype=np.intp))
+    if excluded:
+        first[np.fromiter(excluded, dtype=np.intp, count=len(excluded))] = never
+    found = np.flatnonzero(first < never)
+    if len(found) > CANDIDATES:
+        values = relevance[found]
+        cut = len(values) - CANDIDATES
+        threshold = np.partition(values, cut)[cut]
+        found = found[values >= threshold]  # ties at the threshold included
+        if len(found) > CANDIDATES:
+            best = np.lexsort((first[found], -relevance[found]))[:CANDIDATES]
+            found = found[best]
+    return found[np.argsort(first[found])]
 
 
 def rank_resources(

@@ -63,6 +63,49 @@ def theme_words() -> Mapping[str, tuple[str, ...]]:
 
 
 @cache
+def shared_hints() -> Mapping[str, Mapping[str, frozenset[str]]]:
+    """Hint stems of several themes → theme → its hint words (folded) with
+    that stem. Snowball gives "données" (numérique) and "dons" (financement)
+    the same stem: the stem alone cannot tell the two themes apart."""
+    forms: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for theme, words in theme_words().items():
+        for word in words:
+            forms[stem(word)][theme].add(singular(fold(word)))
+    return {
+        hint: {theme: frozenset(ws) for theme, ws in by_theme.items()}
+        for hint, by_theme in forms.items()
+        if len(by_theme) > 1
+    }
+
+
+def singular(folded: str) -> str:
+    """A folded word without its plural s ("donnees" and "donnee" alike)."""
+    return folded[:-1] if len(folded) > 3 and folded.endswith("s") else folded
+
+
+def typed_forms(content: Sequence[str]) -> frozenset[str]:
+    """The person's words (folded, singular) and the words of their synonyms
+    ("cagnotte" also stands for "dons")."""
+    found: set[str] = set()
+    synonyms = lexicon().synonyms
+    for word in content:
+        folded = fold(word)
+        found.add(singular(folded))
+        for expansion in synonyms.get(folded, ()):
+            found.update(singular(part) for part in expansion)
+    return frozenset(found)
+
+
+def names_theme(hint: str, theme: str, typed: frozenset[str]) -> bool:
+    """Whether a hint stem found in the text counts for a theme: always, unless
+    several themes share it; then only if the person typed the theme's own
+    hint word, singular or plural ("dons" is financement, "donnée" numérique,
+    "donné" neither)."""
+    shared = shared_hints().get(hint)
+    return shared is None or bool(typed & shared.get(theme, frozenset()))
+
+
+@cache
 def theme_folded() -> Mapping[str, tuple[str, ...]]:
     return {theme: tuple(fold(w) for w in ws) for theme, ws in theme_words().items()}
 
@@ -98,8 +141,10 @@ def word_evidence(
 ) -> dict[str, float]:
     evidence: dict[str, float] = defaultdict(float)
     unique = set(text_stems)
+    typed = typed_forms(content)
     for theme, hints in theme_stems().items():
-        evidence[theme] += WORD_HIT * len(hints.intersection(unique))
+        found = hints.intersection(unique)
+        evidence[theme] += WORD_HIT * sum(1 for s in found if names_theme(s, theme, typed))
     # Shortenings of a theme's words ("covoit", "subv", "compta").
     for word in dict.fromkeys(fold(w) for w in content):
         if len(word) < SHORTENING_MIN or stem(word) in unique_hints():

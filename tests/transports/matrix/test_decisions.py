@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dialogs.assignment.commands import COMMANDS, Misused, Parsed, help_lines, parse
+from dialogs.assignment.commands import COMMANDS
 from dialogs.assignment.desk import (
     ActorView,
     AssignmentView,
@@ -19,6 +19,7 @@ from dialogs.assignment.desk import (
     Tell,
     ToCoordinators,
     ToPerson,
+    aiguilleur_help,
     offer_or_queue,
     on_command,
     on_reaction,
@@ -27,7 +28,10 @@ from dialogs.assignment.desk import (
 )
 from dialogs.catalog.load import AiguilleurProfile
 from dialogs.catalog.matching.model import AiguilleurCandidate
+from dialogs.coordination.commands import COMMANDS as COORDINATION_COMMANDS
 from dialogs.intake.engine import step
+from dialogs.kernel.commands import Misused, Parsed, Read, Unknown, parsed
+from dialogs.kernel.commands import parse as parse_any
 from dialogs.kernel.context import Context, RelayView
 from dialogs.kernel.effects import EndRelay, RelayToAiguilleur, ShareContacts
 from dialogs.kernel.events import Choice, Command, Text
@@ -58,47 +62,57 @@ def said(effects: tuple[object, ...]) -> list[str]:
     return [line.key for e in effects if isinstance(e, Tell) for line in e.lines]
 
 
+def parse(text: str) -> Read | None:
+    return parse_any(text, "!", COMMANDS)
+
+
+def command(name: str, **values: object) -> Parsed:
+    return parsed(COMMANDS[name], **values)
+
+
 def test_grammar() -> None:
     assert parse("bonjour") is None
-    assert parse("!accepter aig-42") == Parsed(name="accepter", ref="AIG-0042")
-    assert parse("!refuser AIG-0042 pas le temps") == Parsed(
-        name="refuser", ref="AIG-0042", text="pas le temps"
+    assert parse("!accepter aig-42") == command("accepter", ref="AIG-0042")
+    assert parse("!refuser AIG-0042 pas le temps") == command(
+        "refuser", ref="AIG-0042", text="pas le temps"
     )
-    assert parse("!refuser 42") == Parsed(name="refuser", ref="AIG-0042")
-    assert parse("!note AIG-0042") == Misused(spec=COMMANDS[4], word="note")
-    assert parse("!dispo off") == Parsed(name="dispo", switch=False)
+    assert parse("!refuser 42") == command("refuser", ref="AIG-0042", text=None)
+    assert parse("!note AIG-0042") == Misused(spec=COMMANDS["note"], word="note")
+    assert parse("!dispo off") == command("dispo", switch=False)
     assert isinstance(parse("!dispo peut-être"), Misused)
-    assert parse("!help") == Parsed(name="aide")
-    assert parse("!frobnicate") == Misused(spec=None, word="frobnicate")
+    assert parse("!help") == command("aide")
+    assert parse("!frobnicate") == Unknown(word="frobnicate")
 
 
 def test_help_lists_every_command_in_both_languages() -> None:
-    lines = help_lines()
-    assert len(lines) == len(COMMANDS) + 2
+    lines = aiguilleur_help()
+    # The desk's commands and the coordination's one for aiguilleurs (!intervention).
+    assert len(lines) == len(COMMANDS) + 1 + 2
     for locale in ("fr", "en"):
         text = "\n".join(render_msg(locale, line) for line in lines)
-        for spec in COMMANDS:
-            assert f"!{spec.name}" in text
-        assert "<code>!refuser AIG-0042 " in text
+        for spec in (*COMMANDS, COORDINATION_COMMANDS["intervention"]):
+            assert f"!{spec.words if locale == 'fr' else spec.words_en}" in text
+        refuser = "refuser" if locale == "fr" else "decline"
+        assert f"<code>!{refuser} AIG-0042 " in text
     keys = catalog_keys("fr")
     assert all(spec.help_key in keys for spec in COMMANDS)
 
 
 def test_accept_tells_both_sides_and_decline_moves_on() -> None:
-    accepted = on_command(Parsed(name="accepter", ref="AIG-0042"), ctx())
+    accepted = on_command(command("accepter", ref="AIG-0042"), ctx())
     assert Move(assignment_id=7, to="accepted") in accepted
     person = [e for e in accepted if isinstance(e, Tell) and isinstance(e.to, ToPerson)]
     assert person and person[0].buttons  # end / share contact
-    declined = on_command(Parsed(name="refuser", ref="AIG-0042", text="non"), ctx())
+    declined = on_command(command("refuser", ref="AIG-0042", text="non"), ctx())
     assert FindAiguilleur(ref="AIG-0042") in declined and Drain() in declined
 
 
 def test_someone_elses_case_is_refused() -> None:
     basile = ActorView(id="basile", name="Basile")
     for name in ("accepter", "refuser", "dossier", "note", "clore", "rendre", "action"):
-        effects = on_command(Parsed(name=name, ref="AIG-0042", text="x"), ctx(actor=basile))
+        effects = on_command(command(name, ref="AIG-0042", text="x"), ctx(actor=basile))
         assert said(effects) == ["desk.not_yours"], name
-    assert said(on_command(Parsed(name="accepter", ref="AIG-0042"), ctx(actor=None))) == [
+    assert said(on_command(command("accepter", ref="AIG-0042"), ctx(actor=None))) == [
         "desk.stranger"
     ]
     assert said(on_thread_text("coucou", ctx(actor=basile, assignment=held("accepted")))) == [

@@ -8,8 +8,8 @@ from __future__ import annotations
 from nio import RoomCreateResponse
 from sqlalchemy import select
 
-from dialogs.assignment.commands import BY_NAME as DESK_COMMANDS
-from dialogs.coordination.access import Role, allowed
+from dialogs.assignment.commands import COMMANDS as DESK_COMMANDS
+from dialogs.kernel.commands import Role, allowed
 from storage.models.coordination import CommandLog
 from tests.coordination.test_role_matrix import TYPED, typed
 from tests.transports.matrix.conftest import World
@@ -37,7 +37,7 @@ async def test_every_command_in_the_coordinators_room_and_from_a_stranger(world:
 
         await sam.say(direct, text)
         refusal = (await sam.message()).body
-        if spec.words.split()[0] in DESK_COMMANDS:
+        if DESK_COMMANDS.find(spec.words.split()[0]) is not None:
             # The aiguilleurs' own command of that name answers first (and refuses).
             assert "réservées aux aiguilleur" in refusal, f"{text} → {refusal[:120]}"
         else:
@@ -52,7 +52,8 @@ async def test_every_command_in_the_coordinators_room_and_from_a_stranger(world:
     assert len({row.command for row in rows if row.role == "coordinator"}) == len(TYPED)
     assert all(row.outcome != "error" for row in rows)
     # The aiguilleurs' own commands refused to the stranger are logged too.
-    desk_words = {typed(spec)[1:].split()[0] for spec in TYPED} & set(DESK_COMMANDS)
+    desk_words = {typed(spec)[1:].split()[0] for spec in TYPED} & set(DESK_COMMANDS.by_word)
     refused = {(row.command, row.actor) for row in rows if row.outcome == "refused"}
     for word in desk_words:
-        assert (DESK_COMMANDS[word].name, sam.id) in refused, word
+        spec = DESK_COMMANDS.find(word)
+        assert spec is not None and (spec.name, sam.id) in refused, word
