@@ -245,6 +245,8 @@ class BotService:
             pacer=self.pacer,
             on_blocked=BlockedChats(self.db, self.clock, followup).contact_failed,
             on_sent={MATRIX: side.offers.posted} if side is not None else {},
+            on_resumed=self.metrics.count_resumed,
+            may_send={MATRIX: self.syncs_matrix},
         )
         self.nudges = NudgeWorker(
             self.db,
@@ -293,6 +295,11 @@ class BotService:
     def polls(self) -> bool:
         """This process may call getUpdates now."""
         return self.leadership.holds(TELEGRAM_POLL)
+
+    def syncs_matrix(self) -> bool:
+        """This process may send to Matrix now: the one that syncs knows the rooms
+        and the device keys; elsewhere a Matrix row would only be told "not ready"."""
+        return self.leadership.holds(MATRIX_SYNC)
 
     async def start_http(self) -> None:
         """The server first, then setWebhook: Telegram may call at once."""

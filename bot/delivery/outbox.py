@@ -14,9 +14,19 @@ the transport; `Blocked` stops that conversation's rows and calls `on_blocked`
 once (the follow-up flags the case, see bot/followup/blocked.py); `Failed`
 gives up on the row alone.
 
-One dispatcher runs per process; Telegram allows one consumer per token, so
-one process sends for it. A row whose send was interrupted by a crash is sent
-again after restart (Telegram offers no idempotency key).
+Every process runs a dispatcher, on one database. A pass *claims* its rows:
+each gets a lease (this dispatcher's owner name, until now + `LEASE`,
+bot/delivery/lease.py) in the claim's short transaction, and keeps it while
+the lane renews it; a result clears it, and so do the end of a conversation's
+task and a clean stop for the rows left unsent. A conversation whose rows are
+leased to a live process is not claimed by another, so each conversation's
+order holds across processes (storage/repos/outbox.py, `claim`). The rows of a
+process that died are taken over when their lease ends (at once when it is
+known dead: same machine, or SQLite). Its conversations' first rows may have
+been in flight: they are sent again (Telegram offers no idempotency key;
+Matrix reuses the transaction id), at most once, and counted (`on_resumed`,
+`aiguillage_outbox_resumed_total`). A lane whose leases could not be renewed
+stops sending before they may have ended.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, assert_never
 
+from bot.delivery import lease as leases
 from bot.delivery.marks import SentMarks
 from bot.delivery.pacing import Pacer
 from bot.delivery.payloads import Message, Payload, PayloadError, from_row
@@ -65,6 +76,12 @@ BlockedHook = Callable[[str, str, str, Sequence[Payload]], Awaitable[None]]
 # Called in the unit of work that marks a row sent, with its external id
 # (Matrix: the offer's event id becomes the case's thread root).
 SentHook = Callable[[UnitOfWork, OutboxMessage, str | None], Awaitable[None]]
+# Called with (transport, outcome, rows) when a pass takes over rows a dead
+# process may have been sending: outcome RESENT (sent again) or GIVEN_UP
+# (taken over once already: failed rather than sent a third time).
+ResumedHook = Callable[[str, str, int], None]
+RESENT = "resent"
+GIVEN_UP = "given_up"
 # Conversations served at once in a lane: enough to keep ~30 sends/s flowing
 # over real network latency, while each still gets its messages one by one.
 DEFAULT_CONCURRENCY = 16
@@ -112,6 +129,11 @@ class Lane:
         self.gate = asyncio.Semaphore(dispatcher.concurrency)
         # Sends recorded together when they come at once (bot/delivery/marks.py).
         self.marks = SentMarks(dispatcher.db, dispatcher.clock)
+        # Until when the last renewal holds every lease of this lane.
+        self.renewed_until: datetime | None = None
+        self.renewed_at: datetime | None = None
+        # When dead owners' leases were last looked for (None: never yet).
+        self.recovered_at: datetime | None = None
 
     @property
     def stopping(self) -> bool:
@@ -119,6 +141,12 @@ class Lane:
 
     def paused(self) -> bool:
         return self.paused_until is not None and self.clock.now() < self.paused_until
+
+    def held_back(self) -> bool:
+        """Paused, or this process may not send on this transport now (see
+        `Dispatcher.may_send`)."""
+        may_send = self.dispatcher.may_send.get(self.transport)
+        return self.paused() or (may_send is not None and not may_send())
 
     async def deliver_due(self) -> int:
         """One pass, to its end: the conversations in hand finish, then what is
@@ -133,22 +161,33 @@ class Lane:
         chat) never holds the others, and its next rows are taken when it is
         done. Each conversation's rows in order, every send paced."""
         async with self.lock:
-            if self.paused() or self.stopping:
+            if self.held_back() or self.stopping:
                 return []
+            if self.recovered_at is None:
+                await self.recover()
             # Conversations in hand when the query starts are left alone even if
             # they finish meanwhile: the rows read may be the ones they just sent.
             busy = set(self.in_flight)
+            now = self.clock.now()
+            until = now + self.dispatcher.lease
             async with self.db.unit() as uow:
-                rows = await uow.outbox.due(
-                    self.transport, self.clock.now(), limit=BATCH, skip=busy
+                claimed = await uow.outbox.claim(
+                    self.transport,
+                    now,
+                    owner=self.dispatcher.owner,
+                    until=until,
+                    limit=BATCH,
+                    skip=busy,
                 )
+            self._count_resumed(claimed.resumed, claimed.given_up)
             chats: dict[str, list[OutboxMessage]] = {}
-            for row in rows:
-                if row.address not in busy and row.address not in self.in_flight:
-                    chats.setdefault(row.address, []).append(row)
+            for row in claimed.rows:
+                chats.setdefault(row.address, []).append(row)
             started = []
             for address, queue in chats.items():
-                task = asyncio.create_task(self._deliver_chat(queue), name=f"outbox-{address}")
+                task = asyncio.create_task(
+                    self._deliver_chat(queue, until), name=f"outbox-{address}"
+                )
                 self.in_flight[address] = task
                 task.add_done_callback(functools.partial(self._done, address))
                 started.append(task)
@@ -164,38 +203,129 @@ class Lane:
         # Rows queued for it meanwhile are taken at once.
         self.wake.set()
 
-    async def _deliver_chat(self, queue: list[OutboxMessage]) -> int:
+    def _count_resumed(
+        self, resumed: Sequence[OutboxMessage], given_up: Sequence[OutboxMessage]
+    ) -> None:
+        for row in resumed:
+            log.warning(
+                "outbox row %s taken over from %s: it may have been sent already, it is sent again",
+                row.id,
+                row.lease_owner,
+            )
+        for row in given_up:
+            log.error(
+                "outbox row %s was being sent by two processes that died: "
+                "given up rather than sent a third time",
+                row.id,
+            )
+        hook = self.dispatcher.on_resumed
+        if hook is not None:
+            if resumed:
+                hook(self.transport, RESENT, len(resumed))
+            if given_up:
+                hook(self.transport, GIVEN_UP, len(given_up))
+
+    def _lease_holds(self, until: datetime) -> bool:
+        """Whether a send started now ends while the lease is surely ours."""
+        if self.renewed_until is not None:
+            until = max(until, self.renewed_until)
+        margin = timedelta(seconds=self.dispatcher.send_timeout)
+        return self.clock.now() + margin < until
+
+    async def _deliver_chat(self, queue: list[OutboxMessage], until: datetime) -> int:
+        """Send a conversation's claimed rows in order; those left unsent when
+        it stops early are released for the next pass, here or elsewhere. A
+        cancelled task (the process dying) releases nothing: its leases end."""
         sent = 0
-        async with self.gate:
-            for index, row in enumerate(queue):
-                if self.paused() or self.stopping:
-                    return sent
-                result = await self._send(row)
-                await self._record_surely(row, result)
-                match result:
-                    case Sent():
-                        sent += 1
-                    case RetryAfter():
-                        return sent  # later rows of this conversation wait behind this one
-                    case Blocked(reason=reason):
-                        # Every later row would fail the same way, so none is
-                        # tried (no retry storm).
-                        rest = queue[index + 1 :]
-                        await self._fail_rest(rest, reason)
-                        await self._report_blocked(row.address, reason, (row, *rest))
-                        return sent
-                    case Failed():
-                        pass
-                    case _:
-                        assert_never(result)
+        index = 0
+        try:
+            async with self.gate:
+                while index < len(queue):
+                    row = queue[index]
+                    if self.held_back() or self.stopping:
+                        break
+                    result = await self._send(row, until)
+                    if result is None:
+                        log.warning(
+                            "%s delivery to %s stopped: its lease could not be renewed",
+                            self.transport,
+                            row.address,
+                        )
+                        break
+                    await self._record_surely(row, result)
+                    index += 1
+                    match result:
+                        case Sent():
+                            sent += 1
+                        case RetryAfter():
+                            break  # later rows of this conversation wait behind this one
+                        case Blocked(reason=reason):
+                            # Every later row would fail the same way, so none is
+                            # tried (no retry storm).
+                            rest = queue[index:]
+                            index = len(queue)
+                            await self._fail_rest(rest, reason)
+                            await self._report_blocked(row.address, reason, (row, *rest))
+                        case Failed():
+                            pass
+                        case _:
+                            assert_never(result)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self._release(queue[index:])
+            raise
+        await self._release(queue[index:])
         return sent
 
-    async def _send(self, row: OutboxMessage) -> SendResult:
+    async def _release(self, rows: Sequence[OutboxMessage]) -> None:
+        if rows:
+            async with self.db.unit() as uow:
+                await uow.outbox.release(self.dispatcher.owner, [row.id for row in rows])
+
+    async def renew(self) -> None:
+        """Extend this lane's leases (while it holds any)."""
+        now = self.clock.now()
+        until = now + self.dispatcher.lease
+        async with self.db.unit() as uow:
+            await uow.outbox.renew(self.transport, owner=self.dispatcher.owner, until=until)
+        self.renewed_at, self.renewed_until = now, until
+
+    async def recover(self) -> None:
+        """End at once the leases of owners known dead (bot/delivery/lease.py)."""
+        now = self.clock.now()
+        self.recovered_at = now
+        async with self.db.unit() as uow:
+            owners = await uow.outbox.lease_owners(now)
+            dead = [
+                owner
+                for owner in owners
+                if owner != self.dispatcher.owner
+                and leases.known_dead(owner, single_process=self.dispatcher.single_process)
+            ]
+            if dead:
+                await uow.outbox.expire_leases(dead, now)
+        if dead:
+            log.warning("outbox: taking over the rows of %s (not running)", ", ".join(dead))
+
+    async def _upkeep(self) -> None:
+        """Renew the leases in hand and look for dead owners, every RENEW_EVERY."""
+        now = self.clock.now()
+        every = self.dispatcher.lease / 3
+        if self.in_flight and (self.renewed_at is None or now - self.renewed_at >= every):
+            await self.renew()
+        if self.recovered_at is None or now - self.recovered_at >= every:
+            await self.recover()
+
+    async def _send(self, row: OutboxMessage, until: datetime) -> SendResult | None:
+        """The send's result; None, not sent: the lease may end before the send
+        would (checked after the pacer's wait, which can be long)."""
         try:
             payload = from_row(row.payload)
         except PayloadError as exc:
             return Failed(reason=str(exc))
         async with self.pacer.slot(f"{self.transport}:{row.address}", cost(payload)):
+            if not self._lease_holds(until):
+                return None
             try:
                 async with asyncio.timeout(self.dispatcher.send_timeout):
                     return await self.sender.send(row.address, payload)
@@ -294,16 +424,24 @@ class Lane:
                 self.wake.clear()
                 began = loop.time()
                 try:
-                    await self.start_due()
+                    await self._upkeep()
+                    started = await self.start_due()
                     # Kicked meanwhile: the next pass starts at once, whatever is due.
                     wait = 0.0 if self.wake.is_set() else await self.seconds_until_next()
-                    if wait == 0.0 and self.in_flight and not self.wake.is_set():
-                        # What is due is in hand; its end wakes the lane.
+                    if wait == 0.0 and (self.in_flight or not started) and not self.wake.is_set():
+                        # What is due is in hand, here (its end wakes the lane) or in
+                        # another process, or this process may not send it now.
                         wait = 1.0
                 except Exception:
                     log.exception("%s delivery pass failed; retrying shortly", self.transport)
                     wait = 5.0
-                timeout = idle_seconds if wait is None else min(idle_seconds, max(wait, 0.05))
+                # Back in time to renew the leases and to notice dead owners.
+                upkeep = self.dispatcher.lease.total_seconds() / 3
+                timeout = (
+                    min(idle_seconds, upkeep)
+                    if wait is None
+                    else min(idle_seconds, upkeep, max(wait, 0.05))
+                )
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
                 # cancellation that races with a kick, and stop() would hang.
                 with contextlib.suppress(TimeoutError):
@@ -334,14 +472,29 @@ class Dispatcher:
         *,
         on_blocked: BlockedHook | None = None,
         on_sent: Mapping[str, SentHook] | None = None,
+        on_resumed: ResumedHook | None = None,
+        may_send: Mapping[str, Callable[[], bool]] | None = None,
+        owner: str | None = None,
+        lease: timedelta = leases.LEASE,
     ) -> None:
         self.db = db
         self.clock = clock
+        # This process's name on the rows it claims (hostname-pid-random).
+        self.owner = owner or leases.new_owner()
+        leases.register(self.owner)
+        self.lease = lease
+        # SQLite runs one process at a time: any other owner is a dead one.
+        self.single_process = db.dialect == "sqlite"
         self.pacer = pacer or Pacer()
         self.concurrency = concurrency
         self.send_timeout = send_timeout
         self.on_blocked = on_blocked
         self.on_sent: Mapping[str, SentHook] = on_sent or {}
+        self.on_resumed = on_resumed
+        # Per transport, whether this process may send on it now; absent: always.
+        # Matrix needs the process that syncs (room state, device keys): a lane
+        # elsewhere would take its rows only to be told "not ready".
+        self.may_send: Mapping[str, Callable[[], bool]] = may_send or {}
         self.stopping = False
         self._lanes = {
             transport: Lane(self, transport, sender, self.pacer_for(transport))
@@ -400,3 +553,18 @@ class Dispatcher:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.stopping:
+                await self.release()
+
+    async def release(self) -> None:
+        """A clean stop: the rows still leased to this process are claimable at
+        once by the others (or by the next start), not after their lease."""
+        try:
+            async with self.db.unit() as uow:
+                released = await uow.outbox.release(self.owner)
+        except Exception as exc:  # the database away at exit: the leases end by themselves
+            log.warning("outbox leases not released (%s): they end in %s", exc, self.lease)
+            return
+        leases.retire(self.owner)
+        if released:
+            log.info("outbox: %d rows released for the other processes", released)

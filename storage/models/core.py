@@ -119,10 +119,20 @@ class OutboxMessage(Base):
     `state`: pending → sent | failed. A pending row whose send was interrupted is
     sent again after a restart (at-least-once towards Telegram, which has no
     idempotency key).
+
+    `lease_owner`, `lease_until`: the process delivering the row and until when
+    (bot/delivery/outbox.py); both empty when no process holds it. `takeovers`:
+    how many times the row was taken from a process that died while it may have
+    been sending it (NULL: never). Nullable, so that a process of the previous
+    release can insert rows beside this one (docs/deploiement.md, rolling upgrade).
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        # The claim reads each conversation's pending rows in order.
+        Index("ix_outbox_chat", "transport", "state", "address", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     transport: Mapped[str] = mapped_column(String(16))
@@ -135,3 +145,6 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     external_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(String(500))
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+    takeovers: Mapped[int | None] = mapped_column(Integer)

@@ -1,10 +1,11 @@
 """Prometheus metrics in the text exposition format (version 0.0.4), by hand.
 
-Four figures an operator watches: updates handled per transport and outcome
+Five figures an operator watches: updates handled per transport and outcome
 (counter), handler latency (histogram, wall time: a measurement, not logic, so
-`time.perf_counter` and not the injected clock), outbox depth and nudges due
-(gauges read from the database at scrape time, so they are true after a
-restart). Counters live in memory and start at zero with the process, as
+`time.perf_counter` and not the injected clock), outbox rows taken over from a
+dead process (counter: each may reach its recipient twice), outbox depth and
+nudges due (gauges read from the database at scrape time, so they are true
+after a restart). Counters live in memory and start at zero with the process, as
 Prometheus expects of counters.
 
 The counting wraps the handlers (`MeteredRuntime`, `MeteredDesk`) instead of
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.assignment.desk import MatrixDesk
+from bot.delivery.outbox import GIVEN_UP, RESENT
 from bot.runtime.clock import Clock
 from bot.runtime.core import Handled, Incoming, Runtime
 from bot.runtime.leadership import Leadership
@@ -65,6 +67,14 @@ class Metrics:
         self.latency: dict[str, Histogram] = {transport: Histogram() for transport in transports}
         # The roles this process holds or waits for (set once the bot has started).
         self.leadership: Leadership | None = None
+        self.resumed: dict[tuple[str, str], int] = {
+            (transport, outcome): 0 for transport in transports for outcome in (RESENT, GIVEN_UP)
+        }
+
+    def count_resumed(self, transport: str, outcome: str, rows: int) -> None:
+        """The dispatcher's `on_resumed`: rows taken over from a dead process."""
+        key = (transport, outcome)
+        self.resumed[key] = self.resumed.get(key, 0) + rows
 
     def observe(self, transport: str, outcome: str, seconds: float) -> None:
         key = (transport, outcome)
@@ -98,6 +108,15 @@ class Metrics:
             lines.append(f"{name}_sum{labels} {number(histogram.total)}")
             lines.append(f"{name}_count{labels} {histogram.count}")
         lines += self.render_roles()
+        name = "aiguillage_outbox_resumed_total"
+        lines += [
+            f"# HELP {name} Outbox rows taken over from a process that died while it may "
+            "have been sending them: resent (may arrive twice) or given_up (after a second such "
+            "death).",
+            f"# TYPE {name} counter",
+        ]
+        for (transport, outcome), value in sorted(self.resumed.items()):
+            lines.append(f"{name}{labels_of(transport=transport, outcome=outcome)} {value}")
         lines += [
             "# HELP aiguillage_database_up Whether the database answered this scrape.",
             "# TYPE aiguillage_database_up gauge",

@@ -56,8 +56,10 @@ async def until(check: Any, what: str, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def next_question(user: FakeUser, timeout: float = 10.0) -> BotMessage:
-    """The next new message from the bot, skipping edits of earlier ones."""
+async def next_question(user: FakeUser, timeout: float = 30.0) -> BotMessage:
+    """The next new message from the bot, skipping edits of earlier ones. The wait
+    is long because a bot started as a subprocess on a loaded machine may take more
+    than 10 s to answer its first update; a reply that comes sooner ends it."""
     while True:
         reply = await user.wait_reply(timeout=timeout)
         if not reply.edited:
