@@ -23,12 +23,14 @@ and scheduled jobs; /healthz says which) is killed with SIGKILL; the figure is
 the time until another process says it holds them. Duplicates: messages the
 fake received more often than the outbox has rows.
 
-On a 2-core machine, 3 processes do not beat 1: one process already keeps
-the cores busy (the bot, PostgreSQL, the fake and the proxy share them), and
-three add their event loops, connections and contention on the same rows. The
-second process buys availability here, not speed; throughput grows with
-processes only on more cores (or machines), and PostgreSQL is then the shared
-part (docs/deploiement.md, "Plusieurs processus").
+On a 2-core machine, 3 processes do not beat 1: with every process sharing
+the same two cores (with PostgreSQL, the fake and the proxy), the CPU spent per
+update sets the rate, and three processes spend about half as much again per
+update as one (three event loops and connection pools, each looking for rows
+to send, renewing its leases and checking its locks). The second process buys
+availability here, not speed; throughput grows with processes only when each
+has cores (a machine) of its own, and Telegram's 30 messages per second per bot
+caps the replies long before (docs/deploiement.md, "Plusieurs processus").
 
 Run: ``python bench/cluster.py`` (``--quick`` for a short run); needs the
 PostgreSQL server binaries. Prints a table, then as its last line one JSON
@@ -301,8 +303,8 @@ async def main() -> int:
     print(f"duplicates: {duplicates}")
     if (os.cpu_count() or 1) <= 2:
         print(
-            "On 2 cores one process already keeps them busy with PostgreSQL, the fake and "
-            "the proxy: 3 processes add availability, not speed, here."
+            "On 2 cores shared by every process, the CPU per update sets the rate: "
+            "3 processes add availability, not speed, here."
         )
     result = {
         "cluster_updates_per_s_1": round(figure(1, lambda r: r.rate), 1),
