@@ -21,6 +21,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # In run order; each script's last output line is one JSON object.
 SCRIPTS = ("match.py", "match_quality.py", "nudges.py", "intake.py")
+# Run only where the PostgreSQL server binaries are (it starts its own server).
+NEEDS_POSTGRES = ("cluster.py",)
+
+
+def postgres_present() -> bool:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.fakes.postgres import find_pg_bin
+
+    return find_pg_bin() is not None
 
 
 def accepts(script: Path, option: str) -> bool:
@@ -76,7 +86,12 @@ def main() -> int:
     merged: dict[str, Any] = {}
     rows: list[tuple[str, str, float, int]] = []
     failed = False
-    for name in SCRIPTS:
+    scripts = list(SCRIPTS)
+    if postgres_present():
+        scripts += NEEDS_POSTGRES
+    else:
+        print(f"PostgreSQL binaries not found: {', '.join(NEEDS_POSTGRES)} not run", flush=True)
+    for name in scripts:
         if args.only and name.removesuffix(".py") not in args.only and name not in args.only:
             continue
         script = HERE / name

@@ -202,6 +202,11 @@ KNOWN_SKIPS: list[tuple[str, str, str]] = [
         "le bot doit tourner ; tests/transports/http/test_endpoints.py le vérifie",
     ),
     ("docs/deploiement.md", "journalctl -u aiguillage -f", "journald du serveur"),
+    (
+        "docs/deploiement.md",
+        "curl -s http://10.0.0.1:8080/healthz",
+        "les processus du bot doivent tourner ; tests/runtime/test_cluster_e2e.py le vérifie",
+    ),
 ]
 
 

@@ -1131,7 +1131,13 @@ class FakeTelegram:
         self.webhook_target: str | None = None
         self.webhook_deliveries: list[tuple[int, int]] = []
         self.webhook_retry_delay = 0.05
+        # Calls in flight at once (Telegram's `max_connections`, 40 by default). 1, the
+        # default here, delivers strictly in order; more, as for several bot processes
+        # behind a proxy (tests/runtime/webhook_cluster.py), still one call per person at a time.
+        self.webhook_connections = 1
         self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_busy: set[int] = set()  # update_ids being delivered
+        self._webhook_busy_senders: set[int] = set()
         self.descriptions: dict[tuple[str, str], str] = {}
         self.port = 0
 
@@ -1459,33 +1465,68 @@ class FakeTelegram:
             return 0
 
     async def _deliver_webhook(self) -> None:
-        async with aiohttp.ClientSession() as session:
-            while not self._closing and self.webhook.get("url"):
-                if not all(self._allowed(u) for u in self._updates):
-                    self._updates = [u for u in self._updates if self._allowed(u)]
-                update = self._updates[0] if self._updates else None
-                if update is None or self.webhook_target is None:
-                    event = self._new_updates
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(event.wait(), 1.0)
-                    continue
+        # No connection cap of aiohttp's own: `webhook_connections` is the cap.
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            workers = [
+                asyncio.create_task(self._webhook_worker(session))
+                for _ in range(max(1, self.webhook_connections))
+            ]
+            try:
+                await asyncio.gather(*workers)
+            finally:
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+
+    def _next_for_webhook(self) -> _Update | None:
+        """The oldest update not being delivered whose sender has none in flight."""
+        for update in self._updates:
+            if update.update_id in self._webhook_busy:
+                continue
+            sender = _sender(update.payload)
+            if sender is not None and sender in self._webhook_busy_senders:
+                continue
+            return update
+        return None
+
+    async def _webhook_worker(self, session: aiohttp.ClientSession) -> None:
+        while not self._closing and self.webhook.get("url"):
+            if not all(self._allowed(u) for u in self._updates):
+                self._updates = [u for u in self._updates if self._allowed(u)]
+            update = self._next_for_webhook() if self.webhook_target is not None else None
+            if update is None:
+                event = self._new_updates
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), 1.0)
+                continue
+            sender = _sender(update.payload)
+            self._webhook_busy.add(update.update_id)
+            if sender is not None:
+                self._webhook_busy_senders.add(sender)
+            try:
                 secret = self.webhook.get("secret_token")
                 status = await self._post_webhook(session, update.payload, secret)
-                self.webhook_deliveries.append((update.update_id, status))
-                if 200 <= status < 300:
-                    if update in self._updates:
-                        self._updates.remove(update)
-                    if not update.forced:
-                        self._confirmed.append(update.update_id)
-                    self.webhook.pop("last_error_message", None)
-                else:
-                    self.webhook["last_error_date"] = self._now()
-                    self.webhook["last_error_message"] = (
-                        f"Wrong response from the webhook: {status}"
-                        if status
-                        else "Connection refused"
-                    )
-                    await asyncio.sleep(self.webhook_retry_delay)
+            finally:
+                self._webhook_busy.discard(update.update_id)
+                if sender is not None:
+                    self._webhook_busy_senders.discard(sender)
+            self.webhook_deliveries.append((update.update_id, status))
+            if 200 <= status < 300:
+                if update in self._updates:
+                    self._updates.remove(update)
+                if not update.forced:
+                    self._confirmed.append(update.update_id)
+                self.webhook.pop("last_error_message", None)
+                # Another worker may wait for this person's next update.
+                self._wake_pollers()
+            else:
+                self.webhook["last_error_date"] = self._now()
+                self.webhook["last_error_message"] = (
+                    f"Wrong response from the webhook: {status}" if status else "Connection refused"
+                )
+                await asyncio.sleep(self.webhook_retry_delay)
+                self._wake_pollers()
 
     # -- inspection ---------------------------------------------------------------------------
 

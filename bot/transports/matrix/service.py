@@ -62,6 +62,11 @@ ENCRYPTION = {
     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
 }
 MAX_BACKOFF = 30.0
+# Events per room a sync from a saved token may return. Synapse's default is 10:
+# past that the timeline comes back `limited` and the older events are left
+# out. A sync resumed after a gap (a restart, another process taking the
+# matrix-sync role) in a busy room lost the aiguilleurs' commands that way.
+CATCH_UP_FILTER = {"room": {"timeline": {"limit": 500}}}
 # A sync long-polls at most `sync_timeout` seconds: one that has not come back
 # this long after that is stuck (a homeserver that accepts and never answers).
 STALL_GRACE = timedelta(seconds=15)
@@ -159,6 +164,7 @@ class MatrixService:
             timeout=self.config.sync_timeout * 1000 if timeout_ms is None else timeout_ms,
             since=self.token,
             full_state=full_state or None,
+            sync_filter=CATCH_UP_FILTER if self.token else None,
         )
         if not isinstance(response, SyncResponse):
             raise ConnectionError(f"sync failed: {response}")
@@ -181,6 +187,9 @@ class MatrixService:
             self.desk.kick()
         handled = 0
         if not first:
+            for room_id, room in response.rooms.join.items():
+                if room.timeline.limited:
+                    log.warning("Matrix sync: events of %s left out (more than 500)", room_id)
             for event in room_events(response, self.client.user_id, self.client):
                 if isinstance(event, OwnEcho):
                     await self.desk.offers.echo(event.txn_id, event.event_id)
