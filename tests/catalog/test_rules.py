@@ -273,6 +273,18 @@ def test_reasons_are_sentences_in_both_languages() -> None:
     assert render_msg("fr", why[-1]) == "libre, sous licence MPL-2.0"
 
 
+def test_a_tag_written_without_accents_is_shown_as_the_person_typed_it() -> None:
+    """Catalogs often write tags without accents ("adhesions"): the reason says
+    the word as the person wrote it, and a word they did not type stays as written."""
+    catalog = (resource("libre-calc", summary="Tableur libre.", tags=("adhesions", "tresorerie")),)
+    result = match(MatchIndex.build(catalog), MatchQuery(text="nos adhésions et la trésorerie"), [])
+    shown = [render_msg("fr", reason) for reason in result.resources[0].why]
+    assert any("adhésions" in line and "trésorerie" in line for line in shown), shown
+    result = match(MatchIndex.build(catalog), MatchQuery(text="nos adhesions"), [])
+    shown = [render_msg("fr", reason) for reason in result.resources[0].why]
+    assert any("adhesions" in line for line in shown), shown
+
+
 # ------------------------------------------------------------ without vectors
 
 

@@ -376,7 +376,10 @@ def matched_topics(index: MatchIndex, number: int, read: ReadQuery) -> list[str]
     words hit, else the person's words that hit it (rarest first)."""
     doc = index.docs[number]
     hits = {term for term in read.terms if term in doc.stems}
-    topics = [tag for stems, tag in doc.tags if hits.intersection(stems)]
+    # A tag written without its accents ("adhesions") is shown as the person
+    # typed it ("adhésions") when they typed that very word.
+    typed = {fold(word): word for word in read.surface.values()}
+    topics = [typed.get(fold(tag), tag) for stems, tag in doc.tags if hits.intersection(stems)]
     if not topics:
         common = TELLING_SHARE * len(index.docs)
         ordered = sorted(
