@@ -148,10 +148,14 @@ class AssignmentSide:
 
 
 def assignment_side(
-    config: Config, matrix: MatrixConfig, db: Database, clock: Clock
+    config: Config,
+    matrix: MatrixConfig,
+    db: Database,
+    clock: Clock,
+    syncing: Callable[[], bool] = lambda: True,
 ) -> AssignmentSide:
     client = build_client(matrix)
-    membership = Membership(client)
+    membership = Membership(client, current=syncing)
     executor = DeskExecutor(
         clock,
         Rooms(membership.joined),
@@ -217,7 +221,9 @@ class BotService:
                 "(people who answer a check-in with \"J'ai besoin d'aide\" are told so)"
             )
         side = (
-            assignment_side(self.config, self.config.matrix, self.db, self.clock)
+            assignment_side(
+                self.config, self.config.matrix, self.db, self.clock, syncing=self.syncs_matrix
+            )
             if self.config.matrix is not None
             else None
         )
@@ -299,7 +305,9 @@ class BotService:
     def syncs_matrix(self) -> bool:
         """This process may send to Matrix now: the one that syncs knows the rooms
         and the device keys; elsewhere a Matrix row would only be told "not ready"."""
-        return self.leadership.holds(MATRIX_SYNC)
+        # Asked from the first Matrix sync on, which comes before the roles exist.
+        leadership: Leadership | None = getattr(self, "leadership", None)
+        return leadership is not None and leadership.holds(MATRIX_SYNC)
 
     async def start_http(self) -> None:
         """The server first, then setWebhook: Telegram may call at once."""

@@ -130,9 +130,13 @@ class Membership:
     client, before the desk (which offers cases only to aiguilleurs who joined)
     and the service (which tells it when a sync came back)."""
 
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncClient, current: Callable[[], bool] = lambda: True) -> None:
         self.client = client
         self.synced = False
+        # Whether this process's sync loop keeps the rooms fresh: with several
+        # processes only the holder of matrix-sync syncs; the others saw the rooms
+        # once, at start, and trust them as a process does before its first sync.
+        self.current = current
 
     def saw_sync(self) -> None:
         self.synced = True
@@ -141,8 +145,10 @@ class Membership:
         """`user_id` is a member of `room_id` (joined, not merely invited); the
         bot itself must be in the room. Before the first sync of this start the
         rooms are not known yet: a request handled in that second (Telegram
-        starts at once) trusts the room, as the sync will tell."""
-        if not self.synced:
+        starts at once) trusts the room, as the sync will tell; so does a process
+        that does not sync (an offer to an aiguilleur who has not joined yet waits
+        for them in their room, and moves on at its deadline)."""
+        if not self.synced or not self.current():
             return True
         room = self.client.rooms.get(room_id)
         return room is not None and user_id in room.users and user_id not in room.invited_users
