@@ -97,6 +97,13 @@ PASS_GAP = 0.02
 TELEGRAM = "telegram"
 
 
+class _Unknown:
+    """A next due time a pass did not read (held back or stopping: it read nothing)."""
+
+
+UNKNOWN = _Unknown()
+
+
 def cost(payload: Payload) -> int:
     """API calls a payload takes (long texts are split into ~4000-char parts)."""
     if isinstance(payload, Message):
@@ -160,9 +167,19 @@ class Lane:
         a conversation with a long queue (one message a second per Telegram
         chat) never holds the others, and its next rows are taken when it is
         done. Each conversation's rows in order, every send paced."""
+        started, _ = await self._start_due(with_next_due=False)
+        return started
+
+    async def _start_due(
+        self, *, with_next_due: bool
+    ) -> tuple[list[asyncio.Task[int]], datetime | _Unknown | None]:
+        """`start_due`, and (`with_next_due`) when a pending row is next
+        claimable, read in the claim's own transaction: a pass is then one
+        transaction, not two (the pass runs after nearly every update)."""
+        next_due: datetime | _Unknown | None = UNKNOWN
         async with self.lock:
             if self.held_back() or self.stopping:
-                return []
+                return [], next_due
             if self.recovered_at is None:
                 await self.recover()
             # Conversations in hand when the query starts are left alone even if
@@ -179,6 +196,10 @@ class Lane:
                     limit=BATCH,
                     skip=busy,
                 )
+                if with_next_due:
+                    # The rows just claimed count from their lease's end, as
+                    # they would in a transaction of their own after this one.
+                    next_due = await uow.outbox.next_due_at(self.transport)
             self._count_resumed(claimed.resumed, claimed.given_up)
             chats: dict[str, list[OutboxMessage]] = {}
             for row in claimed.rows:
@@ -191,7 +212,7 @@ class Lane:
                 self.in_flight[address] = task
                 task.add_done_callback(functools.partial(self._done, address))
                 started.append(task)
-            return started
+            return started, next_due
 
     def _done(self, address: str, task: asyncio.Task[int]) -> None:
         self.in_flight.pop(address, None)
@@ -407,12 +428,34 @@ class Lane:
     async def seconds_until_next(self) -> float | None:
         async with self.db.unit() as uow:
             due = await uow.outbox.next_due_at(self.transport)
+        return self._wait_for(due)
+
+    def _wait_for(self, due: datetime | None) -> float | None:
+        """Seconds until `due`, or until the lane's pause ends if later."""
         if due is None:
             return None
         wait = (due - self.clock.now()).total_seconds()
         if self.paused_until is not None:
             wait = max(wait, (self.paused_until - self.clock.now()).total_seconds())
         return max(0.0, wait)
+
+    async def _pass(self) -> float | None:
+        """One pass of `run`: start what is due; how long to wait for the next
+        one (None: nothing pending)."""
+        await self._upkeep()
+        started, next_due = await self._start_due(with_next_due=True)
+        if self.wake.is_set():
+            # Kicked meanwhile: the next pass starts at once, whatever is due.
+            return 0.0
+        if isinstance(next_due, _Unknown):
+            wait = await self.seconds_until_next()
+        else:
+            wait = self._wait_for(next_due)
+        if wait == 0.0 and (self.in_flight or not started) and not self.wake.is_set():
+            # What is due is in hand, here (its end wakes the lane) or in
+            # another process, or this process may not send it now.
+            wait = 1.0
+        return wait
 
     async def run(self, idle_seconds: float) -> None:
         """Start what is due whenever kicked, when a conversation is done, when a
@@ -424,14 +467,7 @@ class Lane:
                 self.wake.clear()
                 began = loop.time()
                 try:
-                    await self._upkeep()
-                    started = await self.start_due()
-                    # Kicked meanwhile: the next pass starts at once, whatever is due.
-                    wait = 0.0 if self.wake.is_set() else await self.seconds_until_next()
-                    if wait == 0.0 and (self.in_flight or not started) and not self.wake.is_set():
-                        # What is due is in hand, here (its end wakes the lane) or in
-                        # another process, or this process may not send it now.
-                        wait = 1.0
+                    wait = await self._pass()
                 except Exception:
                     log.exception("%s delivery pass failed; retrying shortly", self.transport)
                     wait = 5.0
