@@ -47,8 +47,7 @@ from bot.delivery.results import Blocked, Failed, RetryAfter, Scope, SendResult,
 from bot.runtime.clock import Clock
 from storage.db import Database, UnitOfWork
 from storage.errors import is_unavailable
-from storage.models.core import OutboxMessage
-from storage.repos.outbox import backoff
+from storage.repos.outbox import ClaimedRow, backoff
 
 __all__ = [
     "Blocked",
@@ -75,7 +74,7 @@ class Sender(Protocol):
 BlockedHook = Callable[[str, str, str, Sequence[Payload]], Awaitable[None]]
 # Called in the unit of work that marks a row sent, with its external id
 # (Matrix: the offer's event id becomes the case's thread root).
-SentHook = Callable[[UnitOfWork, OutboxMessage, str | None], Awaitable[None]]
+SentHook = Callable[[UnitOfWork, ClaimedRow, str | None], Awaitable[None]]
 # Called with (transport, outcome, rows) when a pass takes over rows a dead
 # process may have been sending: outcome RESENT (sent again) or GIVEN_UP
 # (taken over once already: failed rather than sent a third time).
@@ -201,7 +200,7 @@ class Lane:
                     # they would in a transaction of their own after this one.
                     next_due = await uow.outbox.next_due_at(self.transport)
             self._count_resumed(claimed.resumed, claimed.given_up)
-            chats: dict[str, list[OutboxMessage]] = {}
+            chats: dict[str, list[ClaimedRow]] = {}
             for row in claimed.rows:
                 chats.setdefault(row.address, []).append(row)
             started = []
@@ -224,9 +223,7 @@ class Lane:
         # Rows queued for it meanwhile are taken at once.
         self.wake.set()
 
-    def _count_resumed(
-        self, resumed: Sequence[OutboxMessage], given_up: Sequence[OutboxMessage]
-    ) -> None:
+    def _count_resumed(self, resumed: Sequence[ClaimedRow], given_up: Sequence[ClaimedRow]) -> None:
         for row in resumed:
             log.warning(
                 "outbox row %s taken over from %s: it may have been sent already, it is sent again",
@@ -253,7 +250,7 @@ class Lane:
         margin = timedelta(seconds=self.dispatcher.send_timeout)
         return self.clock.now() + margin < until
 
-    async def _deliver_chat(self, queue: list[OutboxMessage], until: datetime) -> int:
+    async def _deliver_chat(self, queue: list[ClaimedRow], until: datetime) -> int:
         """Send a conversation's claimed rows in order; those left unsent when
         it stops early are released for the next pass, here or elsewhere. A
         cancelled task (the process dying) releases nothing: its leases end."""
@@ -298,7 +295,7 @@ class Lane:
         await self._release(queue[index:])
         return sent
 
-    async def _release(self, rows: Sequence[OutboxMessage]) -> None:
+    async def _release(self, rows: Sequence[ClaimedRow]) -> None:
         if rows:
             async with self.db.unit() as uow:
                 await uow.outbox.release(self.dispatcher.owner, [row.id for row in rows])
@@ -337,7 +334,7 @@ class Lane:
         if self.recovered_at is None or now - self.recovered_at >= every:
             await self.recover()
 
-    async def _send(self, row: OutboxMessage, until: datetime) -> SendResult | None:
+    async def _send(self, row: ClaimedRow, until: datetime) -> SendResult | None:
         """The send's result; None, not sent: the lease may end before the send
         would (checked after the pacer's wait, which can be long)."""
         try:
@@ -359,7 +356,7 @@ class Lane:
                 log.exception("sender %s failed on outbox row %s", self.transport, row.id)
                 return RetryAfter(seconds=backoff(row.attempts).total_seconds(), reason=repr(exc))
 
-    async def _record_surely(self, row: OutboxMessage, result: SendResult) -> None:
+    async def _record_surely(self, row: ClaimedRow, result: SendResult) -> None:
         """A message that went out is recorded, even if the database is away for
         a moment: left pending, it would be sent a second time."""
         pause = 0.5
@@ -373,7 +370,7 @@ class Lane:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 30.0)
 
-    async def _record(self, row: OutboxMessage, result: SendResult) -> None:
+    async def _record(self, row: ClaimedRow, result: SendResult) -> None:
         hook = self.dispatcher.on_sent.get(self.transport)
         if isinstance(result, Sent) and hook is None:
             # A hook needs the row's own unit of work; other marks are grouped.
@@ -400,7 +397,7 @@ class Lane:
                 case _:
                     assert_never(result)
 
-    async def _fail_rest(self, rows: list[OutboxMessage], reason: str) -> None:
+    async def _fail_rest(self, rows: list[ClaimedRow], reason: str) -> None:
         if not rows:
             return
         now = self.clock.now()
@@ -408,9 +405,7 @@ class Lane:
             for row in rows:
                 await uow.outbox.mark_failed(row.id, error=f"not tried: {reason}", now=now)
 
-    async def _report_blocked(
-        self, address: str, reason: str, rows: Sequence[OutboxMessage]
-    ) -> None:
+    async def _report_blocked(self, address: str, reason: str, rows: Sequence[ClaimedRow]) -> None:
         hook = self.dispatcher.on_blocked
         if hook is None:
             return
