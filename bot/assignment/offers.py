@@ -12,7 +12,7 @@ from bot.runtime.clock import Clock
 from dialogs.assignment.desk import Drain, on_timeout
 from storage.db import Database, UnitOfWork
 from storage.models.assignment import OFFERED
-from storage.models.core import OutboxMessage
+from storage.repos.outbox import ClaimedRow
 
 
 class Offers:
@@ -21,7 +21,7 @@ class Offers:
         self.clock = clock
         self.executor = executor
 
-    async def posted(self, uow: UnitOfWork, row: OutboxMessage, external_id: str | None) -> None:
+    async def posted(self, uow: UnitOfWork, row: ClaimedRow, external_id: str | None) -> None:
         """The outbox's hook on a Matrix send (bot.delivery.outbox.SentHook): an
         offer is out, its event id becomes the case's thread root, and its
         deadline counts from now (after an outage, not from its creation)."""

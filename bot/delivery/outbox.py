@@ -47,8 +47,7 @@ from bot.delivery.results import Blocked, Failed, RetryAfter, Scope, SendResult,
 from bot.runtime.clock import Clock
 from storage.db import Database, UnitOfWork
 from storage.errors import is_unavailable
-from storage.models.core import OutboxMessage
-from storage.repos.outbox import backoff
+from storage.repos.outbox import ClaimedRow, backoff
 
 __all__ = [
     "Blocked",
@@ -75,7 +74,7 @@ class Sender(Protocol):
 BlockedHook = Callable[[str, str, str, Sequence[Payload]], Awaitable[None]]
 # Called in the unit of work that marks a row sent, with its external id
 # (Matrix: the offer's event id becomes the case's thread root).
-SentHook = Callable[[UnitOfWork, OutboxMessage, str | None], Awaitable[None]]
+SentHook = Callable[[UnitOfWork, ClaimedRow, str | None], Awaitable[None]]
 # Called with (transport, outcome, rows) when a pass takes over rows a dead
 # process may have been sending: outcome RESENT (sent again) or GIVEN_UP
 # (taken over once already: failed rather than sent a third time).
@@ -95,6 +94,13 @@ DEFAULT_SEND_TIMEOUT = 30.0
 PASS_GAP = 0.02
 # The transport the configured pacer is for; other lanes get a twin of it.
 TELEGRAM = "telegram"
+
+
+class _Unknown:
+    """A next due time a pass did not read (held back or stopping: it read nothing)."""
+
+
+UNKNOWN = _Unknown()
 
 
 def cost(payload: Payload) -> int:
@@ -160,9 +166,19 @@ class Lane:
         a conversation with a long queue (one message a second per Telegram
         chat) never holds the others, and its next rows are taken when it is
         done. Each conversation's rows in order, every send paced."""
+        started, _ = await self._start_due(with_next_due=False)
+        return started
+
+    async def _start_due(
+        self, *, with_next_due: bool
+    ) -> tuple[list[asyncio.Task[int]], datetime | _Unknown | None]:
+        """`start_due`, and (`with_next_due`) when a pending row is next
+        claimable, read in the claim's own transaction: a pass is then one
+        transaction, not two (the pass runs after nearly every update)."""
+        next_due: datetime | _Unknown | None = UNKNOWN
         async with self.lock:
             if self.held_back() or self.stopping:
-                return []
+                return [], next_due
             if self.recovered_at is None:
                 await self.recover()
             # Conversations in hand when the query starts are left alone even if
@@ -179,8 +195,12 @@ class Lane:
                     limit=BATCH,
                     skip=busy,
                 )
+                if with_next_due:
+                    # The rows just claimed count from their lease's end, as
+                    # they would in a transaction of their own after this one.
+                    next_due = await uow.outbox.next_due_at(self.transport)
             self._count_resumed(claimed.resumed, claimed.given_up)
-            chats: dict[str, list[OutboxMessage]] = {}
+            chats: dict[str, list[ClaimedRow]] = {}
             for row in claimed.rows:
                 chats.setdefault(row.address, []).append(row)
             started = []
@@ -191,7 +211,7 @@ class Lane:
                 self.in_flight[address] = task
                 task.add_done_callback(functools.partial(self._done, address))
                 started.append(task)
-            return started
+            return started, next_due
 
     def _done(self, address: str, task: asyncio.Task[int]) -> None:
         self.in_flight.pop(address, None)
@@ -203,9 +223,7 @@ class Lane:
         # Rows queued for it meanwhile are taken at once.
         self.wake.set()
 
-    def _count_resumed(
-        self, resumed: Sequence[OutboxMessage], given_up: Sequence[OutboxMessage]
-    ) -> None:
+    def _count_resumed(self, resumed: Sequence[ClaimedRow], given_up: Sequence[ClaimedRow]) -> None:
         for row in resumed:
             log.warning(
                 "outbox row %s taken over from %s: it may have been sent already, it is sent again",
@@ -232,7 +250,7 @@ class Lane:
         margin = timedelta(seconds=self.dispatcher.send_timeout)
         return self.clock.now() + margin < until
 
-    async def _deliver_chat(self, queue: list[OutboxMessage], until: datetime) -> int:
+    async def _deliver_chat(self, queue: list[ClaimedRow], until: datetime) -> int:
         """Send a conversation's claimed rows in order; those left unsent when
         it stops early are released for the next pass, here or elsewhere. A
         cancelled task (the process dying) releases nothing: its leases end."""
@@ -277,7 +295,7 @@ class Lane:
         await self._release(queue[index:])
         return sent
 
-    async def _release(self, rows: Sequence[OutboxMessage]) -> None:
+    async def _release(self, rows: Sequence[ClaimedRow]) -> None:
         if rows:
             async with self.db.unit() as uow:
                 await uow.outbox.release(self.dispatcher.owner, [row.id for row in rows])
@@ -316,7 +334,7 @@ class Lane:
         if self.recovered_at is None or now - self.recovered_at >= every:
             await self.recover()
 
-    async def _send(self, row: OutboxMessage, until: datetime) -> SendResult | None:
+    async def _send(self, row: ClaimedRow, until: datetime) -> SendResult | None:
         """The send's result; None, not sent: the lease may end before the send
         would (checked after the pacer's wait, which can be long)."""
         try:
@@ -338,7 +356,7 @@ class Lane:
                 log.exception("sender %s failed on outbox row %s", self.transport, row.id)
                 return RetryAfter(seconds=backoff(row.attempts).total_seconds(), reason=repr(exc))
 
-    async def _record_surely(self, row: OutboxMessage, result: SendResult) -> None:
+    async def _record_surely(self, row: ClaimedRow, result: SendResult) -> None:
         """A message that went out is recorded, even if the database is away for
         a moment: left pending, it would be sent a second time."""
         pause = 0.5
@@ -352,7 +370,7 @@ class Lane:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 30.0)
 
-    async def _record(self, row: OutboxMessage, result: SendResult) -> None:
+    async def _record(self, row: ClaimedRow, result: SendResult) -> None:
         hook = self.dispatcher.on_sent.get(self.transport)
         if isinstance(result, Sent) and hook is None:
             # A hook needs the row's own unit of work; other marks are grouped.
@@ -379,7 +397,7 @@ class Lane:
                 case _:
                     assert_never(result)
 
-    async def _fail_rest(self, rows: list[OutboxMessage], reason: str) -> None:
+    async def _fail_rest(self, rows: list[ClaimedRow], reason: str) -> None:
         if not rows:
             return
         now = self.clock.now()
@@ -387,9 +405,7 @@ class Lane:
             for row in rows:
                 await uow.outbox.mark_failed(row.id, error=f"not tried: {reason}", now=now)
 
-    async def _report_blocked(
-        self, address: str, reason: str, rows: Sequence[OutboxMessage]
-    ) -> None:
+    async def _report_blocked(self, address: str, reason: str, rows: Sequence[ClaimedRow]) -> None:
         hook = self.dispatcher.on_blocked
         if hook is None:
             return
@@ -407,12 +423,34 @@ class Lane:
     async def seconds_until_next(self) -> float | None:
         async with self.db.unit() as uow:
             due = await uow.outbox.next_due_at(self.transport)
+        return self._wait_for(due)
+
+    def _wait_for(self, due: datetime | None) -> float | None:
+        """Seconds until `due`, or until the lane's pause ends if later."""
         if due is None:
             return None
         wait = (due - self.clock.now()).total_seconds()
         if self.paused_until is not None:
             wait = max(wait, (self.paused_until - self.clock.now()).total_seconds())
         return max(0.0, wait)
+
+    async def _pass(self) -> float | None:
+        """One pass of `run`: start what is due; how long to wait for the next
+        one (None: nothing pending)."""
+        await self._upkeep()
+        started, next_due = await self._start_due(with_next_due=True)
+        if self.wake.is_set():
+            # Kicked meanwhile: the next pass starts at once, whatever is due.
+            return 0.0
+        if isinstance(next_due, _Unknown):
+            wait = await self.seconds_until_next()
+        else:
+            wait = self._wait_for(next_due)
+        if wait == 0.0 and (self.in_flight or not started) and not self.wake.is_set():
+            # What is due is in hand, here (its end wakes the lane) or in
+            # another process, or this process may not send it now.
+            wait = 1.0
+        return wait
 
     async def run(self, idle_seconds: float) -> None:
         """Start what is due whenever kicked, when a conversation is done, when a
@@ -424,14 +462,7 @@ class Lane:
                 self.wake.clear()
                 began = loop.time()
                 try:
-                    await self._upkeep()
-                    started = await self.start_due()
-                    # Kicked meanwhile: the next pass starts at once, whatever is due.
-                    wait = 0.0 if self.wake.is_set() else await self.seconds_until_next()
-                    if wait == 0.0 and (self.in_flight or not started) and not self.wake.is_set():
-                        # What is due is in hand, here (its end wakes the lane) or in
-                        # another process, or this process may not send it now.
-                        wait = 1.0
+                    wait = await self._pass()
                 except Exception:
                     log.exception("%s delivery pass failed; retrying shortly", self.transport)
                     wait = 5.0
