@@ -161,7 +161,7 @@ async def db_current(config: Config) -> int:
 @contextmanager
 def sole_bot_on_sqlite(config: Config) -> Iterator[None]:
     """`run` and `chat` write as a bot does: on SQLite, one such process per file
-    (bot/runtime/leadership.py, `SqliteLock`), refused before anything is written.
+    (storage/locks.py, `SqliteLock`), refused before anything is written.
     The other commands (backup, report, privacy, catalog…) take SQLite's own
     locks, transaction by transaction, and work beside a running bot."""
     from storage.db import is_sqlite
@@ -170,8 +170,8 @@ def sole_bot_on_sqlite(config: Config) -> Iterator[None]:
         yield
         return
     from bot.app import check_sqlite_folder
-    from bot.runtime.leadership import SqliteInUse, SqliteLock
     from storage.backup import sqlite_path
+    from storage.locks import SqliteInUse, SqliteLock
 
     check_sqlite_folder(config)
     lock = SqliteLock(sqlite_path(config.database.url))

@@ -19,24 +19,22 @@ holder that can no longer reach it has given the role up (`LEASE` <
 Telegram poller above all (two pollers of one token take updates from each
 other).
 
-On SQLite there is one process (`SqliteLock`): it holds every role from the start.
+On SQLite there is one process (`storage.locks.SqliteLock`): it holds every role from
+the start. The lock session itself (its SQL) is `storage.locks.LockSession`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import fcntl
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from storage.db import Database, is_sqlite
+from storage.locks import LockSession, lock_key
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +60,11 @@ IDLE_SESSION = 6.5
 FENCE = 0.5
 # Between two attempts to connect when PostgreSQL does not answer.
 RECONNECT = 2.0
-# Server-side settings of the lock session; each is tried, and one this server
-# does not know (idle_session_timeout came with PostgreSQL 14) is skipped.
-SESSION_SETTINGS = (
-    ("idle_session_timeout", f"{int(IDLE_SESSION * 1000)}"),
-    ("tcp_keepalives_idle", "3"),
-    ("tcp_keepalives_interval", "1"),
-    ("tcp_keepalives_count", "3"),
-    ("tcp_user_timeout", f"{int(IDLE_SESSION * 1000)}"),
-)
 
 
 def role_key(name: str) -> int:
     """The advisory lock's key: a stable signed 64-bit number per role name."""
-    digest = hashlib.sha256(f"aiguillage:role:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return lock_key(name)
 
 
 @dataclass(slots=True)
@@ -104,7 +92,7 @@ class Leadership:
         self.held: set[str] = set()
         # Times this process took each role (its first one included), for /metrics.
         self.takeovers: dict[str, int] = {name: 0 for name in self.roles}
-        self._connection: Any = None  # asyncpg.Connection, imported on PostgreSQL only
+        self._session: LockSession | None = None
         self._closed = asyncio.Event()  # the lock connection closed
         # When the last good check was sent (time.monotonic()): the server's idle
         # clock started after it, so the session lives until IDLE_SESSION later.
@@ -150,7 +138,7 @@ class Leadership:
             await asyncio.Event().wait()  # held until the process stops
         while not self._closing:
             try:
-                if self._connection is None:
+                if self._session is None:
                     await self._connect()
                 await self._tick()
                 every = CHECK_EVERY if len(self.held) == len(self.roles) else TRY_EVERY
@@ -165,49 +153,35 @@ class Leadership:
                     await asyncio.sleep(RECONNECT)
 
     async def _connect(self) -> None:
-        import asyncpg
-
-        _, options = self.db.engine.dialect.create_connect_args(self.db.engine.url)
-        connection = await asyncpg.connect(
-            **options,
-            timeout=CHECK_TIMEOUT * 2,
-            server_settings={"application_name": f"aiguillage {self.process}"[:63]},
-        )
         closed = asyncio.Event()
 
-        def on_close(_: object) -> None:
-            # Called by asyncpg as soon as the socket closes: the roles go now,
-            # not at the next check.
+        def on_close() -> None:
+            # The socket closed: the roles go now, not at the next check.
             if not self._closing and self.held:
                 log.warning("lock connection closed: giving up %s", ", ".join(sorted(self.held)))
             self._lose_all()
             closed.set()
 
-        connection.add_termination_listener(on_close)
-        self._connection, self._closed = connection, closed
-        for name, value in SESSION_SETTINGS:
-            try:
-                await connection.execute(f"SET {name} = {value}")
-            except asyncpg.PostgresError:
-                log.debug("this PostgreSQL has no %s", name)
+        self._session = await LockSession.open(
+            self.db,
+            application_name=f"aiguillage {self.process}",
+            idle_session=IDLE_SESSION,
+            timeout=CHECK_TIMEOUT * 2,
+            on_close=on_close,
+        )
+        self._closed = closed
         self._checked = time.monotonic()
 
     async def _tick(self) -> None:
         """Check the lock connection and try the roles not held; start those won."""
-        connection, closed = self._connection, self._closed
+        session, closed = self._session, self._closed
+        assert session is not None  # connected by `begin` or `run`
         missing = [name for name in self.roles if name not in self.held]
         sent = time.monotonic()
         if missing:
-            rows = await asyncio.wait_for(
-                connection.fetch(
-                    "SELECT k, pg_try_advisory_lock(k) AS won FROM unnest($1::bigint[]) AS k",
-                    [role_key(name) for name in missing],
-                ),
-                CHECK_TIMEOUT,
-            )
-            won = {row["k"] for row in rows if row["won"]}
+            won = await session.try_locks([role_key(name) for name in missing], CHECK_TIMEOUT)
         else:
-            await asyncio.wait_for(connection.fetchval("SELECT 1"), CHECK_TIMEOUT)
+            await session.check(CHECK_TIMEOUT)
             won = set()
         # Measured now, as `holds` measures it: a poller that saw the lock in
         # doubt and stopped finds its role given up and started again, not
@@ -275,14 +249,10 @@ class Leadership:
             self._lose(name)
 
     async def _close(self) -> None:
-        connection, self._connection = self._connection, None
+        session, self._session = self._session, None
         self._checked = None
-        if connection is not None and not connection.is_closed():
-            # Closing the session releases its locks on the server.
-            try:
-                await asyncio.wait_for(connection.close(), CHECK_TIMEOUT)
-            except Exception:
-                connection.terminate()
+        if session is not None:
+            await session.close(CHECK_TIMEOUT)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop every role's tasks (those with a grace finish their work in hand,
@@ -319,45 +289,6 @@ async def _reap(tasks: Sequence[asyncio.Task[None]], grace: float) -> None:
         for task in late:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-
-
-# -- SQLite: one process ---------------------------------------------------------------
-
-
-class SqliteInUse(Exception):
-    """Another process has this SQLite file open as a bot."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(str(path))
-        self.path = path
-
-
-class SqliteLock:
-    """``<file>.lock`` next to the database, locked (``flock``) for the life of
-    the process: a second bot on the same file is refused before it writes
-    anything. The kernel releases the lock when the process ends, even by
-    ``kill -9``; the file itself stays, empty, and means nothing."""
-
-    def __init__(self, database: Path) -> None:
-        self.path = database.with_name(database.name + ".lock")
-        self._file: IO[bytes] | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("ab")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            handle.close()
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise SqliteInUse(self.path.with_name(self.path.stem)) from exc
-            raise
-        self._file = handle
-
-    def release(self) -> None:
-        if self._file is not None:
-            self._file.close()  # closing the descriptor releases the flock
-            self._file = None
 
 
 def start_tasks(

@@ -124,7 +124,7 @@ async def test_a_holder_that_stops_checking_loses_its_roles_on_the_server(
     url = pg_url(postgres_server, tmp_path)
     async with running_bot(named_config(tg, tmp_path / "a", url, "bot-a")) as a:
         assert a.leadership.held == ROLES
-        lock = a.leadership._connection
+        lock = a.leadership._session
         async with running_bot(named_config(tg, tmp_path / "b", url, "bot-b")) as b:
             checks = next(task for task in a.tasks if task.get_name() == "leadership")
             checks.cancel()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.commands import main
-from bot.runtime.leadership import SqliteLock
+from storage.locks import SqliteLock
 from tests import databases
 from tests.fakes.telegram_api import FakeTelegram
 from tests.runtime.cluster import ROOT, BotProcess, start_and_greet
