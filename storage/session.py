@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeAlias, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, Table
+from sqlalchemy import CursorResult, Result, Table, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm import DeclarativeBase, configure_mappers, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 from storage.sqlite_units import LoopSession
 
@@ -42,7 +43,11 @@ def adopt(session: DbSession, model: type[Model], values: Mapping[str, Any]) -> 
     several times the INSERT it writes (the unit of work's bookkeeping)."""
     missing = set(table_of(model).c.keys()) - values.keys()
     assert not missing, f"{model.__name__}: no value for {sorted(missing)}"
-    row = model(**values)
+    # Filled as a loaded row is (its attributes' values set without their change
+    # events, which cost as much as the INSERT for a row of many columns).
+    configure_mappers()  # as a constructor would (nothing to do once done)
+    row = cast(Model, inspect(model).class_manager.new_instance())
+    instance_state(row).dict.update(values)
     make_transient_to_detached(row)
     session.add(row)
     return row
