@@ -45,8 +45,10 @@ def adopt(session: DbSession, model: type[Model], values: Mapping[str, Any]) -> 
     assert not missing, f"{model.__name__}: no value for {sorted(missing)}"
     # Filled as a loaded row is (its attributes' values set without their change
     # events, which cost as much as the INSERT for a row of many columns).
-    configure_mappers()  # as a constructor would (nothing to do once done)
-    row = cast(Model, inspect(model).class_manager.new_instance())
+    mapper = inspect(model)
+    if not mapper.configured:
+        configure_mappers()  # as a constructor would
+    row = cast(Model, mapper.class_manager.new_instance())
     instance_state(row).dict.update(values)
     make_transient_to_detached(row)
     session.add(row)
