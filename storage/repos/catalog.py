@@ -23,7 +23,9 @@ from storage.models.catalog import Aiguilleur, Resource
 from storage.session import DbSession, table_of
 
 # What every new case's matching asks (bot/catalog/service.py), built once.
-_VERSION = select(func.count(), func.max(Resource.updated_at)).select_from(Resource)
+# Core columns: an ORM entity makes it an ORM statement, dearer to run.
+_RESOURCES = table_of(Resource)
+_VERSION = select(func.count(), func.max(_RESOURCES.c.updated_at))
 # populate_existing: rows already in the session take the database's values
 # (`_MARK_PROPOSED` is a Core update that leaves them as they were).
 _ACTIVE_AIGUILLEURS = (

@@ -11,8 +11,13 @@ _BY_EXTERNAL_ID = select(Person).where(
     Person.transport == bindparam("transport"), Person.external_id == bindparam("external_id")
 )
 # A new person is written with a Core INSERT (`adopt`): the flush of a new object
-# cost several times its INSERT.
-_INSERT = insert(table_of(Person))
+# cost several times its INSERT; whether they exist is asked with Core columns.
+_PEOPLE = table_of(Person)
+_INSERT = insert(_PEOPLE)
+_ID_BY_EXTERNAL_ID = select(_PEOPLE.c.id).where(
+    _PEOPLE.c.transport == bindparam("transport"),
+    _PEOPLE.c.external_id == bindparam("external_id"),
+)
 
 
 class PeopleRepo:
@@ -36,7 +41,10 @@ class PeopleRepo:
         locale: str,
         now: datetime,
     ) -> Person:
-        person = await self.by_external_id(transport, external_id)
+        known = await self.session.scalar(
+            _ID_BY_EXTERNAL_ID, {"transport": transport, "external_id": external_id}
+        )
+        person = await self.by_id(known) if known is not None else None
         if person is None:
             values = {
                 "transport": transport,
