@@ -290,7 +290,6 @@ class BotService:
             await self.start_matrix(side)
         self.scheduler.start(paused=True)
         self.leadership = Leadership(self.db, process_name(self.config.cluster), self.roles)
-        self.metrics.leadership = self.leadership
         await self.leadership.begin()
         self.tasks += [
             asyncio.create_task(self.dispatcher.run(), name="outbox"),
@@ -323,6 +322,7 @@ class BotService:
             self.metrics,
             lambda: read_gauges(self.db, self.clock),
             self.webhook,
+            self.leadership,
         )
         await self.http.start()
         if self.webhook is not None:
