@@ -90,11 +90,12 @@ from telegram.ext import (  # noqa: E402
 )
 
 from bot.app import coordination_desk  # noqa: E402
-from bot.catalog.service import load_starter_catalog  # noqa: E402
+from bot.catalog.service import MatchIndexCache, load_starter_catalog  # noqa: E402
 from bot.config.load import Config, DatabaseConfig, TelegramConfig  # noqa: E402
 from bot.delivery.outbox import Dispatcher  # noqa: E402
 from bot.delivery.pacing import NoPacing  # noqa: E402
 from bot.followup.executor import FollowupRuntime  # noqa: E402
+from bot.runtime import heap  # noqa: E402
 from bot.runtime.clock import SystemClock  # noqa: E402
 from bot.transports.http.metrics import MeteredRuntime, Metrics  # noqa: E402
 from bot.transports.telegram.transport import (  # noqa: E402
@@ -287,6 +288,7 @@ async def start_intake_bot(data_dir: Path, tg: FakeTelegram) -> IntakeBot:
         followup,
         metrics=Metrics([TRANSPORT]),
         admin=coordination_desk(config, config.coordinators, clock),
+        matches=MatchIndexCache(on_built=heap.settle),
     )
     telegram = TelegramConfig(token=TOKEN)
     application = build_application(
@@ -297,6 +299,7 @@ async def start_intake_bot(data_dir: Path, tg: FakeTelegram) -> IntakeBot:
     await transport.application.initialize()
     await transport.register_commands()
     delivery = asyncio.create_task(dispatcher.run(), name="outbox")
+    heap.settle()
     return IntakeBot(db, tg, transport.application, transport, dispatcher, delivery)
 
 

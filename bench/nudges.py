@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import BotService  # noqa: E402
 from bot.config.followup import FollowupConfig, PolicyStep  # noqa: E402
+from bot.config.load import Config  # noqa: E402
 from bot.delivery.pacing import Pacer  # noqa: E402
 from bot.followup.schedule import Quiet  # noqa: E402
 from bot.runtime.clock import FakeClock  # noqa: E402
@@ -136,7 +137,7 @@ async def populate(
     return case_ids
 
 
-def config_for(tg: FakeTelegram, data_dir: Path):  # type: ignore[no-untyped-def]
+def config_for(tg: FakeTelegram, data_dir: Path) -> Config:
     # No quiet hours or days: the figures must not depend on when the bench runs
     # (an evening run would otherwise wait for the morning).
     always = Quiet(start=dt_time(0, 0), end=dt_time(0, 0), days=frozenset())
@@ -144,7 +145,7 @@ def config_for(tg: FakeTelegram, data_dir: Path):  # type: ignore[no-untyped-def
     return dataclasses.replace(bot_config(tg, data_dir), followup=followup)
 
 
-async def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+async def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -36,6 +36,7 @@ from bot.followup.executor import FollowupRuntime
 from bot.followup.nudges import NudgeScheduler, NudgeWorker
 from bot.privacy.service import RetentionJob
 from bot.reports.digest import WeeklyDigest
+from bot.runtime import heap
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.core import Runtime
 from bot.runtime.flood import FloodGate
@@ -236,7 +237,7 @@ class BotService:
             metrics=self.metrics,
             desk=PersonDesk(executor) if executor is not None else None,
             admin=self.admin,
-            matches=MatchIndexCache(cache_folder(self.config.data_dir)),
+            matches=MatchIndexCache(cache_folder(self.config.data_dir), on_built=heap.settle),
         )
         application = build_application(self.config.telegram, self.token) if self.token else None
         senders: dict[str, Sender] = {}
@@ -289,13 +290,13 @@ class BotService:
             await self.start_matrix(side)
         self.scheduler.start(paused=True)
         self.leadership = Leadership(self.db, process_name(self.config.cluster), self.roles)
-        self.metrics.leadership = self.leadership
         await self.leadership.begin()
         self.tasks += [
             asyncio.create_task(self.dispatcher.run(), name="outbox"),
             asyncio.create_task(self.leadership.run(), name="leadership"),
         ]
         await self.start_http()
+        heap.settle()
         log.info("bot started")
 
     def polls(self) -> bool:
@@ -321,6 +322,7 @@ class BotService:
             self.metrics,
             lambda: read_gauges(self.db, self.clock),
             self.webhook,
+            self.leadership,
         )
         await self.http.start()
         if self.webhook is not None:

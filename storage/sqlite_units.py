@@ -13,8 +13,9 @@ directly on the event loop:
 - `BEGIN IMMEDIATE` is tried on the loop with a zero busy timeout; if another
   process (a CLI command, a backup) holds the lock, the wait for it happens on a
   worker thread with the configured timeout, while the loop serves the rest;
-- the statements, the COMMIT or ROLLBACK then run on the loop, through a plain
-  `Session`; `LoopSession` gives it the `await`-able methods of `AsyncSession`.
+- the statements, the COMMIT or ROLLBACK then run on the loop, on a plain
+  `Connection` (and a `Session` joined to it when a repository asks for the ORM);
+  `LoopSession` gives them the `await`-able methods of `AsyncSession`.
 
 Without WAL (a database someone switched to a rollback journal, where COMMIT may
 wait for readers) `storage/db.py` keeps the async session on aiosqlite's thread.
@@ -30,9 +31,9 @@ from collections.abc import AsyncIterator, Generator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import Result, make_url
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
 BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
 
@@ -66,23 +67,54 @@ class LoopSavepoint:
 
 
 class LoopSession:
-    """The part of `AsyncSession` the repositories use, over a sync `Session`
-    whose statements run on the event loop (they never wait, see above)."""
+    """The part of `AsyncSession` the repositories use, over one connection whose
+    statements run on the event loop (they never wait, see above).
 
-    __slots__ = ("sync_session",)
+    Core statements (the whole path of an update: `storage/repos/conversations.py`,
+    the inbox, the outbox) go straight to the connection. An ORM `Session` joins
+    the connection's transaction only when something asks for the ORM (an object
+    added, an ORM query); from then on every statement of the unit goes through
+    it, so that its autoflush sees them in order. A `Session` made and closed for
+    every update cost about a sixth of the update (its transaction bookkeeping),
+    for nothing on most of them."""
 
-    def __init__(self, sync_session: Session) -> None:
-        self.sync_session = sync_session
+    __slots__ = ("_orm", "connection")
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._orm: Session | None = None
+
+    @property
+    def sync_session(self) -> Session:
+        """The ORM session of this unit, joined to its transaction on first use."""
+        if self._orm is None:
+            self._orm = Session(
+                bind=self.connection,
+                expire_on_commit=False,
+                join_transaction_mode="rollback_only",
+            )
+        return self._orm
+
+    def _core(self, statement: Any) -> bool:
+        # What `Session.execute` itself reads to tell an ORM statement from a Core one
+        # (only the former autoflushes or returns objects).
+        return self._orm is None and not getattr(statement, "_propagate_attrs", None)
 
     async def execute(
         self, statement: Any, params: Any = None, **kwargs: Any
     ) -> Result[*tuple[Any, ...]]:
+        if self._core(statement):
+            return self.connection.execute(statement, params, **kwargs)
         return self.sync_session.execute(statement, params, **kwargs)
 
     async def scalar(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        if self._core(statement):
+            return self.connection.scalar(statement, params, **kwargs)
         return self.sync_session.scalar(statement, params, **kwargs)
 
     async def scalars(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        if self._core(statement):
+            return self.connection.scalars(statement, params, **kwargs)
         return self.sync_session.scalars(statement, params, **kwargs)
 
     async def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
@@ -95,7 +127,8 @@ class LoopSession:
         self.sync_session.add_all(instances)
 
     async def flush(self, objects: Sequence[object] | None = None) -> None:
-        self.sync_session.flush(objects)
+        if self._orm is not None:
+            self._orm.flush(objects)
 
     async def delete(self, instance: object) -> None:
         self.sync_session.delete(instance)
@@ -105,6 +138,15 @@ class LoopSession:
 
     def begin_nested(self) -> LoopSavepoint:
         return LoopSavepoint(self.sync_session.begin_nested())
+
+    def end(self) -> None:
+        """Before COMMIT: what the ORM still holds is written, its session ended."""
+        if self._orm is not None:
+            self._orm.commit()
+
+    def close(self) -> None:
+        if self._orm is not None:
+            self._orm.close()
 
 
 def _begin_if_free(connection: sqlite3.Connection, busy_ms: int) -> None:
@@ -130,7 +172,6 @@ class SqliteUnits:
             connect_args={"timeout": timeout, "check_same_thread": False},
             hide_parameters=True,
         )
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._wal: bool | None = None
         _events(self.engine, busy_ms=int(timeout * 1000))
 
@@ -151,21 +192,23 @@ class SqliteUnits:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[LoopSession]:
         """One transaction: committed if the block ends normally, else rolled back."""
-        session = self.sessions()
-        try:
-            session.begin()
-            # Checks a connection out; the "begin" listener tries the lock.
-            connection = session.connection().connection.driver_connection
-            assert isinstance(connection, sqlite3.Connection)
-            if not connection.in_transaction:
-                await _wait_for_lock(connection)
-            yield LoopSession(session)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        with self.engine.connect() as connection:
+            loop_session = LoopSession(connection)
+            try:
+                # The "begin" listener tries the lock.
+                connection.begin()
+                driver = connection.connection.driver_connection
+                assert isinstance(driver, sqlite3.Connection)
+                if not driver.in_transaction:
+                    await _wait_for_lock(driver)
+                yield loop_session
+                loop_session.end()
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                loop_session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -10,6 +10,7 @@ real users.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -84,10 +85,14 @@ class MatchIndexCache:
     `folder` (``<data_dir>/cache``), the costly part of a rebuild is kept on
     disk for the next start (`bot.catalog.index_cache`)."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(
+        self, folder: Path | None = None, on_built: Callable[[], None] | None = None
+    ) -> None:
         self._version: tuple[int, datetime | None] | None = None
         self._index: MatchIndex | None = None
         self._folder = folder
+        # Told after each (re)build: the bot settles its heap then (bot/runtime/heap.py).
+        self._on_built = on_built
 
     async def get(self, uow: UnitOfWork) -> MatchIndex:
         version = await uow.catalog.version()
@@ -100,6 +105,8 @@ class MatchIndexCache:
 
                 self._index = build_index(resources, self._folder)
             self._version = version
+            if self._on_built is not None:
+                self._on_built()
         return self._index
 
 

@@ -4,6 +4,7 @@ instead of deleting, rotation data, and the starter catalog."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 from datetime import UTC, datetime, timedelta
 
 from bot.catalog.service import (
@@ -12,6 +13,7 @@ from bot.catalog.service import (
     propose,
     starter_catalog,
 )
+from bot.runtime import heap
 from dialogs.catalog.load import Catalog
 from dialogs.catalog.matching import MatchQuery
 from storage.db import Database
@@ -166,3 +168,33 @@ async def test_propose_records_rotation_and_cache_follows_imports(database: Data
         assert index_after is not index_before
         assert len(index_after) == len(index_before) + 1
         assert await cache.get(uow) is index_after
+
+
+async def test_the_heap_settles_after_each_index_build_only(database: Database) -> None:
+    """The bot freezes its heap once a match index is built (bot/runtime/heap.py):
+    after a build and after a catalog change, never on a cache hit."""
+    await load_starter_catalog(database, include_demo_aiguilleurs=True, now=NOW)
+    builds: list[int] = []
+
+    def settled() -> None:
+        heap.settle()
+        builds.append(gc.get_freeze_count())
+
+    cache = MatchIndexCache(on_built=settled)
+    try:
+        async with database.unit() as uow:
+            first = await cache.get(uow)
+            assert await cache.get(uow) is first
+        assert len(builds) == 1 and builds[0] > 0
+        async with database.unit() as uow:
+            catalog = Catalog(
+                resources=(*seed_catalog().resources, resource("nouveau")),
+                sections=frozenset({"resources"}),
+            )
+            await uow.catalog.apply(catalog, NOW + timedelta(hours=1))
+        async with database.unit() as uow:
+            assert await cache.get(uow) is not first
+        assert len(builds) == 2
+    finally:
+        # The rest of the test session collects as usual.
+        gc.unfreeze()

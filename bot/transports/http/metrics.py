@@ -65,8 +65,6 @@ class Metrics:
             (transport, outcome): 0 for transport in transports for outcome in OUTCOMES
         }
         self.latency: dict[str, Histogram] = {transport: Histogram() for transport in transports}
-        # The roles this process holds or waits for (set once the bot has started).
-        self.leadership: Leadership | None = None
         self.resumed: dict[tuple[str, str], int] = {
             (transport, outcome): 0 for transport in transports for outcome in (RESENT, GIVEN_UP)
         }
@@ -84,8 +82,9 @@ class Metrics:
     def count(self, transport: str, outcome: str) -> int:
         return self.updates.get((transport, outcome), 0)
 
-    def render(self, gauges: Gauges | None) -> str:
-        """The exposition; `gauges` None: the database did not answer."""
+    def render(self, gauges: Gauges | None, leadership: Leadership | None = None) -> str:
+        """The exposition; `gauges` None: the database did not answer; `leadership`:
+        the roles this process holds or waits for."""
         lines = [
             "# HELP aiguillage_updates_total Incoming updates, by transport and outcome.",
             "# TYPE aiguillage_updates_total counter",
@@ -107,7 +106,7 @@ class Metrics:
             labels = labels_of(transport=transport)
             lines.append(f"{name}_sum{labels} {number(histogram.total)}")
             lines.append(f"{name}_count{labels} {histogram.count}")
-        lines += self.render_roles()
+        lines += render_roles(leadership)
         name = "aiguillage_outbox_resumed_total"
         lines += [
             f"# HELP {name} Outbox rows taken over from a process that died while it may "
@@ -133,24 +132,24 @@ class Metrics:
             ]
         return "\n".join(lines) + "\n"
 
-    def render_roles(self) -> list[str]:
-        leadership = self.leadership
-        if leadership is None:
-            return []
-        lines = [
-            "# HELP aiguillage_role_held Whether this process holds the role (1) or waits (0).",
-            "# TYPE aiguillage_role_held gauge",
-        ]
-        for role in sorted(leadership.roles):
-            held = 1 if leadership.holds(role) else 0
-            lines.append(f"aiguillage_role_held{labels_of(role=role)} {held}")
-        lines += [
-            "# HELP aiguillage_role_takeovers_total Times this process took the role.",
-            "# TYPE aiguillage_role_takeovers_total counter",
-        ]
-        for role, times in sorted(leadership.takeovers.items()):
-            lines.append(f"aiguillage_role_takeovers_total{labels_of(role=role)} {times}")
-        return lines
+
+def render_roles(leadership: Leadership | None) -> list[str]:
+    if leadership is None:
+        return []
+    lines = [
+        "# HELP aiguillage_role_held Whether this process holds the role (1) or waits (0).",
+        "# TYPE aiguillage_role_held gauge",
+    ]
+    for role in sorted(leadership.roles):
+        held = 1 if leadership.holds(role) else 0
+        lines.append(f"aiguillage_role_held{labels_of(role=role)} {held}")
+    lines += [
+        "# HELP aiguillage_role_takeovers_total Times this process took the role.",
+        "# TYPE aiguillage_role_takeovers_total counter",
+    ]
+    for role, times in sorted(leadership.takeovers.items()):
+        lines.append(f"aiguillage_role_takeovers_total{labels_of(role=role)} {times}")
+    return lines
 
 
 async def read_gauges(db: Database, clock: Clock) -> Gauges:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.config.http import HttpConfig
+from bot.runtime.leadership import Leadership
 from bot.transports.http.health import Health, bounded
 from bot.transports.http.metrics import CONTENT_TYPE, Gauges, Metrics
 from bot.transports.telegram.webhook import TelegramWebhook
@@ -32,8 +33,11 @@ class HttpServer:
         metrics: Metrics,
         gauges: Callable[[], Awaitable[Gauges]],
         webhook: TelegramWebhook | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.config = config
+        # The roles this process holds or waits for, exported with the metrics.
+        self.leadership = leadership
         self.health = health
         self.metrics = metrics
         self.gauges = gauges
@@ -74,5 +78,5 @@ class HttpServer:
         except Exception as exc:
             log.warning("metrics: the database does not answer (%s)", type(exc).__name__)
             gauges = None
-        body = self.metrics.render(gauges).encode()
+        body = self.metrics.render(gauges, self.leadership).encode()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
