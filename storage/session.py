@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeAlias, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, Table, inspect
+from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, configure_mappers, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
 
 from storage.sqlite_units import LoopSession
 
@@ -43,13 +42,8 @@ def adopt(session: DbSession, model: type[Model], values: Mapping[str, Any]) -> 
     several times the INSERT it writes (the unit of work's bookkeeping)."""
     missing = set(table_of(model).c.keys()) - values.keys()
     assert not missing, f"{model.__name__}: no value for {sorted(missing)}"
-    # Filled as a loaded row is (its attributes' values set without their change
-    # events, which cost as much as the INSERT for a row of many columns).
-    mapper = inspect(model)
-    if not mapper.configured:
-        configure_mappers()  # as a constructor would
-    row = cast(Model, mapper.class_manager.new_instance())
-    instance_state(row).dict.update(values)
+    row = model(**values)
+    # Its history reset as if loaded: nothing to write at the next flush.
     make_transient_to_detached(row)
     session.add(row)
     return row
