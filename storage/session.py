@@ -4,15 +4,17 @@ in WAL mode its on-loop stand-in with the same awaitable methods
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias, cast
+from collections.abc import Mapping
+from typing import Any, TypeAlias, TypeVar, cast
 
 from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
 
 from storage.sqlite_units import LoopSession
 
 DbSession = AsyncSession | LoopSession
+Model = TypeVar("Model", bound=DeclarativeBase)
 # What `DbSession.execute` gives back: rows of any shape.
 AnyResult: TypeAlias = "Result[*tuple[Any, ...]]"
 
@@ -31,3 +33,17 @@ def inserted_id(result: AnyResult) -> int:
     key = cast("CursorResult[*tuple[Any, ...]]", result).inserted_primary_key
     assert key is not None, "not an INSERT"
     return int(key[0])
+
+
+def adopt(session: DbSession, model: type[Model], values: Mapping[str, Any]) -> Model:
+    """The ORM object of a row just written by a Core INSERT (`values`: every column,
+    its key included), put in the session as if loaded: later changes to it are
+    flushed as usual, and nothing is read back. A flush of a new object costs
+    several times the INSERT it writes (the unit of work's bookkeeping)."""
+    missing = set(table_of(model).c.keys()) - values.keys()
+    assert not missing, f"{model.__name__}: no value for {sorted(missing)}"
+    row = model(**values)
+    # Its history reset as if loaded: nothing to write at the next flush.
+    make_transient_to_detached(row)
+    session.add(row)
+    return row

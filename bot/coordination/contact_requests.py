@@ -47,11 +47,11 @@ TELEGRAM = "telegram"
 async def recipients(uow: UnitOfWork, configured: ConfiguredCoordinators, case: Case) -> list[str]:
     """Telegram ids of the coordinators who may act on this case."""
     ids = sorted(configured.telegram_ids)
-    for row in await uow.coordination.coordinators():
-        if row.transport != TELEGRAM or row.external_id in ids:
+    for external_id, regions in await uow.coordination.scopes(TELEGRAM):
+        if external_id in ids:
             continue
-        if not row.regions or (case.region is not None and case.region in row.regions):
-            ids.append(row.external_id)
+        if not regions or (case.region is not None and case.region in regions):
+            ids.append(external_id)
     return ids
 
 

@@ -4,11 +4,11 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, func, select, update
+from sqlalchemy import Text, bindparam, cast, func, insert, select, update
 
 from dialogs.kernel.lifecycles import CaseStatus, check_case_move
 from storage.models.core import Case, CaseEvent, Counter
-from storage.session import DbSession, table_of
+from storage.session import DbSession, adopt, inserted_id, table_of
 
 CASE_COUNTER = "case"
 
@@ -30,6 +30,14 @@ _NEXT_NUMBER = (
     .values(value=_COUNTER.c.value + 1)
     .returning(_COUNTER.c.value)
 )
+
+
+# A new case and its timeline are written with Core INSERTs, the objects then put in
+# the session (`adopt`): a flush per new object cost several times its INSERT.
+_CASES = table_of(Case)
+_INSERT_CASE = insert(_CASES)
+_EVENTS = table_of(CaseEvent)
+_INSERT_EVENT = insert(_EVENTS)
 
 
 def case_ref(number: int) -> str:
@@ -69,31 +77,32 @@ class CasesRepo:
     ) -> Case:
         number = await self.next_number()
         place = sheet.get("place") or {}
-        case = Case(
-            number=number,
-            ref=case_ref(number),
-            person_id=person_id,
-            status=CaseStatus.NEW.value,
-            locale=locale,
-            lieu_name=sheet.get("lieu_name"),
-            departement=place.get("departement"),
-            commune=place.get("commune"),
-            postal_code=place.get("postal_code"),
-            region=sheet.get("region") or place.get("region"),
-            role=sheet.get("role"),
-            themes=list(sheet.get("themes") or []),
-            problem=sheet.get("problem"),
-            tried=sheet.get("tried"),
-            goal=sheet.get("goal"),
-            constraints=sheet.get("constraints"),
-            help=list(sheet.get("help") or []),
-            urgency=sheet.get("urgency"),
-            created_at=now,
-            updated_at=now,
-        )
-        self.session.add(case)
-        await self.session.flush()
-        return case
+        values: dict[str, Any] = {
+            "number": number,
+            "ref": case_ref(number),
+            "person_id": person_id,
+            "status": CaseStatus.NEW.value,
+            "locale": locale,
+            "lieu_name": sheet.get("lieu_name"),
+            "departement": place.get("departement"),
+            "commune": place.get("commune"),
+            "postal_code": place.get("postal_code"),
+            "region": sheet.get("region") or place.get("region"),
+            "role": sheet.get("role"),
+            "themes": list(sheet.get("themes") or []),
+            "problem": sheet.get("problem"),
+            "tried": sheet.get("tried"),
+            "goal": sheet.get("goal"),
+            "constraints": sheet.get("constraints"),
+            "help": list(sheet.get("help") or []),
+            "urgency": sheet.get("urgency"),
+            "interests": [],
+            "contact_requested": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        result = await self.session.execute(_INSERT_CASE, values)
+        return adopt(self.session, Case, {"id": inserted_id(result), **values})
 
     async def by_id(self, case_id: int) -> Case | None:
         return await self.session.get(Case, case_id)
@@ -108,10 +117,12 @@ class CasesRepo:
     async def add_event(
         self, case: Case, *, actor: str, kind: str, data: Mapping[str, Any], now: datetime
     ) -> CaseEvent:
-        row = CaseEvent(case_id=case.id, at=now, actor=actor, kind=kind, data=dict(data))
-        self.session.add(row)
+        # The case's own pending changes (a move, an interest) first, as when the
+        # event was flushed with them; nothing to do, nothing written.
         await self.session.flush()
-        return row
+        values = {"case_id": case.id, "at": now, "actor": actor, "kind": kind, "data": dict(data)}
+        result = await self.session.execute(_INSERT_EVENT, values)
+        return adopt(self.session, CaseEvent, {"id": inserted_id(result), **values})
 
     async def move(
         self,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, or_, select, update
 
 from dialogs.catalog.load import AiguilleurProfile, Catalog
 from dialogs.catalog.load import Resource as ResourceEntry
@@ -23,7 +23,9 @@ from storage.models.catalog import Aiguilleur, Resource
 from storage.session import DbSession, table_of
 
 # What every new case's matching asks (bot/catalog/service.py), built once.
-_VERSION = select(func.count(), func.max(Resource.updated_at)).select_from(Resource)
+# Core columns: an ORM entity makes it an ORM statement, dearer to run.
+_RESOURCES = table_of(Resource)
+_VERSION = select(func.count(), func.max(_RESOURCES.c.updated_at))
 # populate_existing: rows already in the session take the database's values
 # (`_MARK_PROPOSED` is a Core update that leaves them as they were).
 _ACTIVE_AIGUILLEURS = (
@@ -38,6 +40,41 @@ _OPEN_CASE_COUNTS = (
     .group_by(Assignment.aiguilleur_id)
 )
 _AIGUILLEURS = table_of(Aiguilleur)
+_ASSIGNMENTS = table_of(Assignment)
+# `candidates` in one Core statement: the active aiguilleurs' columns the match reads,
+# each with its count of open cases (indexed on aiguilleur and state). Loading them as
+# ORM objects, then the counts apart, cost several times as much per new case.
+_OPEN_CASES = (
+    select(func.count(_ASSIGNMENTS.c.id))
+    .where(
+        _ASSIGNMENTS.c.aiguilleur_id == _AIGUILLEURS.c.id,
+        # Equalities, not IN: an IN list is expanded at each execution.
+        or_(*(_ASSIGNMENTS.c.state == state for state in OPEN_STATES)),
+    )
+    .scalar_subquery()
+)
+_CANDIDATES = (
+    select(
+        *(
+            _AIGUILLEURS.c[name]
+            for name in (
+                "id",
+                "name",
+                "matrix_id",
+                "telegram_id",
+                "themes",
+                "regions",
+                "capacity",
+                "available",
+                "demo",
+                "last_proposed_at",
+            )
+        ),
+        _OPEN_CASES.label("active_cases"),
+    )
+    .where(_AIGUILLEURS.c.active.is_(True))
+    .order_by(_AIGUILLEURS.c.id)
+)
 # Core, not an ORM update (which would look for the rows among the session's
 # objects to keep them in step); `_ACTIVE_AIGUILLEURS` reloads them.
 _MARK_PROPOSED = (
@@ -85,7 +122,7 @@ def resource_entry(row: Resource) -> ResourceEntry:
     )
 
 
-def aiguilleur_profile(row: Aiguilleur) -> AiguilleurProfile:
+def aiguilleur_profile(row: Aiguilleur | Row[*tuple[Any, ...]]) -> AiguilleurProfile:
     return AiguilleurProfile(
         id=row.id,
         name=row.name,
@@ -274,14 +311,13 @@ class CatalogRepo:
     async def candidates(self) -> list[AiguilleurCandidate]:
         """Active aiguilleurs with their load and rotation data, for `match`.
         Unavailable or full people are included: the engine filters them."""
-        counts = await self.active_case_counts()
         return [
             AiguilleurCandidate(
                 profile=aiguilleur_profile(row),
-                active_cases=counts.get(row.id, 0),
+                active_cases=int(row.active_cases),
                 last_proposed_at=row.last_proposed_at,
             )
-            for row in await self.active_aiguilleurs()
+            for row in await self.session.execute(_CANDIDATES)
         ]
 
     async def active_case_counts(self) -> dict[str, int]:

@@ -34,6 +34,18 @@ ANY_PENDING_IN_CHAT = (
     .limit(1)
 )
 
+# Who may receive a new case's contact request (bot/coordination/contact_requests.py),
+# asked for every new case: two columns as plain values, not ORM objects.
+_COORDINATORS_TABLE = table_of(Coordinator)
+_SCOPES = (
+    select(_COORDINATORS_TABLE.c.external_id, _COORDINATORS_TABLE.c.regions)
+    .where(
+        _COORDINATORS_TABLE.c.transport == bindparam("transport"),
+        _COORDINATORS_TABLE.c.active.is_(True),
+    )
+    .order_by(_COORDINATORS_TABLE.c.id)
+)
+
 
 class CoordinationRepo:
     def __init__(self, session: DbSession) -> None:
@@ -49,6 +61,12 @@ class CoordinationRepo:
                 Coordinator.active.is_(True),
             )
         )
+
+    async def scopes(self, transport: str) -> list[tuple[str, list[Any]]]:
+        """The active coordinators of a transport: (external id, régions), in the
+        order `coordinators` gives."""
+        result = await self.session.execute(_SCOPES, {"transport": transport})
+        return [(row.external_id, row.regions) for row in result]
 
     async def coordinators(self) -> Sequence[Coordinator]:
         result = await self.session.scalars(

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.models.followup import CaseFlag, Nudge
-from storage.session import DbSession, table_of
+from storage.session import DbSession, adopt, table_of
 
 PENDING = "pending"
 SENT = "sent"
@@ -87,6 +87,11 @@ ANY_AWAITING_TEXT = (
     )
     .limit(1)
 )
+# A case's nudges in one statement (the ORM flushed them one INSERT each). RETURNING
+# gives no order, but one multi-row INSERT numbers its rows in the order of its VALUES
+# (SQLite's rowid, PostgreSQL's sequence), so the ids sorted are the rows' in order.
+# (`sort_by_parameter_order` would split it into one INSERT per row on SQLite.)
+_INSERT = insert(_NUDGES).returning(_NUDGES.c.id)
 _BLOCKED_OF_CHAT = select(Nudge).where(*_BLOCKED_WHERE).order_by(Nudge.case_id, Nudge.id)
 
 
@@ -106,25 +111,37 @@ class NudgesRepo:
         steps: Iterable[tuple[str, datetime]],
         now: datetime,
     ) -> list[Nudge]:
-        rows = [
-            Nudge(
-                case_id=case_id,
-                kind=kind,
-                transport=transport,
-                address=address,
-                locale=locale,
-                state=PENDING,
-                due_at=due,
-                attempts=0,
-                deferrals=0,
-                created_at=now,
-                updated_at=now,
-            )
+        values = [
+            {
+                "case_id": case_id,
+                "kind": kind,
+                "transport": transport,
+                "address": address,
+                "locale": locale,
+                "state": PENDING,
+                "due_at": due,
+                "attempts": 0,
+                "deferrals": 0,
+                "sent_at": None,
+                "answered_at": None,
+                "answer": None,
+                "answer_text": None,
+                "impact_step": None,
+                "escalated_at": None,
+                "cancel_reason": None,
+                "created_at": now,
+                "updated_at": now,
+            }
             for kind, due in steps
         ]
-        self.session.add_all(rows)
+        if not values:
+            return []
+        # The case's pending changes first, as when the nudges were flushed with them.
         await self.session.flush()
-        return rows
+        ids = sorted((await self.session.scalars(_INSERT, values)).all())
+        return [
+            adopt(self.session, Nudge, {"id": i, **v}) for i, v in zip(ids, values, strict=True)
+        ]
 
     async def claim_due(self, now: datetime) -> Nudge | None:
         """The most overdue row needing action, locked until commit. On PostgreSQL
