@@ -75,6 +75,9 @@ class ReadQuery:
     terms: dict[str, float]
     # Index stem → the word the person typed that led to it.
     surface: dict[str, str]
+    # Folded `surface` word → that word: a tag written without its accents is
+    # shown as the person typed it (`rank.matched_topics`).
+    typed: dict[str, str]
     # Folded words without place names, stop words kept: tool phrases.
     folded: tuple[str, ...]
     # Stems of content words, in order, for multi-word tags.
@@ -241,6 +244,7 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
     return ReadQuery(
         terms=terms,
         surface=surface,
+        typed={fold(word): word for word in surface.values()},
         folded=tuple(folded),
         stems=tuple(content_stems),
         content=tuple(content),
