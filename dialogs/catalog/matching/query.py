@@ -146,10 +146,12 @@ def find_tools(
     i = 0
     while i < len(folded):
         found = 0
-        for size in range(min(longest, len(folded) - i), 0, -1):
+        # A tool's name never spans a place name: stop at the first one.
+        free = 0
+        while free < longest and i + free < len(folded) and i + free not in skip:
+            free += 1
+        for size in range(free, 0, -1):
             key = tuple(folded[i : i + size])
-            if any(j in skip for j in range(i, i + size)):
-                continue
             if size == 1 and (not is_content(key[0]) or len(key[0]) < 3):
                 continue
             hit = False
@@ -244,7 +246,7 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
     return ReadQuery(
         terms=terms,
         surface=surface,
-        typed={fold(word): word for word in surface.values()},
+        typed={fold(word): word for word in dict.fromkeys(surface.values())},
         folded=tuple(folded),
         stems=tuple(content_stems),
         content=tuple(content),

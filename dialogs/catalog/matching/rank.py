@@ -346,9 +346,9 @@ def reasons(
     `tools`: the named tools, folded without spaces (no topic repeats one)."""
     doc = index.docs[number]
     why: list[Msg] = []
-    topics = [
-        t for t in matched_topics(index, number, read) if fold(t).replace(" ", "") not in tools
-    ]
+    topics = matched_topics(index, number, read)
+    if tools:
+        topics = [t for t in topics if fold(t).replace(" ", "") not in tools]
     if number in scores.replaced:
         tool = scores.replaced[number]
         if topics:
