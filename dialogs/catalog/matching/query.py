@@ -284,9 +284,10 @@ def expand_by_meaning(
         return
     cosines = np.vstack([v for _k, v in found]) @ index.word_matrix.T
     count = min(NEIGHBOURS, cosines.shape[1])
-    for (key, _vector), row in zip(found, cosines, strict=True):
-        for column in np.argpartition(-row, count - 1)[:count]:
-            value = float(row[column])
+    nearest = np.argpartition(-cosines, count - 1, axis=1)[:, :count]
+    values = np.take_along_axis(cosines, nearest, axis=1)
+    for (key, _vector), columns, row in zip(found, nearest.tolist(), values.tolist(), strict=True):
+        for column, value in zip(columns, row, strict=True):
             if value >= NEIGHBOUR_FLOOR:
                 for term in index.word_stems[column]:
                     want(term, NEIGHBOUR_WEIGHT * value, key)

@@ -313,6 +313,8 @@ def diversify(
                 best_at, best_value = position, score * discount
         picked = remaining.pop(best_at)[0]
         chosen.append((picked, best_value))
+        if len(chosen) == limit:
+            break
         features = index.docs[picked].features
         remaining = [
             (
