@@ -15,6 +15,10 @@ _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, punctuation collapsed to single spaces."""
+    if text.isascii():
+        # Most typed words: no ligature, accent or compatibility form to undo,
+        # and `lower` keeps ASCII text ASCII. Same result, a fifth of the work.
+        return _NON_ALNUM.sub(" ", text.lower()).strip()
     lowered = text.lower().translate(_LIGATURES)
     decomposed = unicodedata.normalize("NFKD", lowered)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))

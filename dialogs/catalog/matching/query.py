@@ -75,6 +75,9 @@ class ReadQuery:
     terms: dict[str, float]
     # Index stem → the word the person typed that led to it.
     surface: dict[str, str]
+    # Folded `surface` word → that word: a tag written without its accents is
+    # shown as the person typed it (`rank.matched_topics`).
+    typed: dict[str, str]
     # Folded words without place names, stop words kept: tool phrases.
     folded: tuple[str, ...]
     # Stems of content words, in order, for multi-word tags.
@@ -143,10 +146,12 @@ def find_tools(
     i = 0
     while i < len(folded):
         found = 0
-        for size in range(min(longest, len(folded) - i), 0, -1):
+        # A tool's name never spans a place name: stop at the first one.
+        free = 0
+        while free < longest and i + free < len(folded) and i + free not in skip:
+            free += 1
+        for size in range(free, 0, -1):
             key = tuple(folded[i : i + size])
-            if any(j in skip for j in range(i, i + size)):
-                continue
             if size == 1 and (not is_content(key[0]) or len(key[0]) < 3):
                 continue
             hit = False
@@ -241,6 +246,7 @@ def read_query(index: MatchIndex, text: str) -> ReadQuery:
     return ReadQuery(
         terms=terms,
         surface=surface,
+        typed={fold(word): word for word in dict.fromkeys(surface.values())},
         folded=tuple(folded),
         stems=tuple(content_stems),
         content=tuple(content),
@@ -278,9 +284,10 @@ def expand_by_meaning(
         return
     cosines = np.vstack([v for _k, v in found]) @ index.word_matrix.T
     count = min(NEIGHBOURS, cosines.shape[1])
-    for (key, _vector), row in zip(found, cosines, strict=True):
-        for column in np.argpartition(-row, count - 1)[:count]:
-            value = float(row[column])
+    nearest = np.argpartition(-cosines, count - 1, axis=1)[:, :count]
+    values = np.take_along_axis(cosines, nearest, axis=1)
+    for (key, _vector), columns, row in zip(found, nearest.tolist(), values.tolist(), strict=True):
+        for column, value in zip(columns, row, strict=True):
             if value >= NEIGHBOUR_FLOOR:
                 for term in index.word_stems[column]:
                     want(term, NEIGHBOUR_WEIGHT * value, key)

@@ -274,11 +274,12 @@ def rank_resources(
         key=lambda item: (-item[1], index.docs[item[0]].resource.id),
     )
     chosen = libre_first(index, diversify(index, shortlist, query.limit + LIBRE_FIRST))
+    tools = frozenset(fold("".join(key)) for key, _tool in read.named_tools)
     return tuple(
         Proposal(
             id=index.docs[number].resource.id,
             score=round(score, 4),
-            why=reasons(index, number, query, read, scores, wanted),
+            why=reasons(index, number, query, read, scores, wanted, tools),
         )
         for number, score in chosen[: query.limit]
     )
@@ -312,6 +313,8 @@ def diversify(
                 best_at, best_value = position, score * discount
         picked = remaining.pop(best_at)[0]
         chosen.append((picked, best_value))
+        if len(chosen) == limit:
+            break
         features = index.docs[picked].features
         remaining = [
             (
@@ -337,16 +340,17 @@ def reasons(
     read: ReadQuery,
     scores: TextScores,
     wanted: frozenset[str],
+    tools: frozenset[str],
 ) -> tuple[Msg, ...]:
     """Sentences a volunteer understands, strongest first: "remplace Excel
     pour adhésions", "pour les tiers-lieux de la région Bretagne", "utile
-    pour : comptabilité", "thème gestion", "libre, licence AGPL-3.0"."""
+    pour : comptabilité", "thème gestion", "libre, licence AGPL-3.0".
+    `tools`: the named tools, folded without spaces (no topic repeats one)."""
     doc = index.docs[number]
     why: list[Msg] = []
-    tools = {fold("".join(key)) for key, _tool in read.named_tools}
-    topics = [
-        t for t in matched_topics(index, number, read) if fold(t).replace(" ", "") not in tools
-    ]
+    topics = matched_topics(index, number, read)
+    if tools:
+        topics = [t for t in topics if fold(t).replace(" ", "") not in tools]
     if number in scores.replaced:
         tool = scores.replaced[number]
         if topics:
@@ -378,8 +382,7 @@ def matched_topics(index: MatchIndex, number: int, read: ReadQuery) -> list[str]
     hits = {term for term in read.terms if term in doc.stems}
     # A tag written without its accents ("adhesions") is shown as the person
     # typed it ("adhésions") when they typed that very word.
-    typed = {fold(word): word for word in read.surface.values()}
-    topics = [typed.get(fold(tag), tag) for stems, tag in doc.tags if hits.intersection(stems)]
+    topics = [read.typed.get(fold(tag), tag) for stems, tag in doc.tags if hits.intersection(stems)]
     if not topics:
         common = TELLING_SHARE * len(index.docs)
         ordered = sorted(

@@ -14,6 +14,7 @@ costs one tap. Themes the person ticked are taken as they are (main first).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -107,7 +108,20 @@ def names_theme(hint: str, theme: str, typed: frozenset[str]) -> bool:
 
 @cache
 def theme_folded() -> Mapping[str, tuple[str, ...]]:
-    return {theme: tuple(fold(w) for w in ws) for theme, ws in theme_words().items()}
+    """Theme → its hint words folded, sorted: the words a shortening begins
+    are found by bisection (`begins_longer`)."""
+    return {theme: tuple(sorted({fold(w) for w in ws})) for theme, ws in theme_words().items()}
+
+
+def begins_longer(word: str, ordered: tuple[str, ...]) -> bool:
+    """Some word of `ordered` (sorted) starts with `word` and is longer by two
+    letters at least."""
+    at = bisect.bisect_left(ordered, word)
+    while at < len(ordered) and ordered[at].startswith(word):
+        if len(ordered[at]) >= len(word) + 2:
+            return True
+        at += 1
+    return False
 
 
 @cache
@@ -150,7 +164,7 @@ def word_evidence(
         if len(word) < SHORTENING_MIN or stem(word) in unique_hints():
             continue
         for theme, folded in theme_folded().items():
-            if any(h.startswith(word) and len(h) >= len(word) + 2 for h in folded):
+            if begins_longer(word, folded):
                 evidence[theme] += SHORTENING_HIT
     if vectors is not None:
         table = centroids(vectors)
