@@ -1524,7 +1524,11 @@ class FakeTelegram:
         secret = params.get("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
             raise _bad_request("secret token contains unallowed characters")
-        self.webhook = {"url": url} if secret is None else {"url": url, "secret_token": secret}
+        # What the bot registers, as tests read it back (tests/transports/telegram/test_webhook.py).
+        self.webhook = {
+            "url": url,
+            **{k: params[k] for k in ("secret_token", "allowed_updates") if k in params},
+        }
         allowed = params.get("allowed_updates")
         if allowed not in (None, ""):
             self._allowed_updates = list(_load_json(allowed, "allowed updates")) or None
