@@ -76,8 +76,6 @@ SEND_METHODS = (
     "sendPhoto",
     "editMessageText",
     "editMessageReplyMarkup",
-    "editMessageCaption",
-    "deleteMessage",
 )
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -103,7 +103,7 @@ async def test_blocked_chat_is_not_retried(
 ) -> None:
     db, dispatcher, clock = parts
     alice, bob = tg.user("Alice"), tg.user("Bob")
-    tg.block(alice, notify=False)
+    tg.block(alice)
     await queue(db, clock, alice.id, "pour Alice")
     await queue(db, clock, bob.id, "pour Bob")
     assert await dispatcher.deliver_due() == 1

@@ -9,15 +9,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from telegram import (
-    Bot,
-    BotCommand,
-    BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    ReplyKeyboardMarkup,
-    Update,
-)
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes, filters
 from telegram.ext import MessageHandler as PTBMessageHandler
@@ -80,8 +72,8 @@ async def test_wrong_token_and_unknown_method_use_telegram_envelopes(tg: FakeTel
         async with http.get(f"{tg.base_url}{TOKEN}/fooBar") as resp:
             assert resp.status == 404
             assert await resp.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
-        # methods are case-insensitive and accept JSON bodies, like Telegram
-        async with http.post(f"{tg.base_url}{TOKEN}/getme", json={}) as resp:
+        # methods are case-insensitive, like Telegram
+        async with http.post(f"{tg.base_url}{TOKEN}/getme") as resp:
             body = await resp.json()
             assert body["ok"] is True
             assert body["result"]["id"] == 123456
@@ -143,8 +135,8 @@ async def test_html_validation_like_telegram(tg: FakeTelegram, bot: Bot) -> None
     plain = await bot.send_message(alice.id, "a < b, see https://example.org")
     assert plain.text == "a < b, see https://example.org"
     assert [(e.type, e.offset) for e in plain.entities] == [("url", 11)]
-    with pytest.raises(BadRequest, match=r"(?i)reserved"):
-        await bot.send_message(alice.id, "Fin.", parse_mode="MarkdownV2")
+    with pytest.raises(BadRequest, match=r"(?i)unsupported parse_mode"):
+        await bot.send_message(alice.id, "[b]Fin[/b]", parse_mode="BBCode")
     assert tg.stats.errors[400] == 6
 
 
@@ -211,14 +203,8 @@ async def test_unknown_chat_and_blocked_user(tg: FakeTelegram, bot: Bot) -> None
     tg.block(bob)
     with pytest.raises(Forbidden, match="bot was blocked by the user"):
         await bot.send_message(bob.id, "still there?")
-    [update] = await bot.get_updates()
-    assert update.my_chat_member is not None
-    assert update.my_chat_member.new_chat_member.status == "kicked"
-    tg.unblock(bob, notify=False)
+    tg.unblock(bob)
     await bot.send_message(bob.id, "welcome back")
-    newbie = tg.user(first_name="Carol", started=False)
-    with pytest.raises(Forbidden, match="can't initiate conversation"):
-        await bot.send_message(newbie.id, "hi")
 
 
 async def test_invalid_callback_data_is_rejected(tg: FakeTelegram, bot: Bot) -> None:
@@ -301,7 +287,7 @@ async def test_allowed_updates_filter(tg: FakeTelegram, bot: Bot) -> None:
     assert [u.callback_query is not None for u in updates] == [True]
 
 
-async def test_redeliver_and_drop_confirmations(tg: FakeTelegram, bot: Bot) -> None:
+async def test_redeliver(tg: FakeTelegram, bot: Bot) -> None:
     alice = tg.user()
     await alice.say("payer")
     [update] = await bot.get_updates()
@@ -314,25 +300,19 @@ async def test_redeliver_and_drop_confirmations(tg: FakeTelegram, bot: Bot) -> N
     assert again.message is not None and again.message.text == "payer"
     assert await bot.get_updates(offset=update.update_id + 1) == ()
 
-    # a crash before the confirmation: a restarted bot (offset 0) sees it again
-    assert tg.drop_confirmations() == [update.update_id]
-    [replayed] = await bot.get_updates(offset=0)
-    assert replayed.update_id == update.update_id
-
 
 async def test_webhook_is_stored_and_conflicts_with_polling(tg: FakeTelegram, bot: Bot) -> None:
     assert await bot.set_webhook("https://example.org/hook", secret_token="s3cret")
-    info = await bot.get_webhook_info()
-    assert info.url == "https://example.org/hook"
+    assert tg.webhook == {"url": "https://example.org/hook", "secret_token": "s3cret"}
     with pytest.raises(Conflict, match="webhook is active"):
         await bot.get_updates()
     with pytest.raises(BadRequest, match=r"(?i)https url must be provided"):
         await bot.set_webhook("http://example.org/hook")
-    assert await bot.delete_webhook(drop_pending_updates=True)
-    assert (await bot.get_webhook_info()).url == ""
+    with pytest.raises(BadRequest, match=r"(?i)secret token contains unallowed characters"):
+        await bot.set_webhook("https://example.org/hook", secret_token="s3cret!")
+    assert await bot.delete_webhook(drop_pending_updates=False)
+    assert tg.webhook["url"] == ""
     assert await bot.get_updates() == ()
-    assert await bot.log_out()
-    assert await bot.close()
 
 
 # --- callbacks & edits ------------------------------------------------------------------------
@@ -353,9 +333,9 @@ async def test_press_and_answer_callback_query(tg: FakeTelegram, bot: Bot) -> No
     assert query.message is not None and query.message.message_id == sent.message_id
     assert tg.unanswered_callbacks() == [query_id]
 
-    assert await bot.answer_callback_query(query_id, text="Merci !", show_alert=True)
+    assert await bot.answer_callback_query(query_id, text="Merci !")
     assert alice.callback_answers == ["Merci !"]
-    assert alice.callback_answers[0].show_alert is True
+    assert alice.callback_answers[0].query_id == query_id
     assert tg.unanswered_callbacks() == []
     with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(query_id)
@@ -414,51 +394,29 @@ async def test_edit_message_text_and_markup(tg: FakeTelegram, bot: Bot) -> None:
     await bot.edit_message_text("Étape 3", chat_id=alice.id, message_id=sent.message_id)
     last = await alice.wait_reply(timeout=1)
     assert last.buttons == []
-    assert await bot.delete_message(alice.id, sent.message_id)
+
+    # the person deletes the message: the bot's next edit finds nothing to edit
+    alice._messages[sent.message_id].deleted = True
     assert alice.messages == []
-    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
-        await bot.delete_message(alice.id, sent.message_id)
-
-
-async def test_reply_keyboard_tap(tg: FakeTelegram, bot: Bot) -> None:
-    alice = tg.user()
-    await bot.send_message(
-        alice.id, "Ton rôle ?", reply_markup=ReplyKeyboardMarkup([["Bénévole", "Visiteur"]])
-    )
-    assert alice.reply_keyboard == [["Bénévole", "Visiteur"]]
-    await alice.tap("bénévole")
-    [update] = await bot.get_updates()
-    assert update.message is not None and update.message.text == "Bénévole"
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
+        await bot.edit_message_text("Étape 4", chat_id=alice.id, message_id=sent.message_id)
 
 
 # --- commands ---------------------------------------------------------------------------------
 
 
-async def test_my_commands_per_language_and_scope(tg: FakeTelegram, bot: Bot) -> None:
-    alice = tg.user(language_code="fr")
+async def test_my_commands_per_language(tg: FakeTelegram, bot: Bot) -> None:
     assert await bot.set_my_commands([BotCommand("start", "Start"), BotCommand("help", "Help")])
     assert await bot.set_my_commands(
         [BotCommand("start", "Démarrer"), BotCommand("aide", "Aide")], language_code="fr"
     )
-    assert await bot.set_my_commands(
-        [BotCommand("admin", "Admin")], scope=BotCommandScopeChat(alice.id)
-    )
-
-    fr = await bot.get_my_commands(language_code="fr")
-    assert [(c.command, c.description) for c in fr] == [("start", "Démarrer"), ("aide", "Aide")]
-    default = await bot.get_my_commands()
-    assert [c.command for c in default] == ["start", "help"]
-    assert await bot.get_my_commands(language_code="en") == ()
     assert tg.commands("fr") == [("start", "Démarrer"), ("aide", "Aide")]
     assert tg.commands() == [("start", "Start"), ("help", "Help")]
-    assert tg.commands(scope={"type": "chat", "chat_id": alice.id}) == [("admin", "Admin")]
-    assert alice.command_menu() == [("admin", "Admin")]
-
-    assert await bot.delete_my_commands(scope=BotCommandScopeChat(alice.id))
-    assert alice.command_menu() == [("start", "Démarrer"), ("aide", "Aide")]
-    assert tg.user(language_code="en").command_menu() == [("start", "Start"), ("help", "Help")]
+    assert tg.commands("en") == []
     with pytest.raises(BadRequest, match=r"(?i)bot_command_invalid"):
         await bot.set_my_commands([BotCommand("Not-Valid", "x")])
+    with pytest.raises(BadRequest, match=r"(?i)invalid language code"):
+        await bot.set_my_commands([BotCommand("start", "Start")], language_code="fra")
 
 
 # --- faults & limits --------------------------------------------------------------------------
@@ -527,12 +485,6 @@ async def test_send_document_roundtrip(tg: FakeTelegram, bot: Bot) -> None:
     file = await bot.get_file(sent.document.file_id)
     assert await file.download_as_bytearray() == bytearray(payload)
 
-    # re-sending by file_id reuses the stored file
-    again = await bot.send_document(alice.id, sent.document.file_id)
-    assert again.document is not None and again.document.file_id == sent.document.file_id
-    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
-        await bot.send_document(alice.id, "BQACnope")
-
     jpeg = b"\xff\xd8\xff fake jpeg"
     photo = await bot.send_photo(alice.id, jpeg, caption="vue")
     assert photo.photo and photo.photo[-1].file_size == len(jpeg)
@@ -572,13 +524,9 @@ async def test_user_media_shapes_parse_in_ptb(tg: FakeTelegram, bot: Bot) -> Non
     assert [line.split(":")[0] for line in alice.transcript] == ["Alice"] * 4
 
 
-async def test_chat_action_and_wait_timeout_shows_transcript(tg: FakeTelegram, bot: Bot) -> None:
+async def test_wait_timeout_shows_transcript(tg: FakeTelegram, bot: Bot) -> None:
     alice = tg.user(first_name="Alice")
     await alice.say("allo ?")
-    assert await bot.send_chat_action(alice.id, "typing")
-    with pytest.raises(BadRequest, match=r"(?i)wrong parameter action"):
-        await bot.send_chat_action(alice.id, "dancing")
-    assert alice.chat_actions == ["typing"]
     with pytest.raises(AssertionError, match=r"(?s)expected 1 new bot message.*Alice: allo \?"):
         await alice.wait_replies(n=1, timeout=0.1)
     await alice.expect_silence(0.01)
@@ -693,7 +641,7 @@ async def test_in_memory_request_takes_the_same_path_without_sockets() -> None:
             await app.bot.send_message(999, "x")
         await app.bot.send_document(alice.id, b"%PDF-1.4", filename="a.pdf")
         [document] = await alice.wait_replies()
-        assert tg.file_bytes(document.raw["document"]["file_id"]) == b"%PDF-1.4"
+        assert document.data == b"%PDF-1.4"
         assert tg.stats.calls["sendMessage"] == 2 and tg.stats.errors[400] == 1
         tg.forget(alice)
         assert tg.users == []

@@ -118,7 +118,7 @@ async def test_help_and_blocked_person_reach_the_coordinator(
 
     # The nudges stopped with the request for help; the coordinator answers,
     # but Alice has blocked the bot meanwhile.
-    tg.block(alice, notify=False)
+    tg.block(alice)
     await coordinator.say("/repondre AIG-0001 Je vous appelle demain ?")
     blocked = await next_question(coordinator)
     if "bloqué" not in (blocked.plain_text or ""):

@@ -114,7 +114,7 @@ async def test_refused_nudge_is_not_shown_as_sent_and_follow_up_resumes_on_retur
 ) -> None:
     alice = tg.user("Alice", language_code="fr")
     await confirmed_request(alice)
-    tg.block(alice, notify=False)
+    tg.block(alice)
     clock(bot).advance(timedelta(seconds=90))
     await bot.nudges.run_due()
     blocked = await coordinator.wait_reply()
@@ -135,7 +135,7 @@ async def test_refused_nudge_is_not_shown_as_sent_and_follow_up_resumes_on_retur
 
     # She unblocks the bot and writes: the coordinators hear of it, the
     # follow-up starts again with the question she never received.
-    tg.unblock(alice, notify=False)
+    tg.unblock(alice)
     await alice.say("Bonjour, je suis de retour")
     await next_question(alice)
     back = await coordinator.wait_reply()
@@ -153,7 +153,7 @@ async def test_refused_nudge_is_not_shown_as_sent_and_follow_up_resumes_on_retur
     assert kinds[-1] == "nudge_sent"
 
     # Blocked a second time: the coordinators are told again.
-    tg.block(alice, notify=False)
+    tg.block(alice)
     clock(bot).advance(timedelta(seconds=300))
     await bot.nudges.run_due()
     again = await coordinator.wait_reply()
