@@ -14,8 +14,11 @@ costs (the match index, caches) are not per update.
 Simulated people (`FakeUser`s) do full intakes at once, interleaved: each round, every
 person still answering sends one update (text, command or a press of a button of the
 bot's last message in their chat), in a shuffled order, taken from the fake as a poller
-would and handled one after the other like `TelegramTransport.poll` does. Latency is the
-time of one `process_update`.
+would and handled one after the other like `TelegramTransport.poll` does: the intake gets
+the update's JSON, as getUpdates and the webhook hand it over (the transport reads it
+itself, bot/transports/telegram/updates.py), the durable echo PTB's `Update` built from
+it inside its timed loop, as its `Application` needs. Latency is the time of one
+`process`.
 
 The baseline is a **durable echo bot**, the least any bot that loses nothing must do:
 PTB's `Application` whose handler, per update, opens a stdlib `sqlite3` transaction on a
@@ -348,7 +351,9 @@ async def drive(
         rng.shuffle(turn)
         for uid in turn:
             step = scripts[uid][position[uid]]
-            update = Update.de_json(await people.update(uid, step), bot.application.bot)
+            # The update's JSON as getUpdates or the webhook hands it over: the
+            # transport reads it itself (bot/transports/telegram/updates.py).
+            update = await people.update(uid, step)
             position[uid] += 1
             start = time.perf_counter()
             await bot.transport.process(update)

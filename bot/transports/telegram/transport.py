@@ -19,14 +19,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, assert_never
 
-from telegram import (
-    BotCommand,
-    BotCommandScopeDefault,
-    InputFile,
-    Message,
-    Update,
-)
-from telegram.constants import ChatType, MessageEntityType, ParseMode
+from telegram import BotCommand, BotCommandScopeDefault, InputFile
+from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     Conflict,
@@ -54,9 +48,21 @@ from bot.delivery.payloads import (
 )
 from bot.delivery.results import Blocked, Failed, Scope, SendResult, Sent
 from bot.runtime.core import Handled, Incoming, Runtime
+from bot.transports.telegram.updates import TRANSPORT as TRANSPORT
+from bot.transports.telegram.updates import (
+    callback_id,
+    foreign_callback,
+    incoming_from,
+    integer,
+    locale_of,
+    obj,
+    private_chat,
+    string,
+    update_id,
+)
 from dialogs.intake.commands import MENU, MENU_EN
-from dialogs.kernel.events import Attachment, AttachmentKind, Choice, Command, Event, Location, Text
-from dialogs.kernel.i18n import supported, translate
+from dialogs.kernel.events import Attachment
+from dialogs.kernel.i18n import translate
 from storage.errors import is_unavailable
 from storage.repos.outbox import backoff
 
@@ -64,7 +70,6 @@ log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 
-TRANSPORT = "telegram"
 # Telegram counts the limit after entity parsing; the HTML source is longer,
 # so splitting the source at this size is always safe.
 MAX_TEXT = 4000
@@ -115,9 +120,16 @@ def markup(buttons: Buttons) -> JSON | None:
 
 # Texts go out through `Bot.do_api_request`, which hands back the raw JSON
 # answer: the typed methods parse every answer into a `Message` the outbox
-# never looks at, and that parse cost more than the rest of a send. PTB warns
-# that typed methods exist for these endpoints; we know.
-RAW_ENDPOINTS = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
+# never looks at, and that parse cost more than the rest of a send. Updates
+# come in the same way (bot/transports/telegram/updates.py). PTB warns that
+# typed methods exist for these endpoints; we know.
+RAW_ENDPOINTS = (
+    "sendMessage",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+    "getUpdates",
+)
 warnings.filterwarnings(
     "ignore",
     message=r"Please use 'Bot\.(" + "|".join(RAW_ENDPOINTS) + r")' instead",
@@ -242,87 +254,6 @@ def edit_plan(html: str, prior_html: str | None) -> tuple[int, list[str]]:
     return min(before, len(chunks)) - 1, chunks
 
 
-def message_event(message: Message) -> Event:
-    if message.text is not None:
-        entity = message.entities[0] if message.entities else None
-        if (
-            entity is not None
-            and entity.type == MessageEntityType.BOT_COMMAND
-            and entity.offset == 0
-        ):
-            word = message.text[1 : entity.length]
-            name = word.split("@", 1)[0]
-            return Command(name=name.lower(), args=message.text[entity.length :].strip())
-        # The date the person sent it (whole seconds, aware): the parts of a long
-        # paste, which Telegram apps send as several messages, are joined by it.
-        return Text(text=message.text, sent_at=message.date)
-    if message.location is not None:
-        return Location(lat=message.location.latitude, lon=message.location.longitude)
-    kinds = (
-        (message.photo, AttachmentKind.PHOTO),
-        (message.voice, AttachmentKind.VOICE),
-        (message.audio, AttachmentKind.AUDIO),
-        (message.video or message.video_note or message.animation, AttachmentKind.VIDEO),
-        (message.sticker, AttachmentKind.STICKER),
-        (message.document, AttachmentKind.DOCUMENT),
-        (message.contact, AttachmentKind.CONTACT),
-    )
-    for present, kind in kinds:
-        if present:
-            if kind == AttachmentKind.DOCUMENT and message.document is not None:
-                return Attachment(kind=kind, name=message.document.file_name)
-            return Attachment(kind=kind)
-    return Attachment(kind=AttachmentKind.OTHER)
-
-
-def foreign_callback(update: Update) -> bool:
-    """A button press whose message is in a chat other than the presser's own
-    private chat (a forged update: Telegram only shows a private chat's buttons
-    to its owner). Such a press must act on no conversation at all."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return False
-    chat = query.message.chat
-    return chat.type != ChatType.PRIVATE or chat.id != query.from_user.id
-
-
-def incoming_from(update: Update) -> Incoming | None:
-    """Only private chats hold intakes; group messages are not ours to answer.
-    A button acts only on its sender's own conversation."""
-    key = str(update.update_id)
-    query = update.callback_query
-    if query is not None:
-        if foreign_callback(update):
-            return None
-        message = query.message
-        chat_id = message.chat.id if message is not None else query.from_user.id
-        return Incoming(
-            transport=TRANSPORT,
-            address=str(chat_id),
-            update_key=key,
-            event=Choice(
-                data=query.data or "",
-                message=str(message.message_id) if message is not None else None,
-            ),
-            sender_id=str(query.from_user.id),
-            sender_name=query.from_user.full_name,
-            locale_hint=query.from_user.language_code,
-            source_message=str(message.message_id) if message is not None else None,
-        )
-    message = update.message
-    if message is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
-        return None
-    return Incoming(
-        transport=TRANSPORT,
-        address=str(message.chat.id),
-        update_key=key,
-        event=message_event(message),
-        sender_id=str(message.from_user.id),
-        sender_name=message.from_user.full_name,
-        locale_hint=message.from_user.language_code,
-    )
-
-
 def build_application(
     config: TelegramConfig,
     token: str,
@@ -357,18 +288,18 @@ class TelegramTransport:
         self.runtime = runtime
         self.kick = kick
 
-    async def process(self, update: Update) -> bool:
-        """Handle one update. False: it must come again (the database was away,
-        nothing committed; the webhook answers 500). True: committed, or failed
-        for good and apologised for (retrying would fail the same way)."""
+    async def process(self, update: JSON) -> bool:
+        """Handle one update (the Bot API's JSON, bot/transports/telegram/updates.py).
+        False: it must come again (the database was away, nothing committed; the
+        webhook answers 500). True: committed, or failed for good and apologised
+        for (retrying would fail the same way)."""
         incoming = incoming_from(update)
         if incoming is not None:
             incoming = await self.with_catalog_file(update, incoming)
         toast: str | None = None
         if foreign_callback(update):
-            log.warning("update %s: a button of another chat, ignored", update.update_id)
-            user = update.effective_user
-            toast = translate(supported(user.language_code if user else None), "button.stale")
+            log.warning("update %s: a button of another chat, ignored", update_id(update))
+            toast = translate(locale_of(update), "button.stale")
         settled = True
         try:
             if incoming is not None:
@@ -379,29 +310,31 @@ class TelegramTransport:
                 settled = False
                 # Not lost and not apologised for: `poll` fetches it again, the
                 # webhook's 500 makes Telegram resend it; answered once it is back.
-                log.warning("database unavailable; update %s kept for later", update.update_id)
+                log.warning("database unavailable; update %s kept for later", update_id(update))
             else:
-                log.exception("update %s could not be handled", update.update_id)
+                log.exception("update %s could not be handled", update_id(update))
                 await self.apologise(update)
         finally:
-            if update.callback_query is not None:
-                await self.answer_callback(update, toast)
+            query = callback_id(update)
+            if query is not None:
+                await self.answer_callback(query, toast)
             self.kick()
         return settled
 
-    async def with_catalog_file(self, update: Update, incoming: Incoming) -> Incoming:
+    async def with_catalog_file(self, update: JSON, incoming: Incoming) -> Incoming:
         """The bytes of a small YAML or CSV document, for a coordinator's catalog
         import; anything else, or a failed download, goes on without them."""
-        document = update.message.document if update.message is not None else None
+        document = obj(obj(update.get("message")).get("document"))
+        file_id = string(document.get("file_id"))
         event = incoming.event
-        if document is None or not isinstance(event, Attachment):
+        if file_id is None or not isinstance(event, Attachment):
             return incoming
-        name = (document.file_name or "").lower()
-        size = document.file_size or 0
+        name = (string(document.get("file_name")) or "").lower()
+        size = integer(document.get("file_size")) or 0
         if not name.endswith(CATALOG_SUFFIXES) or size > MAX_CATALOG_BYTES:
             return incoming
         try:
-            file = await self.application.bot.get_file(document.file_id)
+            file = await self.application.bot.get_file(file_id)
             content = bytes(await file.download_as_bytearray())
         except TelegramError as exc:
             log.warning("catalog file could not be downloaded: %s", exc.message)
@@ -422,25 +355,23 @@ class TelegramTransport:
                 await asyncio.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def answer_callback(self, update: Update, toast: str | None) -> None:
-        query = update.callback_query
-        if query is None:
-            return
+    async def answer_callback(self, query: str, toast: str | None) -> None:
+        params: JSON = {"callback_query_id": query}
+        if toast is not None:
+            params["text"] = toast
         try:
-            await query.answer(text=toast)
+            await self.application.bot.do_api_request("answerCallbackQuery", params)
         except TelegramError as exc:
             # Too old to answer (over ~15 min) or already answered: nothing to do.
             log.info("callback answer failed: %s", exc.message)
 
-    async def apologise(self, update: Update) -> None:
-        user = update.effective_user
-        chat = update.effective_chat
-        if chat is None or chat.type != ChatType.PRIVATE:
+    async def apologise(self, update: JSON) -> None:
+        chat = private_chat(update)
+        if chat is None:
             return
-        locale = supported(user.language_code if user else None)
         try:
             await self.application.bot.send_message(
-                chat_id=chat.id, text=translate(locale, "error.technical")
+                chat_id=chat, text=translate(locale_of(update), "error.technical")
             )
         except TelegramError:
             log.warning("apology could not be sent either")
@@ -485,11 +416,11 @@ class TelegramTransport:
         await self.leave_webhook()
         while held is None or held():
             try:
-                updates = await bot.get_updates(
-                    offset=offset,
-                    timeout=timeout,
+                # Raw JSON, read by bot/transports/telegram/updates.py.
+                updates = await bot.do_api_request(
+                    "getUpdates",
+                    {"offset": offset, "timeout": timeout, "allowed_updates": ALLOWED_UPDATES},
                     read_timeout=timeout + 10,
-                    allowed_updates=ALLOWED_UPDATES,
                 )
                 delay = 1.0
             except InvalidToken:
@@ -515,5 +446,5 @@ class TelegramTransport:
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, 30.0)
                     break
-                offset = update.update_id + 1
+                offset = (update_id(update) or 0) + 1
                 pause = 1.0

@@ -19,7 +19,6 @@ import hmac
 import logging
 
 from aiohttp import web
-from telegram import Update
 
 from bot.config.http import webhook_path
 from bot.transports.telegram.transport import ALLOWED_UPDATES, TelegramTransport
@@ -58,12 +57,11 @@ class TelegramWebhook:
             data = await request.json()
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
-            update = Update.de_json(data, self.transport.application.bot)
         except Exception as exc:
             # Not an update Telegram would send: retrying it would not help.
             log.warning("webhook call with an unreadable body (%s)", type(exc).__name__)
             return web.Response(status=400, text="bad update")
-        if await self.transport.process(update):
+        if await self.transport.process(data):
             # Committed (or a repeat of a committed one), or failed for good and
             # apologised for: either way Telegram must not send it again.
             return web.Response(status=200, text="ok")
