@@ -63,13 +63,13 @@ _NEXT_DUE_AT = select(
     func.min(
         case(
             (
-                OutboxMessage.lease_until > OutboxMessage.next_attempt_at,
-                OutboxMessage.lease_until,
+                _TABLE.c.lease_until > _TABLE.c.next_attempt_at,
+                _TABLE.c.lease_until,
             ),
-            else_=OutboxMessage.next_attempt_at,
+            else_=_TABLE.c.next_attempt_at,
         )
     )
-).where(OutboxMessage.transport == bindparam("transport"), OutboxMessage.state == PENDING)
+).where(_TABLE.c.transport == bindparam("transport"), _TABLE.c.state == PENDING)
 
 
 def _due_query() -> Any:
@@ -111,17 +111,18 @@ def _claim_query() -> Any:
     IMMEDIATE). The lease condition is on the row itself, so PostgreSQL checks
     it again on the row's latest version when it locks it: a row another
     process claimed and committed meanwhile is not returned."""
+    # Table columns, not the ORM class's: a Core statement needs no ORM session.
     pending = (
         select(
-            OutboxMessage.id,
-            OutboxMessage.address,
-            OutboxMessage.next_attempt_at,
-            OutboxMessage.lease_until,
-            func.lag(OutboxMessage.id)
-            .over(partition_by=OutboxMessage.address, order_by=OutboxMessage.id)
+            _TABLE.c.id,
+            _TABLE.c.address,
+            _TABLE.c.next_attempt_at,
+            _TABLE.c.lease_until,
+            func.lag(_TABLE.c.id)
+            .over(partition_by=_TABLE.c.address, order_by=_TABLE.c.id)
             .label("prev"),
         )
-        .where(OutboxMessage.transport == bindparam("transport"), OutboxMessage.state == PENDING)
+        .where(_TABLE.c.transport == bindparam("transport"), _TABLE.c.state == PENDING)
         .cte("pending")
     )
     held = select(pending.c.address).where(
