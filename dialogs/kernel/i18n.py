@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from babel.messages.mofile import write_mo
@@ -43,6 +43,9 @@ def supported(locale: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+# The catalogs never change once loaded (`translations` is cached), so neither do
+# their answers; a rendered reply asks for a dozen of them.
+@lru_cache(maxsize=8192)
 def translate(locale: str, key: str) -> str:
     text = translations(supported(locale)).gettext(key)
     if text == key and locale != DEFAULT_LOCALE:
