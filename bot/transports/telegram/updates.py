@@ -86,7 +86,8 @@ def private_chat(update: JSON) -> int | None:
     if chat.get("type") == PRIVATE:
         return integer(chat.get("id"))
     if query and not message:
-        # A press on a message too old to be sent along: its chat is the presser's.
+        # A press that comes without its message (on an inline message): the only
+        # chat it can be answered in is the presser's own.
         return integer(obj(query.get("from")).get("id"))
     return None
 
