@@ -9,7 +9,9 @@ Sets:
   ``requests_test.yaml`` (reported, never tuned on).
 
 Figures per set: nDCG@5 (gain 2^grade − 1), P@3 (share of the first three
-places holding a relevant resource), proprietary resources in a top 3
+places holding a relevant resource) and its ceiling (the best any ranking could
+reach with the labels: a request with fewer than three relevant resources caps
+it; key ``match_p3_ceiling_heldout``), proprietary resources in a top 3
 (intrusions), aiguilleur top-1 validity (held-out sets: the first proposed
 aiguilleur is one of ``aiguilleurs_valid``), main-theme accuracy (held-out
 sets, requests with no ticked theme: the first inferred theme is the labelled
@@ -173,13 +175,17 @@ def evaluate(
     catalog: Catalog, requests: Sequence[Request], ranker: Callable[[Request], Ranked]
 ) -> dict[str, float]:
     proprietary = {r.id for r in catalog.resources if not r.libre}
-    ndcgs, precisions, valid, themes = [], [], [], []
+    ndcgs, precisions, ceilings, valid, themes = [], [], [], [], []
     intrusions = 0
     places: Counter[str] = Counter()
     for request in requests:
         ranked = ranker(request)
         ndcgs.append(ndcg(ranked.resources, request.grades))
         precisions.append(precision(ranked.resources, request.grades))
+        # The best P@3 any ranking could reach: a request labelled with fewer
+        # than three relevant resources caps it below 1.
+        relevant = sum(1 for grade in request.grades.values() if grade > 0)
+        ceilings.append(min(relevant, 3) / 3)
         top3 = ranked.resources[:3]
         intrusions += sum(1 for r in top3 if r in proprietary)
         places.update(top3)
@@ -193,6 +199,7 @@ def evaluate(
     return {
         "ndcg5": sum(ndcgs) / len(ndcgs),
         "p3": sum(precisions) / len(precisions),
+        "p3_ceiling": sum(ceilings) / len(ceilings),
         "intrusions": float(intrusions),
         "aiguilleur_top1": (sum(valid) / len(valid)) if valid else float("nan"),
         "theme_top1": (sum(themes) / len(themes)) if themes else float("nan"),
@@ -227,12 +234,13 @@ def run(sets: Sequence[str]) -> dict[str, float]:
                 rows.append((f"heldout {name}", label, found[name][label]))
 
     print(
-        f"{'set':<14}{'ranker':<8}{'n':>4}{'nDCG@5':>8}{'P@3':>7}{'prop3':>7}"
+        f"{'set':<14}{'ranker':<8}{'n':>4}{'nDCG@5':>8}{'P@3':>7}{'P@3max':>7}{'prop3':>7}"
         f"{'aig@1':>7}{'theme1':>7}{'cover':>7}{'share':>7}"
     )
     for name, label, f in rows:
         print(
             f"{name:<14}{label:<8}{int(f['requests']):>4}{f['ndcg5']:>8.3f}{f['p3']:>7.3f}"
+            f"{f['p3_ceiling']:>7.3f}"
             f"{int(f['intrusions']):>7}{f['aiguilleur_top1']:>7.3f}{f['theme_top1']:>7.3f}"
             f"{f['coverage']:>7.3f}"
             f"{f['top_share_max']:>7.3f}"
@@ -253,6 +261,7 @@ def run(sets: Sequence[str]) -> dict[str, float]:
         e, b = found[name]["engine"], found[name]["bm25"]
         put(f"match_ndcg5_heldout{suffix}", e["ndcg5"])
         put(f"match_p3_heldout{suffix}", e["p3"])
+        put(f"match_p3_ceiling_heldout{suffix}", e["p3_ceiling"])
         put(f"match_intrusions_heldout{suffix}", e["intrusions"])
         put(f"aiguilleur_top1_heldout{suffix}", e["aiguilleur_top1"])
         put(f"match_theme_top1_heldout{suffix}", e["theme_top1"])
